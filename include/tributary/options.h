@@ -1,0 +1,101 @@
+// Options for a Store and for the streams it creates.
+//
+// Every field has a default that gives Kinesis behaviour with instant status
+// transitions and no throughput limits, which is what a unit test usually
+// wants. Options are plain values: copy them freely.
+#ifndef TRIBUTARY_OPTIONS_H_
+#define TRIBUTARY_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "tributary/clock.h"
+#include "tributary/types.h"
+
+namespace tributary {
+
+// Kinesis limits the library enforces. Kept in one place so the endpoint and
+// the docs quote the same numbers (see docs/LIMITS.md).
+namespace limits {
+inline constexpr size_t kMaxStreamNameLength = 128;
+inline constexpr size_t kMaxPartitionKeyChars = 256;
+inline constexpr size_t kDefaultMaxRecordSize = 1 << 20;         // 1 MiB
+inline constexpr size_t kMaxMaxRecordSize = 10 << 20;            // 10 MiB
+inline constexpr size_t kMaxPutBatchRecords = 500;
+inline constexpr size_t kMaxPutBatchBytes = 10 << 20;            // 10 MiB
+inline constexpr int kMaxGetRecordsLimit = 10000;
+inline constexpr size_t kMaxGetRecordsBytes = 10 << 20;          // 10 MiB
+inline constexpr absl::Duration kIteratorLifetime = absl::Minutes(5);
+inline constexpr absl::Duration kNextTokenLifetime = absl::Seconds(300);
+inline constexpr int kMinRetentionHours = 24;
+inline constexpr int kMaxRetentionHours = 8760;
+inline constexpr int kDefaultRetentionHours = 24;
+inline constexpr int kMaxShardsPerStream = 10000;
+inline constexpr int kMaxRescalingsPer24h = 10;
+inline constexpr int kOnDemandShardCount = 4;
+inline constexpr size_t kMaxTagsPerStream = 50;
+inline constexpr size_t kMaxTagsPerCall = 50;
+inline constexpr size_t kMaxTagKeyLength = 128;
+inline constexpr size_t kMaxTagValueLength = 256;
+inline constexpr int kMaxListTagsLimit = 50;
+inline constexpr int kMaxListLimit = 10000;
+inline constexpr int kListShardsPageCap = 1000;
+}  // namespace limits
+
+// Optional per-shard throughput limits, enforced with token buckets on the
+// store's clock (capacity: one second of rate). Off by default. When a bucket
+// is empty the call (or, in PutBatch, the record) fails with
+// ProvisionedThroughputExceededException and changes nothing.
+struct ThroughputLimits {
+  bool enabled = false;
+  double write_bytes_per_second = 1 << 20;   // 1 MiB/s in
+  double write_records_per_second = 1000;    // 1,000 records/s in
+  double read_bytes_per_second = 2 << 20;    // 2 MiB/s out
+  double read_calls_per_second = 5;          // 5 GetRecords/s
+};
+
+struct StoreOptions {
+  // All time comes from here. Not owned; must outlive the Store.
+  // nullptr means SystemClock().
+  Clock* clock = nullptr;
+
+  // How long CREATING, UPDATING (reshards, mode changes) and DELETING last,
+  // measured on `clock`. Zero (the default) makes them instant. A resharding
+  // is applied when its UPDATING period ends, as in Kinesis: until then the
+  // parent shards stay open and take writes.
+  absl::Duration create_delay = absl::ZeroDuration();
+  absl::Duration update_delay = absl::ZeroDuration();
+  absl::Duration delete_delay = absl::ZeroDuration();
+
+  // The account-wide open-shard limit (DescribeLimits' ShardLimit). Creating
+  // or resharding past it fails with LimitExceededException.
+  int shard_limit = 500;
+  int on_demand_stream_count_limit = 50;
+
+  ThroughputLimits throughput;
+
+  // Used to build ARNs: arn:aws:kinesis:<region>:<account_id>:stream/<name>.
+  std::string region = "us-east-1";
+  std::string account_id = "000000000000";
+};
+
+// Options of CreateStream.
+struct CreateStreamOptions {
+  // Number of shards. Required for PROVISIONED; for ON_DEMAND it defaults to
+  // limits::kOnDemandShardCount.
+  std::optional<int> shard_count;
+  StreamMode mode = StreamMode::kProvisioned;
+  // Largest record (data + partition key) the stream accepts, in KiB:
+  // 1024 (1 MiB, the default) .. 10240 (10 MiB).
+  int max_record_size_kib = 1024;
+  // Tags to attach at creation (same limits as AddTagsToStream).
+  std::map<std::string, std::string> tags;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_OPTIONS_H_

@@ -1,0 +1,318 @@
+// Store: a set of named Kinesis-style streams, in process.
+//
+// A Store holds streams; a stream is a set of shards that partition the
+// 128-bit hash-key space; a shard is an ordered log of records. The API
+// mirrors the Kinesis Data Streams actions (CreateStream, PutRecord(s),
+// GetShardIterator, GetRecords, SplitShard, MergeShards, UpdateShardCount,
+// ListShards, ...) with the same names, limits, errors and semantics, so that
+// code tested here behaves the same against Amazon Kinesis, and so that the
+// HTTP endpoint (tributary-server) is a thin adapter over this class.
+//
+// Wherever a call takes `stream`, it accepts a stream name or a stream ARN
+// (arn:aws:kinesis:<region>:<account>:stream/<name>).
+//
+// Thread safety: a Store is safe for concurrent use by any number of threads.
+// Appends to different shards do not serialize on a common lock; a reader
+// never sees a partially written record. Results are returned by value and
+// own their memory.
+//
+// Errors: every failure is an absl::Status carrying the Kinesis error type
+// (see tributary/status.h). A rejected call changes nothing.
+#ifndef TRIBUTARY_STORE_H_
+#define TRIBUTARY_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "tributary/options.h"
+#include "tributary/status.h"
+#include "tributary/types.h"
+
+namespace tributary {
+
+namespace stream {
+class StoreImpl;
+}  // namespace stream
+
+// ---------------------------------------------------------------- records
+
+// One record to write. The views must stay valid for the duration of the call.
+struct PutRecordInput {
+  std::string_view partition_key;  // 1..256 Unicode characters
+  std::string_view data;           // 0..max record size bytes (minus the key)
+  // Decimal 128-bit hash key that overrides MD5(partition_key) for routing.
+  std::optional<std::string_view> explicit_hash_key;
+};
+
+struct PutRecordResult {
+  std::string shard_id;
+  SequenceNumber sequence_number;
+};
+
+// One entry of PutBatch's result, in request order: either a sequence number
+// and shard id, or an error (error_code is the Kinesis error type name, e.g.
+// "ProvisionedThroughputExceededException").
+struct PutBatchEntryResult {
+  std::optional<SequenceNumber> sequence_number;
+  std::string shard_id;
+  std::string error_code;
+  std::string error_message;
+  bool ok() const { return error_code.empty(); }
+};
+
+struct PutBatchResult {
+  int failed_record_count = 0;
+  std::vector<PutBatchEntryResult> records;
+};
+
+// A record read back from a shard.
+struct Record {
+  SequenceNumber sequence_number;
+  absl::Time approximate_arrival_timestamp;  // millisecond precision
+  std::string partition_key;
+  std::string data;
+};
+
+struct ChildShard {
+  std::string shard_id;
+  std::vector<std::string> parent_shards;
+  HashKeyRange hash_key_range;
+};
+
+struct GetRecordsResult {
+  std::vector<Record> records;
+  // Absent once a CLOSED shard has been read to its end; then child_shards
+  // names the shards to read next (parents are drained before children).
+  std::optional<std::string> next_shard_iterator;
+  // How far the returned records are behind the tip of the shard, in
+  // milliseconds of clock time; 0 when the reader is caught up.
+  int64_t millis_behind_latest = 0;
+  std::vector<ChildShard> child_shards;
+};
+
+// ---------------------------------------------------------------- shards
+
+struct ShardDescription {
+  std::string shard_id;
+  std::optional<std::string> parent_shard_id;
+  std::optional<std::string> adjacent_parent_shard_id;
+  HashKeyRange hash_key_range;
+  SequenceNumber starting_sequence_number;
+  // Set once the shard is CLOSED: the sequence number of its last record
+  // (its starting sequence number if it never held one).
+  std::optional<SequenceNumber> ending_sequence_number;
+  ShardState state = ShardState::kOpen;
+};
+
+struct StreamDescription {
+  std::string stream_name;
+  std::string stream_arn;
+  StreamStatus stream_status = StreamStatus::kActive;
+  StreamMode stream_mode = StreamMode::kProvisioned;
+  std::vector<ShardDescription> shards;  // one page, in shard-id order
+  bool has_more_shards = false;
+  int retention_period_hours = 24;
+  absl::Time stream_creation_timestamp;
+  int max_record_size_kib = 1024;
+};
+
+struct StreamDescriptionSummary {
+  std::string stream_name;
+  std::string stream_arn;
+  StreamStatus stream_status = StreamStatus::kActive;
+  StreamMode stream_mode = StreamMode::kProvisioned;
+  int retention_period_hours = 24;
+  absl::Time stream_creation_timestamp;
+  int open_shard_count = 0;
+  int consumer_count = 0;
+  int max_record_size_kib = 1024;
+};
+
+struct DescribeStreamRequest {
+  std::string stream;
+  int limit = 100;  // 1..10000
+  std::optional<std::string> exclusive_start_shard_id;
+};
+
+struct StreamSummary {
+  std::string stream_name;
+  std::string stream_arn;
+  StreamStatus stream_status = StreamStatus::kActive;
+  StreamMode stream_mode = StreamMode::kProvisioned;
+  absl::Time stream_creation_timestamp;
+};
+
+struct ListStreamsRequest {
+  int limit = 100;  // 1..10000
+  std::optional<std::string> exclusive_start_stream_name;
+  std::optional<std::string> next_token;
+};
+
+struct ListStreamsResult {
+  std::vector<std::string> stream_names;  // sorted
+  std::vector<StreamSummary> stream_summaries;
+  bool has_more_streams = false;
+  std::optional<std::string> next_token;
+};
+
+struct ShardFilter {
+  ShardFilterType type = ShardFilterType::kFromTrimHorizon;
+  std::optional<std::string> shard_id;  // AFTER_SHARD_ID only
+  std::optional<absl::Time> timestamp;  // AT_TIMESTAMP / FROM_TIMESTAMP only
+};
+
+// Exactly one of `stream` and `next_token` (Kinesis rule). A NextToken
+// expires limits::kNextTokenLifetime after it was issued.
+struct ListShardsRequest {
+  std::optional<std::string> stream;
+  std::optional<std::string> next_token;
+  std::optional<std::string> exclusive_start_shard_id;
+  std::optional<int> max_results;  // 1..10000; pages hold at most 1000
+  std::optional<absl::Time> stream_creation_timestamp;
+  std::optional<ShardFilter> shard_filter;
+};
+
+struct ListShardsResult {
+  std::vector<ShardDescription> shards;
+  std::optional<std::string> next_token;
+};
+
+struct GetShardIteratorRequest {
+  std::string stream;
+  std::string shard_id;
+  ShardIteratorType type = ShardIteratorType::kTrimHorizon;
+  // AT_/AFTER_SEQUENCE_NUMBER only (decimal).
+  std::optional<std::string> starting_sequence_number;
+  // AT_TIMESTAMP only.
+  std::optional<absl::Time> timestamp;
+};
+
+struct UpdateShardCountResult {
+  std::string stream_name;
+  std::string stream_arn;
+  int current_shard_count = 0;
+  int target_shard_count = 0;
+};
+
+struct ListTagsResult {
+  std::vector<std::pair<std::string, std::string>> tags;  // sorted by key
+  bool has_more_tags = false;
+};
+
+struct DescribeLimitsResult {
+  int shard_limit = 0;
+  int open_shard_count = 0;
+  int on_demand_stream_count = 0;
+  int on_demand_stream_count_limit = 0;
+};
+
+// ---------------------------------------------------------------- Store
+
+class Store {
+ public:
+  // A store that keeps everything in memory; it is gone when destroyed.
+  static absl::StatusOr<std::unique_ptr<Store>> OpenInMemory(
+      const StoreOptions& options = StoreOptions());
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const StoreOptions& options() const;
+
+  // ---- streams
+  // CreateStream: the stream is CREATING for options().create_delay, then
+  // ACTIVE. ResourceInUseException (AlreadyExists) if the name is taken.
+  absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options);
+  // Shorthand for a PROVISIONED stream of `shard_count` shards.
+  absl::Status CreateStream(std::string_view name, int shard_count);
+  // The stream is DELETING for options().delete_delay, then gone (with all
+  // its records). Data calls fail with ResourceNotFoundException meanwhile.
+  absl::Status DeleteStream(std::string_view stream);
+  absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request = {});
+  absl::StatusOr<StreamDescription> DescribeStream(const DescribeStreamRequest& request);
+  absl::StatusOr<StreamDescriptionSummary> DescribeStreamSummary(std::string_view stream);
+  // Polls the stream status on the store's clock until it is ACTIVE.
+  // Returns DeadlineExceeded (ErrorType::kWaiterTimeout) if it is not ACTIVE
+  // within `timeout`, ResourceNotFoundException if the stream does not exist
+  // or is deleted while waiting.
+  absl::Status WaitUntilActive(std::string_view stream, absl::Duration timeout);
+  // Polls until the stream no longer exists (DeleteStream finished).
+  absl::Status WaitUntilDeleted(std::string_view stream, absl::Duration timeout);
+  absl::StatusOr<ListShardsResult> ListShards(const ListShardsRequest& request);
+
+  // ---- writing
+  // Routes by MD5(partition key) (or the explicit hash key) to the open
+  // shard whose range holds it. If `sequence_number_for_ordering` is given,
+  // the new record's sequence number is greater than it.
+  absl::StatusOr<PutRecordResult> Put(
+      std::string_view stream, const PutRecordInput& record,
+      std::optional<std::string_view> sequence_number_for_ordering = std::nullopt);
+  // PutRecords: 1..500 records, at most 10 MiB in all. Invalid input fails
+  // the whole call; throttling fails single entries (partial failure), like
+  // Kinesis. Records of one partition key keep their request order.
+  absl::StatusOr<PutBatchResult> PutBatch(std::string_view stream,
+                                          absl::Span<const PutRecordInput> records);
+
+  // ---- reading
+  // Returns an opaque, printable token (<= 512 chars) valid for
+  // limits::kIteratorLifetime of clock time.
+  absl::StatusOr<std::string> GetShardIterator(const GetShardIteratorRequest& request);
+  // Up to `limit` records (1..10000) and 10 MiB from the iterator's position.
+  absl::StatusOr<GetRecordsResult> GetRecords(std::string_view shard_iterator,
+                                              int limit = limits::kMaxGetRecordsLimit);
+
+  // ---- resharding (one at a time per stream; ResourceInUseException while UPDATING)
+  // Children get [start, k-1] and [k, end]. REQUIRES start + 1 < k < end
+  // (Kinesis' rule), else InvalidArgumentException.
+  absl::Status SplitShard(std::string_view stream, std::string_view shard_to_split,
+                          std::string_view new_starting_hash_key);
+  // Merges two adjacent OPEN shards; the child's parent is `shard_to_merge`
+  // and its adjacent parent `adjacent_shard_to_merge`.
+  absl::Status MergeShards(std::string_view stream, std::string_view shard_to_merge,
+                           std::string_view adjacent_shard_to_merge);
+  // UNIFORM_SCALING: ends with `target` open shards of equal width (widths
+  // differ by at most one key) through real splits and merges; see
+  // docs/CONCEPTS.md for the algorithm and limits.
+  absl::StatusOr<UpdateShardCountResult> UpdateShardCount(
+      std::string_view stream, int target_shard_count,
+      ScalingType scaling_type = ScalingType::kUniformScaling);
+  absl::Status UpdateStreamMode(std::string_view stream, StreamMode mode);
+  absl::Status UpdateMaxRecordSize(std::string_view stream, int max_record_size_kib);
+
+  // ---- retention (hours, 24..8760)
+  absl::Status IncreaseStreamRetentionPeriod(std::string_view stream, int hours);
+  absl::Status DecreaseStreamRetentionPeriod(std::string_view stream, int hours);
+
+  // ---- tags
+  absl::Status AddTagsToStream(std::string_view stream,
+                               const std::map<std::string, std::string>& tags);
+  absl::Status RemoveTagsFromStream(std::string_view stream,
+                                    const std::vector<std::string>& tag_keys);
+  absl::StatusOr<ListTagsResult> ListTagsForStream(
+      std::string_view stream, std::optional<std::string> exclusive_start_tag_key = std::nullopt,
+      int limit = limits::kMaxListTagsLimit);
+
+  absl::StatusOr<DescribeLimitsResult> DescribeLimits();
+
+  // The ARN the store gives a stream name.
+  std::string StreamArn(std::string_view name) const;
+
+ private:
+  explicit Store(std::unique_ptr<stream::StoreImpl> impl);
+  std::unique_ptr<stream::StoreImpl> impl_;
+};
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_STORE_H_

@@ -1,0 +1,11 @@
+// Umbrella header: everything a host program needs to use a Tributary store.
+#ifndef TRIBUTARY_TRIBUTARY_H_
+#define TRIBUTARY_TRIBUTARY_H_
+
+#include "tributary/clock.h"
+#include "tributary/options.h"
+#include "tributary/status.h"
+#include "tributary/store.h"
+#include "tributary/types.h"
+
+#endif  // TRIBUTARY_TRIBUTARY_H_

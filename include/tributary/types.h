@@ -1,0 +1,159 @@
+// Value types of the Tributary data model: hash keys and their ranges,
+// sequence numbers, shard ids, and the enums of stream and shard state.
+//
+// All types here are small regular values: copyable, comparable, and safe to
+// share between threads once constructed. None of them allocate except the
+// string conversions.
+#ifndef TRIBUTARY_TYPES_H_
+#define TRIBUTARY_TYPES_H_
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "absl/numeric/int128.h"
+#include "absl/status/statusor.h"
+
+namespace tributary {
+
+// A point of the 128-bit hash-key space [0, 2^128-1]. A record's hash key is
+// the MD5 digest of its partition key read as a big-endian unsigned 128-bit
+// integer, or the record's ExplicitHashKey.
+class HashKey {
+ public:
+  constexpr HashKey() = default;
+  constexpr explicit HashKey(absl::uint128 v) : value_(v) {}
+
+  static constexpr HashKey Min() { return HashKey(0); }
+  static constexpr HashKey Max() { return HashKey(absl::Uint128Max()); }
+
+  // MD5(partition_key) as a big-endian integer, as Kinesis routes records.
+  static HashKey FromPartitionKey(std::string_view partition_key);
+
+  // Parses the decimal form Kinesis uses ("0" .. "340282366920938463463374607431768211455",
+  // no sign, no leading zeros except "0"). InvalidArgument (ValidationException)
+  // on anything else, naming `what` in the message.
+  static absl::StatusOr<HashKey> Parse(std::string_view decimal,
+                                       std::string_view what = "hash key");
+
+  constexpr absl::uint128 value() const { return value_; }
+  std::string ToString() const;  // decimal
+
+  friend constexpr bool operator==(HashKey a, HashKey b) { return a.value_ == b.value_; }
+  friend constexpr bool operator!=(HashKey a, HashKey b) { return a.value_ != b.value_; }
+  friend constexpr bool operator<(HashKey a, HashKey b) { return a.value_ < b.value_; }
+  friend constexpr bool operator<=(HashKey a, HashKey b) { return a.value_ <= b.value_; }
+  friend constexpr bool operator>(HashKey a, HashKey b) { return a.value_ > b.value_; }
+  friend constexpr bool operator>=(HashKey a, HashKey b) { return a.value_ >= b.value_; }
+  friend std::ostream& operator<<(std::ostream& os, HashKey k) { return os << k.ToString(); }
+
+ private:
+  absl::uint128 value_ = 0;
+};
+
+// A range of hash keys, CLOSED ON BOTH ENDS as in Kinesis: [start, end].
+// REQUIRES (for every range the library returns): start <= end.
+struct HashKeyRange {
+  HashKey start;
+  HashKey end;
+
+  static constexpr HashKeyRange All() { return {HashKey::Min(), HashKey::Max()}; }
+
+  constexpr bool Contains(HashKey k) const { return start <= k && k <= end; }
+  // True if `next` starts right after this range ends (this.end + 1 == next.start).
+  constexpr bool IsFollowedBy(const HashKeyRange& next) const {
+    return end != HashKey::Max() && HashKey(end.value() + 1) == next.start;
+  }
+  // Number of keys in the range minus one (the full range does not fit otherwise).
+  constexpr absl::uint128 WidthMinusOne() const { return end.value() - start.value(); }
+
+  friend constexpr bool operator==(const HashKeyRange& a, const HashKeyRange& b) {
+    return a.start == b.start && a.end == b.end;
+  }
+  friend constexpr bool operator!=(const HashKeyRange& a, const HashKeyRange& b) { return !(a == b); }
+  friend std::ostream& operator<<(std::ostream& os, const HashKeyRange& r) {
+    return os << "[" << r.start << ", " << r.end << "]";
+  }
+};
+
+// A record's sequence number. Within one shard sequence numbers strictly
+// increase in append order; every sequence number of a child shard is greater
+// than every sequence number of each of its parents; two records of one
+// stream never share a sequence number.
+//
+// Layout (documented in docs/CONCEPTS.md): the 128-bit value is
+//   10^38 + (counter << 32 | shard_index)
+// where `counter` is the shard's append counter (children start above their
+// parents' counters) and `shard_index` is the numeric part of the shard id.
+// The 10^38 offset makes every decimal form exactly 39 digits long, so the
+// strings Kinesis clients see compare the same way as the numbers.
+class SequenceNumber {
+ public:
+  constexpr SequenceNumber() = default;
+
+  static SequenceNumber FromParts(uint64_t counter, uint32_t shard_index);
+  // Parses a decimal sequence number (Kinesis pattern 0|([1-9]\d{0,128})).
+  // InvalidArgument (ValidationException) if it is not a number;
+  // InvalidArgument (InvalidArgumentException) if it is a number Tributary
+  // never issues (wrong offset or out of range), naming `what`.
+  static absl::StatusOr<SequenceNumber> Parse(std::string_view decimal,
+                                              std::string_view what = "sequence number");
+
+  uint64_t counter() const;
+  uint32_t shard_index() const;
+  constexpr absl::uint128 value() const { return value_; }
+  bool valid() const { return value_ != 0; }
+
+  std::string ToString() const;  // 39 decimal digits
+
+  friend constexpr bool operator==(SequenceNumber a, SequenceNumber b) { return a.value_ == b.value_; }
+  friend constexpr bool operator!=(SequenceNumber a, SequenceNumber b) { return a.value_ != b.value_; }
+  friend constexpr bool operator<(SequenceNumber a, SequenceNumber b) { return a.value_ < b.value_; }
+  friend constexpr bool operator<=(SequenceNumber a, SequenceNumber b) { return a.value_ <= b.value_; }
+  friend constexpr bool operator>(SequenceNumber a, SequenceNumber b) { return a.value_ > b.value_; }
+  friend constexpr bool operator>=(SequenceNumber a, SequenceNumber b) { return a.value_ >= b.value_; }
+  friend std::ostream& operator<<(std::ostream& os, SequenceNumber s) { return os << s.ToString(); }
+
+ private:
+  constexpr explicit SequenceNumber(absl::uint128 v) : value_(v) {}
+  absl::uint128 value_ = 0;  // 0: no sequence number
+};
+
+// Shard ids look like "shardId-000000000007": the prefix and the shard's
+// index in its stream, zero-padded to 12 digits. Indexes are assigned in
+// creation order and never reused within a stream.
+std::string FormatShardId(uint32_t index);
+// Accepts "shardId-<digits>" (any padding). InvalidArgument
+// (ResourceNotFoundException would leak nothing useful) otherwise.
+absl::StatusOr<uint32_t> ParseShardId(std::string_view shard_id);
+
+enum class StreamStatus { kCreating, kDeleting, kActive, kUpdating };
+enum class StreamMode { kProvisioned, kOnDemand };
+// OPEN: writable and readable. CLOSED: resharded away, readable until its
+// records expire. EXPIRED: every record expired; never listed again.
+enum class ShardState { kOpen, kClosed, kExpired };
+enum class ShardIteratorType {
+  kTrimHorizon, kLatest, kAtSequenceNumber, kAfterSequenceNumber, kAtTimestamp
+};
+enum class ShardFilterType {
+  kAfterShardId, kAtTrimHorizon, kFromTrimHorizon, kAtLatest, kAtTimestamp, kFromTimestamp
+};
+enum class ScalingType { kUniformScaling };
+
+// Wire names ("ACTIVE", "ON_DEMAND", "TRIM_HORIZON", ...) and their parsers.
+std::string_view ToString(StreamStatus s);
+std::string_view ToString(StreamMode m);
+std::string_view ToString(ShardState s);
+std::string_view ToString(ShardIteratorType t);
+std::string_view ToString(ShardFilterType t);
+std::string_view ToString(ScalingType t);
+absl::StatusOr<StreamMode> ParseStreamMode(std::string_view s);
+absl::StatusOr<ShardIteratorType> ParseShardIteratorType(std::string_view s);
+absl::StatusOr<ShardFilterType> ParseShardFilterType(std::string_view s);
+absl::StatusOr<ScalingType> ParseScalingType(std::string_view s);
+
+}  // namespace tributary
+
+#endif  // TRIBUTARY_TYPES_H_

@@ -1,0 +1,64 @@
+#include <fmt/format.h>
+
+#include <sstream>
+
+#include "tributary/status.h"
+#include "tributary/types.h"
+
+namespace tributary {
+namespace {
+
+// 10^38: every issued sequence number is >= this, so all have 39 digits.
+constexpr absl::uint128 kOffset =
+    absl::MakeUint128(0x4B3B4CA85A86C47AULL, 0x098A224000000000ULL);
+
+}  // namespace
+
+SequenceNumber SequenceNumber::FromParts(uint64_t counter, uint32_t shard_index) {
+  absl::uint128 body = (absl::uint128(counter) << 32) | shard_index;
+  return SequenceNumber(kOffset + body);
+}
+
+uint64_t SequenceNumber::counter() const {
+  return absl::Uint128Low64((value_ - kOffset) >> 32);
+}
+
+uint32_t SequenceNumber::shard_index() const {
+  return static_cast<uint32_t>(absl::Uint128Low64(value_ - kOffset) & 0xffffffffu);
+}
+
+absl::StatusOr<SequenceNumber> SequenceNumber::Parse(std::string_view decimal,
+                                                     std::string_view what) {
+  // Kinesis pattern: 0|([1-9]\d{0,128}).
+  bool digits = !decimal.empty() && decimal.size() <= 129 &&
+                (decimal.size() == 1 || decimal[0] != '0');
+  for (char c : decimal) digits = digits && c >= '0' && c <= '9';
+  if (!digits) {
+    return ValidationError(fmt::format("{} '{}' is not a valid sequence number "
+                                       "(pattern 0|([1-9]\\d{{0,128}}))",
+                                       what, decimal.substr(0, 64)));
+  }
+  auto not_ours = [&] {
+    return InvalidArgumentError(fmt::format(
+        "{} '{}' was not issued by this store (Tributary sequence numbers have 39 digits)",
+        what, decimal.substr(0, 64)));
+  };
+  if (decimal.size() != 39) return not_ours();
+  absl::uint128 v = 0;
+  for (char c : decimal) {
+    // 39 digits can exceed 2^128-1; detect overflow.
+    absl::uint128 next = v * 10 + static_cast<unsigned>(c - '0');
+    if (v > absl::Uint128Max() / 10 || next < v) return not_ours();
+    v = next;
+  }
+  if (v < kOffset || ((v - kOffset) >> 96) != 0) return not_ours();
+  return SequenceNumber(v);
+}
+
+std::string SequenceNumber::ToString() const {
+  std::ostringstream os;
+  os << value_;
+  return os.str();
+}
+
+}  // namespace tributary

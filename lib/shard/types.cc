@@ -1,0 +1,114 @@
+// Shard ids and the wire names of the enums in tributary/types.h.
+#include <fmt/format.h>
+
+#include <array>
+#include <utility>
+
+#include "tributary/status.h"
+#include "tributary/types.h"
+
+namespace tributary {
+
+std::string FormatShardId(uint32_t index) { return fmt::format("shardId-{:012d}", index); }
+
+absl::StatusOr<uint32_t> ParseShardId(std::string_view id) {
+  constexpr std::string_view kPrefix = "shardId-";
+  std::string_view digits = id;
+  if (digits.substr(0, kPrefix.size()) == kPrefix) digits.remove_prefix(kPrefix.size());
+  bool ok = !digits.empty() && digits.size() <= 20;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') {
+      ok = false;
+      break;
+    }
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (!ok || v > 0xffffffffu) {
+    return ResourceNotFoundError(fmt::format("shard '{}' does not exist (expected shardId-NNNNNNNNNNNN)",
+                                             id.substr(0, 128)));
+  }
+  return static_cast<uint32_t>(v);
+}
+
+namespace {
+
+template <typename E, size_t N>
+std::string_view Name(const std::array<std::pair<E, std::string_view>, N>& table, E v) {
+  for (const auto& [e, n] : table) {
+    if (e == v) return n;
+  }
+  return "UNKNOWN";
+}
+
+template <typename E, size_t N>
+absl::StatusOr<E> Parse(const std::array<std::pair<E, std::string_view>, N>& table,
+                        std::string_view s, std::string_view what) {
+  for (const auto& [e, n] : table) {
+    if (n == s) return e;
+  }
+  std::string allowed;
+  for (const auto& [e, n] : table) {
+    if (!allowed.empty()) allowed += ", ";
+    allowed += n;
+  }
+  return ValidationError(fmt::format("{} '{}' is not one of: {}", what, s.substr(0, 64), allowed));
+}
+
+constexpr std::array<std::pair<StreamStatus, std::string_view>, 4> kStreamStatus{{
+    {StreamStatus::kCreating, "CREATING"},
+    {StreamStatus::kDeleting, "DELETING"},
+    {StreamStatus::kActive, "ACTIVE"},
+    {StreamStatus::kUpdating, "UPDATING"},
+}};
+constexpr std::array<std::pair<StreamMode, std::string_view>, 2> kStreamMode{{
+    {StreamMode::kProvisioned, "PROVISIONED"},
+    {StreamMode::kOnDemand, "ON_DEMAND"},
+}};
+constexpr std::array<std::pair<ShardState, std::string_view>, 3> kShardState{{
+    {ShardState::kOpen, "OPEN"},
+    {ShardState::kClosed, "CLOSED"},
+    {ShardState::kExpired, "EXPIRED"},
+}};
+constexpr std::array<std::pair<ShardIteratorType, std::string_view>, 5> kIteratorType{{
+    {ShardIteratorType::kTrimHorizon, "TRIM_HORIZON"},
+    {ShardIteratorType::kLatest, "LATEST"},
+    {ShardIteratorType::kAtSequenceNumber, "AT_SEQUENCE_NUMBER"},
+    {ShardIteratorType::kAfterSequenceNumber, "AFTER_SEQUENCE_NUMBER"},
+    {ShardIteratorType::kAtTimestamp, "AT_TIMESTAMP"},
+}};
+constexpr std::array<std::pair<ShardFilterType, std::string_view>, 6> kFilterType{{
+    {ShardFilterType::kAfterShardId, "AFTER_SHARD_ID"},
+    {ShardFilterType::kAtTrimHorizon, "AT_TRIM_HORIZON"},
+    {ShardFilterType::kFromTrimHorizon, "FROM_TRIM_HORIZON"},
+    {ShardFilterType::kAtLatest, "AT_LATEST"},
+    {ShardFilterType::kAtTimestamp, "AT_TIMESTAMP"},
+    {ShardFilterType::kFromTimestamp, "FROM_TIMESTAMP"},
+}};
+constexpr std::array<std::pair<ScalingType, std::string_view>, 1> kScalingType{{
+    {ScalingType::kUniformScaling, "UNIFORM_SCALING"},
+}};
+
+}  // namespace
+
+std::string_view ToString(StreamStatus s) { return Name(kStreamStatus, s); }
+std::string_view ToString(StreamMode m) { return Name(kStreamMode, m); }
+std::string_view ToString(ShardState s) { return Name(kShardState, s); }
+std::string_view ToString(ShardIteratorType t) { return Name(kIteratorType, t); }
+std::string_view ToString(ShardFilterType t) { return Name(kFilterType, t); }
+std::string_view ToString(ScalingType t) { return Name(kScalingType, t); }
+
+absl::StatusOr<StreamMode> ParseStreamMode(std::string_view s) {
+  return Parse(kStreamMode, s, "StreamMode");
+}
+absl::StatusOr<ShardIteratorType> ParseShardIteratorType(std::string_view s) {
+  return Parse(kIteratorType, s, "ShardIteratorType");
+}
+absl::StatusOr<ShardFilterType> ParseShardFilterType(std::string_view s) {
+  return Parse(kFilterType, s, "ShardFilter.Type");
+}
+absl::StatusOr<ScalingType> ParseScalingType(std::string_view s) {
+  return Parse(kScalingType, s, "ScalingType");
+}
+
+}  // namespace tributary

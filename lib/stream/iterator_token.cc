@@ -1,0 +1,159 @@
+#include "stream/iterator_token.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "tributary/status.h"
+
+namespace tributary::stream {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr uint8_t kIteratorKind = 'I';
+
+class Writer {
+ public:
+  void U8(uint8_t v) { buf_.push_back(static_cast<char>(v)); }
+  void U32(uint32_t v) { Fixed(v, 4); }
+  void U64(uint64_t v) { Fixed(v, 8); }
+  void Str(std::string_view s) {
+    U32(static_cast<uint32_t>(s.size()));
+    buf_.append(s.data(), s.size());
+  }
+  std::string Finish() {
+    uint64_t h = XXH3_64bits(buf_.data(), buf_.size());
+    U64(h);
+    return absl::Base64Escape(absl::string_view(buf_.data(), buf_.size()));
+  }
+
+ private:
+  void Fixed(uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) buf_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  std::string buf_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : s_(s) {}
+  bool U8(uint8_t* v) {
+    uint64_t x;
+    if (!Fixed(&x, 1)) return false;
+    *v = static_cast<uint8_t>(x);
+    return true;
+  }
+  bool U32(uint32_t* v) {
+    uint64_t x;
+    if (!Fixed(&x, 4)) return false;
+    *v = static_cast<uint32_t>(x);
+    return true;
+  }
+  bool U64(uint64_t* v) { return Fixed(v, 8); }
+  bool I64(int64_t* v) {
+    uint64_t x;
+    if (!Fixed(&x, 8)) return false;
+    *v = static_cast<int64_t>(x);
+    return true;
+  }
+  bool Str(std::string* out) {
+    uint32_t n;
+    if (!U32(&n) || n > s_.size()) return false;
+    out->assign(s_.data(), n);
+    s_.remove_prefix(n);
+    return true;
+  }
+  bool done() const { return s_.empty(); }
+
+ private:
+  bool Fixed(uint64_t* v, int n) {
+    if (s_.size() < static_cast<size_t>(n)) return false;
+    uint64_t x = 0;
+    for (int i = 0; i < n; ++i) x |= uint64_t{static_cast<uint8_t>(s_[i])} << (8 * i);
+    s_.remove_prefix(n);
+    *v = x;
+    return true;
+  }
+  std::string_view s_;
+};
+
+// Base64-decodes and verifies the trailing checksum; returns the body.
+bool Open(std::string_view token, std::string* body) {
+  if (token.empty() || token.size() > 4096) return false;
+  std::string raw;
+  if (!absl::Base64Unescape(absl::string_view(token.data(), token.size()), &raw)) return false;
+  if (raw.size() < 10) return false;
+  uint64_t want = 0;
+  for (int i = 0; i < 8; ++i) {
+    want |= uint64_t{static_cast<uint8_t>(raw[raw.size() - 8 + i])} << (8 * i);
+  }
+  raw.resize(raw.size() - 8);
+  if (XXH3_64bits(raw.data(), raw.size()) != want) return false;
+  *body = std::move(raw);
+  return true;
+}
+
+}  // namespace
+
+std::string EncodeIterator(const IteratorToken& t) {
+  Writer w;
+  w.U8(kIteratorKind);
+  w.U8(kVersion);
+  w.U64(t.stream_incarnation);
+  w.U32(t.shard_index);
+  w.U64(t.position);
+  w.U64(static_cast<uint64_t>(t.issued_ms));
+  w.Str(t.stream_name);
+  return w.Finish();
+}
+
+absl::StatusOr<IteratorToken> DecodeIterator(std::string_view token) {
+  std::string body;
+  IteratorToken t;
+  uint8_t kind = 0, version = 0;
+  bool ok = Open(token, &body);
+  if (ok) {
+    Reader r(body);
+    ok = r.U8(&kind) && kind == kIteratorKind && r.U8(&version) && version == kVersion &&
+         r.U64(&t.stream_incarnation) && r.U32(&t.shard_index) && r.U64(&t.position) &&
+         r.I64(&t.issued_ms) && r.Str(&t.stream_name) && r.done();
+  }
+  if (!ok) return InvalidArgumentError("Invalid ShardIterator: not a shard iterator issued by this store");
+  return t;
+}
+
+std::string EncodePageToken(const PageToken& t) {
+  Writer w;
+  w.U8(t.kind);
+  w.U8(kVersion);
+  w.U64(t.stream_incarnation);
+  w.U64(static_cast<uint64_t>(t.issued_ms));
+  w.U32(t.after_index);
+  w.U8(t.filter_type);
+  w.U64(static_cast<uint64_t>(t.filter_arg));
+  w.U32(static_cast<uint32_t>(t.max_results));
+  w.Str(t.stream_name);
+  w.Str(t.after_name);
+  return w.Finish();
+}
+
+absl::StatusOr<PageToken> DecodePageToken(std::string_view token, uint8_t expected_kind) {
+  std::string body;
+  PageToken t;
+  uint8_t version = 0;
+  uint32_t max_results = 0;
+  bool ok = Open(token, &body);
+  if (ok) {
+    Reader r(body);
+    ok = r.U8(&t.kind) && t.kind == expected_kind && r.U8(&version) && version == kVersion &&
+         r.U64(&t.stream_incarnation) && r.I64(&t.issued_ms) && r.U32(&t.after_index) &&
+         r.U8(&t.filter_type) && r.I64(&t.filter_arg) && r.U32(&max_results) &&
+         r.Str(&t.stream_name) && r.Str(&t.after_name) && r.done();
+    t.max_results = static_cast<int32_t>(max_results);
+  }
+  if (!ok) return InvalidArgumentError("Invalid NextToken: not a pagination token issued by this store");
+  return t;
+}
+
+}  // namespace tributary::stream

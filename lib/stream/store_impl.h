@@ -1,0 +1,100 @@
+// StoreImpl: the map of streams, name/ARN resolution, account-wide limits.
+//
+// Lock order: StoreImpl::mu_ -> StreamImpl::mu_ -> Shard::data_mu. Data-plane
+// calls hold StoreImpl::mu_ shared for their whole duration (so a stream
+// cannot be destroyed under them); only CreateStream and the removal of
+// deleted streams take it exclusively.
+#ifndef TRIBUTARY_LIB_STREAM_STORE_IMPL_H_
+#define TRIBUTARY_LIB_STREAM_STORE_IMPL_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "stream/stream_impl.h"
+#include "tributary/store.h"
+
+namespace tributary::stream {
+
+class StoreImpl {
+ public:
+  explicit StoreImpl(const StoreOptions& options);
+
+  const StoreOptions& options() const { return options_; }
+  Clock* clock() const { return clock_; }
+  absl::Time Now() const { return clock_->Now(); }
+
+  std::string Arn(std::string_view name) const;
+  // Accepts a stream name or ARN; returns the name. ValidationException for a
+  // malformed name, ResourceNotFoundException for an ARN of another account
+  // or region.
+  absl::StatusOr<std::string> ResolveName(std::string_view stream) const;
+
+  // Reserves `delta` open shards against options().shard_limit;
+  // LimitExceededException (and nothing reserved) if that would exceed it.
+  absl::Status ReserveShards(int delta, std::string_view what);
+  void ReleaseShards(int n) { open_shards_.fetch_sub(n, std::memory_order_relaxed); }
+  int open_shards() const { return open_shards_.load(std::memory_order_relaxed); }
+
+  // Runs `fn(StreamImpl&)` on the live stream named by `stream` with mu_
+  // held shared; ResourceNotFoundException if there is none.
+  template <typename Fn>
+  auto WithStream(std::string_view stream, absl::Time now, Fn&& fn)
+      -> decltype(fn(std::declval<StreamImpl&>()));
+  // Same, for the stream a token names, checking its incarnation.
+  template <typename Fn>
+  auto WithStreamIncarnation(const std::string& name, uint64_t incarnation, absl::Time now,
+                             Fn&& fn) -> decltype(fn(std::declval<StreamImpl&>()));
+
+  absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options);
+  absl::Status DeleteStream(std::string_view stream);
+  absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request);
+  absl::StatusOr<DescribeLimitsResult> DescribeLimits();
+
+ private:
+  // Drops streams whose deletion finished. REQUIRES mu_ held exclusively.
+  void ReapLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  StreamImpl* FindLocked(const std::string& name, absl::Time now) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  const StoreOptions options_;
+  Clock* const clock_;
+  std::atomic<int> open_shards_{0};
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<StreamImpl>> streams_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_incarnation_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+template <typename Fn>
+auto StoreImpl::WithStream(std::string_view stream, absl::Time now, Fn&& fn)
+    -> decltype(fn(std::declval<StreamImpl&>())) {
+  absl::StatusOr<std::string> name = ResolveName(stream);
+  if (!name.ok()) return name.status();
+  absl::ReaderMutexLock l(&mu_);
+  StreamImpl* s = FindLocked(*name, now);
+  if (s == nullptr) {
+    return ResourceNotFoundError("Stream " + *name + " under account " + options_.account_id +
+                                 " not found.");
+  }
+  return fn(*s);
+}
+
+template <typename Fn>
+auto StoreImpl::WithStreamIncarnation(const std::string& name, uint64_t incarnation,
+                                      absl::Time now, Fn&& fn)
+    -> decltype(fn(std::declval<StreamImpl&>())) {
+  absl::ReaderMutexLock l(&mu_);
+  StreamImpl* s = FindLocked(name, now);
+  if (s == nullptr || s->incarnation() != incarnation) {
+    return ResourceNotFoundError("Stream " + name + " under account " + options_.account_id +
+                                 " not found (the shard iterator refers to a deleted stream).");
+  }
+  return fn(*s);
+}
+
+}  // namespace tributary::stream
+
+#endif  // TRIBUTARY_LIB_STREAM_STORE_IMPL_H_

@@ -1,0 +1,938 @@
+#include "stream/stream_impl.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "log/mem_log.h"
+#include "shard/uniform.h"
+#include "stream/store_impl.h"
+#include "util/status_macros.h"
+
+namespace tributary::stream {
+namespace {
+
+int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+int64_t HoursMs(int hours) { return int64_t{hours} * 3600 * 1000; }
+
+}  // namespace
+
+// ------------------------------------------------------------ construction
+
+StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation, absl::Time now,
+                       absl::Time active_at, const CreateStreamOptions& options, int shard_count)
+    : store_(store),
+      name_(std::move(name)),
+      arn_(store->Arn(name_)),
+      incarnation_(incarnation),
+      created_(now),
+      throughput_(store->options().throughput) {
+  absl::MutexLock l(&mu_);
+  mode_ = options.mode;
+  max_record_size_ = static_cast<size_t>(options.max_record_size_kib) * 1024;
+  retention_hours_ = limits::kDefaultRetentionHours;
+  tags_ = options.tags;
+  for (const HashKeyRange& r : shard::UniformRanges(shard_count)) {
+    NewShard(r, std::nullopt, std::nullopt, /*start_counter=*/1, Ms(now));
+  }
+  RebuildRoutes();
+  accounted_shards_ = shard_count;
+  if (active_at > now) {
+    status_ = StreamStatus::kCreating;
+    transition_done_ = active_at;
+    transition_pending_.store(true, std::memory_order_release);
+  } else {
+    status_ = StreamStatus::kActive;
+    transition_done_ = now;
+  }
+}
+
+StreamImpl::~StreamImpl() {
+  absl::MutexLock l(&mu_);
+  store_->ReleaseShards(accounted_shards_);
+}
+
+void StreamImpl::MarkDeleting(absl::Time now, absl::Time gone_at) {
+  absl::MutexLock l(&mu_);
+  status_ = StreamStatus::kDeleting;
+  transition_done_ = gone_at;
+  pending_change_ = nullptr;
+  transition_pending_.store(false, std::memory_order_release);
+  gone_at_ns_.store(absl::ToUnixNanos(std::max(now, gone_at)), std::memory_order_release);
+}
+
+// ------------------------------------------------------------ status machine
+
+void StreamImpl::FinishTransitionIfDue(absl::Time now) {
+  if (!transition_pending_.load(std::memory_order_acquire)) return;
+  absl::MutexLock l(&mu_);
+  FinishTransitionLocked(now);
+}
+
+void StreamImpl::FinishTransitionLocked(absl::Time now) {
+  if (status_ != StreamStatus::kCreating && status_ != StreamStatus::kUpdating) return;
+  if (now < transition_done_) return;
+  if (pending_change_) {
+    auto change = std::move(pending_change_);
+    pending_change_ = nullptr;
+    // The change happened when UPDATING ended, not when it was observed.
+    change(Ms(transition_done_));
+  }
+  status_ = StreamStatus::kActive;
+  transition_pending_.store(false, std::memory_order_release);
+}
+
+void StreamImpl::BeginUpdate(absl::Time now, std::function<void(int64_t)> change) {
+  absl::Duration delay = store_->options().update_delay;
+  if (delay <= absl::ZeroDuration()) {
+    if (change) change(Ms(now));
+    return;
+  }
+  status_ = StreamStatus::kUpdating;
+  transition_done_ = now + delay;
+  pending_change_ = std::move(change);
+  transition_pending_.store(true, std::memory_order_release);
+}
+
+StreamStatus StreamImpl::StatusLocked() const { return status_; }
+
+StreamStatus StreamImpl::Status(absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  return status_;
+}
+
+absl::Time StreamImpl::TransitionDone() {
+  absl::ReaderMutexLock l(&mu_);
+  return transition_done_;
+}
+
+absl::Status StreamImpl::CheckReadable() const {
+  if (status_ == StreamStatus::kActive || status_ == StreamStatus::kUpdating) {
+    return absl::OkStatus();
+  }
+  return ResourceNotFoundError(fmt::format("Stream {} under account {} not found (it is {}).",
+                                           name_, store_->options().account_id,
+                                           ToString(status_)));
+}
+
+absl::Status StreamImpl::CheckActiveForChange(std::string_view action) const {
+  if (status_ == StreamStatus::kActive) return absl::OkStatus();
+  return ResourceInUseError(fmt::format(
+      "Stream {} under account {} is {}, not ACTIVE: {} must wait until it is ACTIVE "
+      "(one change at a time).",
+      name_, store_->options().account_id, ToString(status_), action));
+}
+
+// ------------------------------------------------------------ shards
+
+int64_t StreamImpl::VisibleFromMs(int64_t now_ms) const {
+  return std::max(trim_floor_ms_, now_ms - HoursMs(retention_hours_) + 1);
+}
+
+bool StreamImpl::Expired(const Shard& s, int64_t now_ms) const {
+  return s.released || (s.closed && s.closed_ms < VisibleFromMs(now_ms));
+}
+
+ShardState StreamImpl::StateOf(const Shard& s, int64_t now_ms) const {
+  if (!s.closed) return ShardState::kOpen;
+  return Expired(s, now_ms) ? ShardState::kExpired : ShardState::kClosed;
+}
+
+ShardDescription StreamImpl::DescribeShard(const Shard& s, int64_t now_ms) const {
+  ShardDescription d;
+  d.shard_id = s.id;
+  if (s.parent) d.parent_shard_id = FormatShardId(*s.parent);
+  if (s.adjacent_parent) d.adjacent_parent_shard_id = FormatShardId(*s.adjacent_parent);
+  d.hash_key_range = s.range;
+  d.starting_sequence_number = SequenceNumber::FromParts(s.start_counter, s.index);
+  if (s.closed) {
+    d.ending_sequence_number =
+        s.closed_last_counter ? SequenceNumber::FromParts(*s.closed_last_counter, s.index)
+                              : d.starting_sequence_number;
+  }
+  d.state = StateOf(s, now_ms);
+  return d;
+}
+
+std::string StreamImpl::ShardNotFound(std::string_view id) const {
+  return fmt::format("Shard {} in stream {} under account {} does not exist", id.substr(0, 128),
+                     name_, store_->options().account_id);
+}
+
+absl::StatusOr<Shard*> StreamImpl::FindShard(std::string_view id) const {
+  absl::StatusOr<uint32_t> idx = ParseShardId(id);
+  if (!idx.ok() || *idx >= shards_.size()) return ResourceNotFoundError(ShardNotFound(id));
+  return shards_[*idx].get();
+}
+
+absl::StatusOr<Shard*> StreamImpl::FindOpenShardForReshard(std::string_view id) const {
+  TRIBUTARY_ASSIGN_OR_RETURN(Shard * s, FindShard(id));
+  if (s->closed) {
+    return ResourceInUseError(fmt::format(
+        "Shard {} in stream {} under account {} has already been merged or split, and thus "
+        "is not eligible for merging or splitting.",
+        s->id, name_, store_->options().account_id));
+  }
+  return s;
+}
+
+Shard* StreamImpl::Route(HashKey k) const {
+  // routes_ partitions the hash space, sorted by start: the owner is the last
+  // entry whose start <= k.
+  auto it = std::upper_bound(routes_.begin(), routes_.end(), k,
+                             [](HashKey v, const std::pair<HashKey, Shard*>& r) {
+                               return v < r.first;
+                             });
+  return std::prev(it)->second;
+}
+
+std::vector<Shard*> StreamImpl::OpenShardsByRange() const {
+  std::vector<Shard*> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(r.second);
+  return out;
+}
+
+void StreamImpl::InitBuckets(Shard* s, absl::Time now) {
+  s->write_bytes.Reset(throughput_.write_bytes_per_second, now);
+  s->write_records.Reset(throughput_.write_records_per_second, now);
+  s->read_bytes.Reset(throughput_.read_bytes_per_second, now);
+  s->read_calls.Reset(throughput_.read_calls_per_second, now);
+}
+
+Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
+                            std::optional<uint32_t> adjacent, uint64_t start_counter,
+                            int64_t now_ms) {
+  auto s = std::make_unique<Shard>();
+  s->index = static_cast<uint32_t>(shards_.size());
+  s->id = FormatShardId(s->index);
+  s->range = range;
+  s->parent = parent;
+  s->adjacent_parent = adjacent;
+  s->start_counter = start_counter;
+  s->created_ms = now_ms;
+  {
+    absl::MutexLock dl(&s->data_mu);
+    s->log = std::make_unique<log::MemShardLog>();
+    s->next_counter = start_counter;
+    s->last_arrival_ms = now_ms;
+    InitBuckets(s.get(), absl::FromUnixMillis(now_ms));
+  }
+  Shard* raw = s.get();
+  shards_.push_back(std::move(s));
+  if (parent) shards_[*parent]->children.push_back(raw->index);
+  if (adjacent) shards_[*adjacent]->children.push_back(raw->index);
+  return raw;
+}
+
+uint64_t StreamImpl::CloseShard(Shard* s, int64_t now_ms) {
+  absl::MutexLock dl(&s->data_mu);
+  s->closed = true;
+  s->closed_ms = std::max(now_ms, s->last_arrival_ms);
+  s->closed_last_counter = s->last_counter;
+  // A child's first counter exceeds every counter of this shard, including
+  // its starting one when it never held a record.
+  return std::max(s->next_counter, s->start_counter + 1);
+}
+
+void StreamImpl::DoSplit(Shard* s, HashKey k, int64_t now_ms) {
+  uint64_t next = CloseShard(s, now_ms);
+  NewShard({s->range.start, HashKey(k.value() - 1)}, s->index, std::nullopt, next, now_ms);
+  NewShard({k, s->range.end}, s->index, std::nullopt, next, now_ms);
+}
+
+Shard* StreamImpl::DoMerge(Shard* a, Shard* b, int64_t now_ms) {
+  uint64_t next = std::max(CloseShard(a, now_ms), CloseShard(b, now_ms));
+  HashKeyRange r{std::min(a->range.start, b->range.start), std::max(a->range.end, b->range.end)};
+  return NewShard(r, a->index, b->index, next, now_ms);
+}
+
+void StreamImpl::RebuildRoutes() {
+  routes_.clear();
+  for (const auto& s : shards_) {
+    if (!s->closed) routes_.emplace_back(s->range.start, s.get());
+  }
+  std::sort(routes_.begin(), routes_.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+}
+
+// UNIFORM_SCALING (docs/CONCEPTS.md): split every open shard at each target
+// boundary strictly inside it, then merge, left to right, the shards that now
+// lie inside each target range. Every step is a real split or merge, so the
+// lineage stays a proper split/merge DAG (each child has at most two
+// parents); short-lived intermediate shards are closed and empty.
+void StreamImpl::DoUniformScale(int target, int64_t now_ms) {
+  std::vector<HashKeyRange> want = shard::UniformRanges(target);
+  for (size_t j = 1; j < want.size(); ++j) {
+    HashKey b = want[j].start;
+    Shard* s = Route(b);
+    if (s->range.start != b) {
+      DoSplit(s, b, now_ms);
+      RebuildRoutes();
+    }
+  }
+  for (const HashKeyRange& w : want) {
+    std::vector<Shard*> inside;
+    for (const auto& r : routes_) {
+      if (w.Contains(r.second->range.start)) inside.push_back(r.second);
+    }
+    Shard* acc = inside.empty() ? nullptr : inside[0];
+    for (size_t i = 1; i < inside.size(); ++i) acc = DoMerge(acc, inside[i], now_ms);
+    RebuildRoutes();
+  }
+}
+
+void StreamImpl::ReleaseExpired(int64_t now_ms) {
+  for (auto& s : shards_) {
+    if (!s->released && s->closed && s->closed_ms < VisibleFromMs(now_ms)) {
+      absl::MutexLock dl(&s->data_mu);
+      s->released = true;
+      s->log = std::make_unique<log::MemShardLog>();
+    }
+  }
+}
+
+// ------------------------------------------------------------ writes
+
+absl::Status StreamImpl::ThrottleWrite(Shard* s, size_t bytes, absl::Time now) {
+  if (!throughput_.enabled) return absl::OkStatus();
+  if (!s->write_records.CanTake(1, now) || !s->write_bytes.CanTake(static_cast<double>(bytes), now)) {
+    return ThroughputExceededError(fmt::format(
+        "Rate exceeded for shard {} in stream {} under account {}.", s->id, name_,
+        store_->options().account_id));
+  }
+  s->write_records.Take(1);
+  s->write_bytes.Take(static_cast<double>(bytes));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, HashKey hash,
+                                                std::optional<SequenceNumber> ordering,
+                                                absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  size_t size = record.data.size() + record.partition_key.size();
+  if (size > max_record_size_) {
+    return InvalidArgumentError(fmt::format(
+        "Record size {} bytes (data + partition key) exceeds the maximum record size {} bytes "
+        "of stream {}",
+        size, max_record_size_, name_));
+  }
+  Shard* s = Route(hash);
+  const int64_t now_ms = Ms(now);
+  absl::MutexLock dl(&s->data_mu);
+  TRIBUTARY_RETURN_IF_ERROR(ThrottleWrite(s, size, now));
+  uint64_t counter = s->next_counter;
+  if (ordering.has_value() && ordering->counter() >= counter) counter = ordering->counter() + 1;
+  int64_t arrival = std::max(now_ms, s->last_arrival_ms);
+  log::AppendRecord rec{counter, arrival, record.partition_key, record.data};
+  TRIBUTARY_RETURN_IF_ERROR(s->log->Append(absl::MakeConstSpan(&rec, 1)));
+  s->next_counter = counter + 1;
+  s->last_counter = counter;
+  s->last_arrival_ms = arrival;
+  // Give back the space of expired records now and then (reads skip them anyway).
+  std::optional<int64_t> oldest = s->log->oldest_arrival_ms();
+  int64_t visible_from = VisibleFromMs(now_ms);
+  if (oldest && *oldest < visible_from) s->log->TrimBefore(visible_from);
+  return PutRecordResult{s->id, SequenceNumber::FromParts(counter, s->index)};
+}
+
+absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordInput> records,
+                                                    absl::Span<const HashKey> hashes,
+                                                    absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  for (size_t i = 0; i < records.size(); ++i) {
+    size_t size = records[i].data.size() + records[i].partition_key.size();
+    if (size > max_record_size_) {
+      return InvalidArgumentError(fmt::format(
+          "Record {} size {} bytes (data + partition key) exceeds the maximum record size {} "
+          "bytes of stream {}",
+          i, size, max_record_size_, name_));
+    }
+  }
+  const int64_t now_ms = Ms(now);
+  const int64_t visible_from = VisibleFromMs(now_ms);
+  PutBatchResult result;
+  result.records.resize(records.size());
+
+  // Group by shard, keeping request order inside each group, so each shard
+  // is locked once and the records of one key keep their request order.
+  std::vector<std::pair<Shard*, uint32_t>> order(records.size());
+  for (size_t i = 0; i < records.size(); ++i) order[i] = {Route(hashes[i]), static_cast<uint32_t>(i)};
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first->index < b.first->index; });
+
+  std::vector<log::AppendRecord> batch;
+  batch.reserve(records.size());
+  size_t g = 0;
+  while (g < order.size()) {
+    Shard* s = order[g].first;
+    size_t end = g;
+    while (end < order.size() && order[end].first == s) ++end;
+    absl::MutexLock dl(&s->data_mu);
+    batch.clear();
+    uint64_t counter = s->next_counter;
+    int64_t arrival = std::max(now_ms, s->last_arrival_ms);
+    bool throttled = false;
+    for (size_t k = g; k < end; ++k) {
+      uint32_t i = order[k].second;
+      const PutRecordInput& r = records[i];
+      PutBatchEntryResult& out = result.records[i];
+      // Once one record of a shard is throttled, the later ones in this batch
+      // are too: a retry then cannot land before a record that followed it.
+      absl::Status st = throttled ? ThroughputExceededError(fmt::format(
+                                        "Rate exceeded for shard {} in stream {} under account {}.",
+                                        s->id, name_, store_->options().account_id))
+                                  : ThrottleWrite(s, r.data.size() + r.partition_key.size(), now);
+      if (!st.ok()) {
+        throttled = true;
+        out.error_code = std::string(ErrorTypeName(GetErrorType(st)));
+        out.error_message = std::string(st.message());
+        ++result.failed_record_count;
+        continue;
+      }
+      batch.push_back({counter, arrival, r.partition_key, r.data});
+      out.sequence_number = SequenceNumber::FromParts(counter, s->index);
+      out.shard_id = s->id;
+      ++counter;
+    }
+    if (!batch.empty()) {
+      absl::Status st = s->log->Append(batch);
+      if (!st.ok()) {
+        for (size_t k = g; k < end; ++k) {
+          PutBatchEntryResult& out = result.records[order[k].second];
+          if (!out.ok()) continue;
+          out = PutBatchEntryResult{};
+          out.error_code = "InternalFailure";
+          out.error_message = std::string(st.message());
+          ++result.failed_record_count;
+        }
+      } else {
+        s->next_counter = counter;
+        s->last_counter = counter - 1;
+        s->last_arrival_ms = arrival;
+        std::optional<int64_t> oldest = s->log->oldest_arrival_ms();
+        if (oldest && *oldest < visible_from) s->log->TrimBefore(visible_from);
+      }
+    }
+    g = end;
+  }
+  return result;
+}
+
+// ------------------------------------------------------------ reads
+
+absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorRequest& req,
+                                                         absl::Time now) {
+  FinishTransitionIfDue(now);
+  const bool by_seq = req.type == ShardIteratorType::kAtSequenceNumber ||
+                      req.type == ShardIteratorType::kAfterSequenceNumber;
+  const bool by_time = req.type == ShardIteratorType::kAtTimestamp;
+  if (by_seq != req.starting_sequence_number.has_value()) {
+    return InvalidArgumentError(
+        "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+        "StartingSequenceNumber or (2) TRIM_HORIZON, LATEST or AT_TIMESTAMP and no "
+        "StartingSequenceNumber.");
+  }
+  if (by_time != req.timestamp.has_value()) {
+    return InvalidArgumentError(
+        "Must specify Timestamp with AT_TIMESTAMP, and only with AT_TIMESTAMP.");
+  }
+  std::optional<SequenceNumber> seq;
+  if (by_seq) {
+    TRIBUTARY_ASSIGN_OR_RETURN(seq, SequenceNumber::Parse(*req.starting_sequence_number,
+                                                          "StartingSequenceNumber"));
+  }
+  absl::ReaderMutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  TRIBUTARY_ASSIGN_OR_RETURN(Shard * s, FindShard(req.shard_id));
+  const int64_t now_ms = Ms(now);
+  if (Expired(*s, now_ms)) return ResourceNotFoundError(ShardNotFound(req.shard_id) + " (expired)");
+  if (seq && seq->shard_index() != s->index) {
+    return InvalidArgumentError(fmt::format(
+        "StartingSequenceNumber {} used in GetShardIterator on shard {} in stream {} under "
+        "account {} is invalid because it did not come from this shard.",
+        seq->ToString(), s->id, name_, store_->options().account_id));
+  }
+  IteratorToken t;
+  t.stream_name = name_;
+  t.stream_incarnation = incarnation_;
+  t.shard_index = s->index;
+  t.issued_ms = now_ms;
+  absl::MutexLock dl(&s->data_mu);
+  switch (req.type) {
+    case ShardIteratorType::kTrimHorizon:
+      t.position = 0;
+      break;
+    case ShardIteratorType::kLatest:
+      t.position = s->next_counter;
+      break;
+    case ShardIteratorType::kAtSequenceNumber:
+      t.position = seq->counter();
+      break;
+    case ShardIteratorType::kAfterSequenceNumber:
+      t.position = seq->counter() + 1;
+      break;
+    case ShardIteratorType::kAtTimestamp: {
+      std::optional<uint64_t> c = s->log->SeekTimestamp(Ms(*req.timestamp));
+      t.position = c ? *c : s->next_counter;
+      break;
+    }
+  }
+  return EncodeIterator(t);
+}
+
+absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& token, int limit,
+                                                        absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  if (token.shard_index >= shards_.size()) {
+    return InvalidArgumentError("Invalid ShardIterator: unknown shard");
+  }
+  Shard* s = shards_[token.shard_index].get();
+  const int64_t now_ms = Ms(now);
+  GetRecordsResult result;
+  auto fill_children = [&] {
+    for (uint32_t c : s->children) {
+      const Shard& child = *shards_[c];
+      ChildShard cs;
+      cs.shard_id = child.id;
+      if (child.parent) cs.parent_shards.push_back(FormatShardId(*child.parent));
+      if (child.adjacent_parent) cs.parent_shards.push_back(FormatShardId(*child.adjacent_parent));
+      cs.hash_key_range = child.range;
+      result.child_shards.push_back(std::move(cs));
+    }
+  };
+  if (Expired(*s, now_ms)) {
+    // Every record is gone: the shard reads as empty and finished.
+    fill_children();
+    return result;
+  }
+  const int64_t visible_from = VisibleFromMs(now_ms);
+  absl::MutexLock dl(&s->data_mu);
+  if (throughput_.enabled) {
+    if (!s->read_calls.CanTake(1, now) || !s->read_bytes.Positive(now)) {
+      return ThroughputExceededError(fmt::format(
+          "Rate exceeded for shard {} in stream {} under account {}.", s->id, name_,
+          store_->options().account_id));
+    }
+    s->read_calls.Take(1);
+  }
+  log::ReadLimits lim{static_cast<size_t>(limit), limits::kMaxGetRecordsBytes};
+  TRIBUTARY_ASSIGN_OR_RETURN(uint64_t next, s->log->Read(token.position, visible_from, lim,
+                                                         s->index, &result.records));
+  if (throughput_.enabled) {
+    size_t bytes = 0;
+    for (const Record& r : result.records) bytes += r.data.size() + r.partition_key.size();
+    s->read_bytes.Take(static_cast<double>(bytes));
+  }
+  std::optional<log::ShardLog::Position> ahead = s->log->FirstAtOrAfter(next, visible_from);
+  result.millis_behind_latest = ahead ? std::max<int64_t>(0, now_ms - ahead->arrival_ms) : 0;
+  if (s->closed && !ahead) {
+    fill_children();
+  } else {
+    IteratorToken t = token;
+    t.position = next;
+    t.issued_ms = now_ms;
+    result.next_shard_iterator = EncodeIterator(t);
+  }
+  return result;
+}
+
+// ------------------------------------------------------------ describe / list
+
+absl::StatusOr<StreamDescription> StreamImpl::Describe(int limit, std::optional<uint32_t> after,
+                                                       absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  const int64_t now_ms = Ms(now);
+  StreamDescription d;
+  d.stream_name = name_;
+  d.stream_arn = arn_;
+  d.stream_status = status_;
+  d.stream_mode = mode_;
+  d.retention_period_hours = retention_hours_;
+  d.stream_creation_timestamp = created_;
+  d.max_record_size_kib = static_cast<int>(max_record_size_ / 1024);
+  for (const auto& s : shards_) {
+    if (after && s->index <= *after) continue;
+    if (Expired(*s, now_ms)) continue;
+    if (static_cast<int>(d.shards.size()) == limit) {
+      d.has_more_shards = true;
+      break;
+    }
+    d.shards.push_back(DescribeShard(*s, now_ms));
+  }
+  return d;
+}
+
+absl::StatusOr<StreamDescriptionSummary> StreamImpl::DescribeSummary(absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  StreamDescriptionSummary d;
+  d.stream_name = name_;
+  d.stream_arn = arn_;
+  d.stream_status = status_;
+  d.stream_mode = mode_;
+  d.retention_period_hours = retention_hours_;
+  d.stream_creation_timestamp = created_;
+  d.open_shard_count = static_cast<int>(routes_.size());
+  d.max_record_size_kib = static_cast<int>(max_record_size_ / 1024);
+  return d;
+}
+
+StreamSummary StreamImpl::Summary(absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  return StreamSummary{name_, arn_, status_, mode_, created_};
+}
+
+int StreamImpl::OpenShardCount() {
+  absl::ReaderMutexLock l(&mu_);
+  return static_cast<int>(routes_.size());
+}
+
+StreamMode StreamImpl::Mode() {
+  absl::ReaderMutexLock l(&mu_);
+  return mode_;
+}
+
+absl::StatusOr<ListShardsResult> StreamImpl::ListShards(const ShardFilter& filter,
+                                                        std::optional<uint32_t> exclusive_start,
+                                                        int max_results, absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  if (status_ == StreamStatus::kCreating) {
+    return ResourceInUseError(fmt::format("Stream {} under account {} is CREATING; ListShards "
+                                          "needs it ACTIVE or UPDATING.",
+                                          name_, store_->options().account_id));
+  }
+  TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  const int64_t now_ms = Ms(now);
+  // The oldest instant that still has data: the trim horizon, or the stream's
+  // birth if it is younger than its retention period.
+  const int64_t horizon = std::max(VisibleFromMs(now_ms), Ms(created_));
+  std::optional<uint32_t> after = exclusive_start;
+  if (filter.type == ShardFilterType::kAfterShardId) {
+    absl::StatusOr<uint32_t> idx = ParseShardId(filter.shard_id.value_or(""));
+    if (!idx.ok()) return InvalidArgumentError(fmt::format("ShardFilter.ShardId '{}' is not a shard id",
+                                                           filter.shard_id.value_or("")));
+    after = after ? std::max(*after, *idx) : *idx;
+  }
+  const int64_t ts = filter.timestamp ? Ms(*filter.timestamp) : 0;
+  auto open_at = [](const Shard& s, int64_t t) {
+    return s.created_ms <= t && (!s.closed || s.closed_ms >= t);
+  };
+  ListShardsResult out;
+  uint32_t last_idx = 0;
+  for (const auto& sp : shards_) {
+    const Shard& s = *sp;
+    if (after && s.index <= *after) continue;
+    if (Expired(s, now_ms)) continue;
+    bool keep = true;
+    switch (filter.type) {
+      case ShardFilterType::kAfterShardId:
+      case ShardFilterType::kFromTrimHorizon:
+        break;
+      case ShardFilterType::kAtTrimHorizon:
+        keep = open_at(s, horizon);
+        break;
+      case ShardFilterType::kAtLatest:
+        keep = !s.closed;
+        break;
+      case ShardFilterType::kAtTimestamp:
+        // Like FROM_TIMESTAMP, a time before the horizon means the horizon.
+        keep = open_at(s, std::max(ts, horizon));
+        break;
+      case ShardFilterType::kFromTimestamp:
+        keep = !s.closed || s.closed_ms >= std::max(ts, horizon);
+        break;
+    }
+    if (!keep) continue;
+    if (static_cast<int>(out.shards.size()) == max_results) {
+      PageToken t;
+      t.kind = 'S';
+      t.stream_name = name_;
+      t.stream_incarnation = incarnation_;
+      t.issued_ms = now_ms;
+      t.after_index = last_idx;
+      t.filter_type = static_cast<uint8_t>(filter.type);
+      t.filter_arg = ts;
+      t.max_results = max_results;
+      out.next_token = EncodePageToken(t);
+      break;
+    }
+    out.shards.push_back(DescribeShard(s, now_ms));
+    last_idx = s.index;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ resharding
+
+absl::Status StreamImpl::Split(std::string_view shard_id, std::string_view new_start,
+                               absl::Time now) {
+  TRIBUTARY_ASSIGN_OR_RETURN(HashKey k, HashKey::Parse(new_start, "NewStartingHashKey"));
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("SplitShard"));
+  if (mode_ == StreamMode::kOnDemand) {
+    return ValidationError(fmt::format("SplitShard is not supported for ON_DEMAND stream {}", name_));
+  }
+  TRIBUTARY_ASSIGN_OR_RETURN(Shard * s, FindOpenShardForReshard(shard_id));
+  // Kinesis' rule: start + 1 < k < end, so both children hold >= 2 keys.
+  if (!(s->range.start.value() + 1 < k.value() && k < s->range.end)) {
+    return InvalidArgumentError(fmt::format(
+        "NewStartingHashKey {} used in SplitShard() on shard {} in stream {} under account {} "
+        "is not both greater than one plus the shard's StartingHashKey {} and less than the "
+        "shard's EndingHashKey {}.",
+        k.ToString(), s->id, name_, store_->options().account_id, s->range.start.ToString(),
+        s->range.end.ToString()));
+  }
+  if (routes_.size() + 1 > static_cast<size_t>(limits::kMaxShardsPerStream)) {
+    return LimitExceededError(fmt::format("Stream {} would exceed {} open shards", name_,
+                                          limits::kMaxShardsPerStream));
+  }
+  TRIBUTARY_RETURN_IF_ERROR(store_->ReserveShards(1, "SplitShard"));
+  accounted_shards_ += 1;
+  uint32_t idx = s->index;
+  BeginUpdate(now, [this, idx, k](int64_t at_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    DoSplit(shards_[idx].get(), k, at_ms);
+    RebuildRoutes();
+    ReleaseExpired(at_ms);
+  });
+  return absl::OkStatus();
+}
+
+absl::Status StreamImpl::Merge(std::string_view shard_id, std::string_view adjacent_id,
+                               absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("MergeShards"));
+  if (mode_ == StreamMode::kOnDemand) {
+    return ValidationError(fmt::format("MergeShards is not supported for ON_DEMAND stream {}", name_));
+  }
+  TRIBUTARY_ASSIGN_OR_RETURN(Shard * a, FindOpenShardForReshard(shard_id));
+  TRIBUTARY_ASSIGN_OR_RETURN(Shard * b, FindOpenShardForReshard(adjacent_id));
+  if (a == b || !(a->range.IsFollowedBy(b->range) || b->range.IsFollowedBy(a->range))) {
+    return InvalidArgumentError(fmt::format(
+        "Shards {} and {} in stream {} under account {} are not an adjacent pair of shards "
+        "eligible for merging",
+        a->id, b->id, name_, store_->options().account_id));
+  }
+  uint32_t ia = a->index, ib = b->index;
+  store_->ReleaseShards(1);
+  accounted_shards_ -= 1;
+  BeginUpdate(now, [this, ia, ib](int64_t at_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    DoMerge(shards_[ia].get(), shards_[ib].get(), at_ms);
+    RebuildRoutes();
+    ReleaseExpired(at_ms);
+  });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UpdateShardCountResult> StreamImpl::UpdateShardCount(int target, absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateShardCount"));
+  if (mode_ == StreamMode::kOnDemand) {
+    return ValidationError(fmt::format(
+        "UpdateShardCount is only supported for PROVISIONED streams; {} is ON_DEMAND", name_));
+  }
+  const int current = static_cast<int>(routes_.size());
+  const std::string& acct = store_->options().account_id;
+  if (target > 2 * current) {
+    return LimitExceededError(fmt::format(
+        "UpdateShardCount of stream {} under account {}: target {} is more than double the "
+        "current shard count {}",
+        name_, acct, target, current));
+  }
+  if (2 * target < current) {
+    return LimitExceededError(fmt::format(
+        "UpdateShardCount of stream {} under account {}: target {} is less than half the "
+        "current shard count {}",
+        name_, acct, target, current));
+  }
+  if (target > limits::kMaxShardsPerStream) {
+    return LimitExceededError(fmt::format("UpdateShardCount of stream {}: target {} exceeds {} "
+                                          "shards per stream",
+                                          name_, target, limits::kMaxShardsPerStream));
+  }
+  while (!rescales_.empty() && rescales_.front() <= now - absl::Hours(24)) rescales_.pop_front();
+  if (static_cast<int>(rescales_.size()) >= limits::kMaxRescalingsPer24h) {
+    return LimitExceededError(fmt::format(
+        "UpdateShardCount of stream {} under account {}: at most {} rescalings per rolling "
+        "24 hours; the next is allowed at {}",
+        name_, acct, limits::kMaxRescalingsPer24h,
+        absl::FormatTime(rescales_.front() + absl::Hours(24))));
+  }
+  if (target > current) TRIBUTARY_RETURN_IF_ERROR(store_->ReserveShards(target - current, "UpdateShardCount"));
+  if (target < current) store_->ReleaseShards(current - target);
+  accounted_shards_ += target - current;
+  rescales_.push_back(now);
+  BeginUpdate(now, [this, target](int64_t at_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    DoUniformScale(target, at_ms);
+    ReleaseExpired(at_ms);
+  });
+  return UpdateShardCountResult{name_, arn_, current, target};
+}
+
+absl::Status StreamImpl::UpdateMode(StreamMode mode, absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateStreamMode"));
+  if (mode == mode_) {
+    return InvalidArgumentError(fmt::format("Stream {} is already in {} mode", name_, ToString(mode)));
+  }
+  while (!mode_changes_.empty() && mode_changes_.front() <= now - absl::Hours(24)) {
+    mode_changes_.pop_front();
+  }
+  if (mode_changes_.size() >= 2) {
+    return LimitExceededError(fmt::format(
+        "Stream {} may switch capacity mode at most twice per rolling 24 hours", name_));
+  }
+  mode_changes_.push_back(now);
+  BeginUpdate(now, [this, mode](int64_t) ABSL_NO_THREAD_SAFETY_ANALYSIS { mode_ = mode; });
+  return absl::OkStatus();
+}
+
+absl::Status StreamImpl::UpdateMaxRecordSize(int kib, absl::Time now) {
+  if (kib < 1024 || kib > 10240) {
+    return ValidationError(fmt::format("MaxRecordSizeInKiB {} is outside [1024, 10240]", kib));
+  }
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateMaxRecordSize"));
+  max_record_size_ = static_cast<size_t>(kib) * 1024;
+  return absl::OkStatus();
+}
+
+absl::Status StreamImpl::ChangeRetention(int hours, bool increase, absl::Time now) {
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange(increase ? "IncreaseStreamRetentionPeriod"
+                                                          : "DecreaseStreamRetentionPeriod"));
+  if (hours < limits::kMinRetentionHours) {
+    return InvalidArgumentError(fmt::format(
+        "Minimum allowed retention period is {} hours. Requested retention period ({} hours) "
+        "is too short.", limits::kMinRetentionHours, hours));
+  }
+  if (hours > limits::kMaxRetentionHours) {
+    return InvalidArgumentError(fmt::format(
+        "Maximum allowed retention period is {} hours. Requested retention period ({} hours) "
+        "is too long.", limits::kMaxRetentionHours, hours));
+  }
+  if (increase && hours < retention_hours_) {
+    return InvalidArgumentError(fmt::format(
+        "Requested retention period ({} hours) for stream {} can not be shorter than existing "
+        "retention period ({} hours). Use DecreaseRetentionPeriod API.",
+        hours, name_, retention_hours_));
+  }
+  if (!increase && hours > retention_hours_) {
+    return InvalidArgumentError(fmt::format(
+        "Requested retention period ({} hours) for stream {} can not be longer than existing "
+        "retention period ({} hours). Use IncreaseRetentionPeriod API.",
+        hours, name_, retention_hours_));
+  }
+  const int64_t now_ms = Ms(now);
+  // Records that already expired stay expired when retention grows.
+  trim_floor_ms_ = VisibleFromMs(now_ms);
+  retention_hours_ = hours;
+  ReleaseExpired(now_ms);
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------ tags
+
+absl::Status ValidateTags(const std::map<std::string, std::string>& tags) {
+  for (const auto& [k, v] : tags) {
+    if (k.empty() || k.size() > limits::kMaxTagKeyLength) {
+      return ValidationError(fmt::format("Tag key '{}' must be 1..{} characters", k.substr(0, 140),
+                                         limits::kMaxTagKeyLength));
+    }
+    if (v.size() > limits::kMaxTagValueLength) {
+      return ValidationError(fmt::format("Value of tag '{}' must be at most {} characters", k,
+                                         limits::kMaxTagValueLength));
+    }
+    if (k.rfind("aws:", 0) == 0) {
+      return InvalidArgumentError(fmt::format("Tag key '{}' uses the reserved prefix aws:", k));
+    }
+    for (const std::string* s : {&k, &v}) {
+      for (unsigned char c : *s) {
+        bool ok = c >= 0x80 || std::isalnum(c) || c == ' ' || c == '_' || c == '.' || c == '/' ||
+                  c == '=' || c == '+' || c == '-' || c == '%' || c == '@' || c == ':';
+        if (!ok) {
+          return InvalidArgumentError(fmt::format(
+              "Tag '{}' contains a character outside letters, digits, space and _ . / = + - % @ :",
+              k));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamImpl::AddTags(const std::map<std::string, std::string>& tags, absl::Time now) {
+  if (tags.empty() || tags.size() > limits::kMaxTagsPerCall) {
+    return ValidationError(fmt::format("AddTagsToStream takes 1..{} tags, got {}",
+                                       limits::kMaxTagsPerCall, tags.size()));
+  }
+  TRIBUTARY_RETURN_IF_ERROR(ValidateTags(tags));
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  size_t total = tags_.size();
+  for (const auto& [k, v] : tags) total += tags_.count(k) ? 0 : 1;
+  if (total > limits::kMaxTagsPerStream) {
+    return InvalidArgumentError(fmt::format(
+        "Failed to add tags to stream {} under account {} because a given stream cannot have "
+        "more than {} tags associated with it.",
+        name_, store_->options().account_id, limits::kMaxTagsPerStream));
+  }
+  for (const auto& [k, v] : tags) tags_[k] = v;
+  return absl::OkStatus();
+}
+
+absl::Status StreamImpl::RemoveTags(const std::vector<std::string>& keys, absl::Time now) {
+  if (keys.empty() || keys.size() > limits::kMaxTagsPerCall) {
+    return ValidationError(fmt::format("RemoveTagsFromStream takes 1..{} tag keys, got {}",
+                                       limits::kMaxTagsPerCall, keys.size()));
+  }
+  for (const std::string& k : keys) {
+    if (k.empty() || k.size() > limits::kMaxTagKeyLength) {
+      return ValidationError(fmt::format("Tag key '{}' must be 1..{} characters", k.substr(0, 140),
+                                         limits::kMaxTagKeyLength));
+    }
+  }
+  FinishTransitionIfDue(now);
+  absl::MutexLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  for (const std::string& k : keys) tags_.erase(k);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ListTagsResult> StreamImpl::ListTags(const std::optional<std::string>& after,
+                                                    int limit, absl::Time now) {
+  if (limit < 1 || limit > limits::kMaxListTagsLimit) {
+    return ValidationError(fmt::format("Limit {} is outside [1, {}]", limit, limits::kMaxListTagsLimit));
+  }
+  FinishTransitionIfDue(now);
+  absl::ReaderMutexLock l(&mu_);
+  ListTagsResult r;
+  auto it = after ? tags_.upper_bound(*after) : tags_.begin();
+  for (; it != tags_.end(); ++it) {
+    if (static_cast<int>(r.tags.size()) == limit) {
+      r.has_more_tags = true;
+      break;
+    }
+    r.tags.emplace_back(it->first, it->second);
+  }
+  return r;
+}
+
+}  // namespace tributary::stream

@@ -1,0 +1,204 @@
+// StreamImpl: one stream's shards, routing table, status machine, retention
+// and tags. See lib/stream/README.md for the invariants and lock order.
+#ifndef TRIBUTARY_LIB_STREAM_STREAM_IMPL_H_
+#define TRIBUTARY_LIB_STREAM_STREAM_IMPL_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "log/shard_log.h"
+#include "stream/iterator_token.h"
+#include "stream/token_bucket.h"
+#include "tributary/options.h"
+#include "tributary/store.h"
+
+namespace tributary::stream {
+
+class StoreImpl;
+
+// A shard. Fields fall in three groups with different protection.
+struct Shard {
+  // Immutable after creation.
+  uint32_t index = 0;
+  std::string id;
+  HashKeyRange range;
+  std::optional<uint32_t> parent;
+  std::optional<uint32_t> adjacent_parent;
+  uint64_t start_counter = 0;
+  int64_t created_ms = 0;
+
+  // Guarded by the owning StreamImpl::mu_: written only with it held
+  // exclusively, read with it held shared.
+  bool closed = false;
+  int64_t closed_ms = 0;
+  std::optional<uint64_t> closed_last_counter;  // last record's counter at close
+  std::vector<uint32_t> children;
+  bool released = false;  // expired and its log freed
+
+  // The record log and append state; guarded by data_mu, which is taken
+  // after StreamImpl::mu_ (shared) and never the other way round.
+  absl::Mutex data_mu;
+  std::unique_ptr<log::ShardLog> log ABSL_GUARDED_BY(data_mu);
+  uint64_t next_counter ABSL_GUARDED_BY(data_mu) = 0;
+  std::optional<uint64_t> last_counter ABSL_GUARDED_BY(data_mu);
+  int64_t last_arrival_ms ABSL_GUARDED_BY(data_mu) = 0;
+  TokenBucket write_bytes ABSL_GUARDED_BY(data_mu);
+  TokenBucket write_records ABSL_GUARDED_BY(data_mu);
+  TokenBucket read_bytes ABSL_GUARDED_BY(data_mu);
+  TokenBucket read_calls ABSL_GUARDED_BY(data_mu);
+
+};
+
+class StreamImpl {
+ public:
+  // Creates a stream with `shard_count` equal-width shards, CREATING until
+  // `active_at`.
+  StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation, absl::Time now,
+             absl::Time active_at, const CreateStreamOptions& options, int shard_count);
+  ~StreamImpl();
+
+  const std::string& name() const { return name_; }
+  const std::string& arn() const { return arn_; }
+  uint64_t incarnation() const { return incarnation_; }
+  absl::Time created() const { return created_; }
+
+  // Deletion: DELETING until `gone_at`, then the store drops the stream.
+  void MarkDeleting(absl::Time now, absl::Time gone_at) ABSL_LOCKS_EXCLUDED(mu_);
+  bool GoneAt(absl::Time now) const {
+    return absl::FromUnixNanos(gone_at_ns_.load(std::memory_order_acquire)) <= now;
+  }
+  bool deleting() const {
+    return gone_at_ns_.load(std::memory_order_acquire) != kNotDeleting;
+  }
+
+  // ---- data plane
+  absl::StatusOr<PutRecordResult> Put(const PutRecordInput& record, HashKey hash,
+                                      std::optional<SequenceNumber> ordering, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<PutBatchResult> PutBatch(absl::Span<const PutRecordInput> records,
+                                          absl::Span<const HashKey> hashes, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::string> GetShardIterator(const GetShardIteratorRequest& request,
+                                               absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<GetRecordsResult> GetRecords(const IteratorToken& token, int limit,
+                                              absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // ---- control plane
+  absl::StatusOr<StreamDescription> Describe(int limit, std::optional<uint32_t> after,
+                                             absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<StreamDescriptionSummary> DescribeSummary(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  StreamSummary Summary(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  StreamStatus Status(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // When the current CREATING/UPDATING/DELETING period ends.
+  absl::Time TransitionDone() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<ListShardsResult> ListShards(const ShardFilter& filter,
+                                              std::optional<uint32_t> exclusive_start,
+                                              int max_results, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Split(std::string_view shard, std::string_view new_starting_hash_key,
+                     absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Merge(std::string_view shard, std::string_view adjacent, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<UpdateShardCountResult> UpdateShardCount(int target, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status UpdateMode(StreamMode mode, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status UpdateMaxRecordSize(int kib, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status ChangeRetention(int hours, bool increase, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AddTags(const std::map<std::string, std::string>& tags, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status RemoveTags(const std::vector<std::string>& keys, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<ListTagsResult> ListTags(const std::optional<std::string>& after, int limit,
+                                          absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  int OpenShardCount() ABSL_LOCKS_EXCLUDED(mu_);
+  StreamMode Mode() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  static constexpr int64_t kNotDeleting = INT64_MAX;
+
+  // Applies a due CREATING/UPDATING end (and its pending reshard). Cheap when
+  // nothing is pending: one atomic load.
+  void FinishTransitionIfDue(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  void FinishTransitionLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts UPDATING; `change` runs when it ends (immediately for a zero delay).
+  void BeginUpdate(absl::Time now, std::function<void(int64_t)> change)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Status CheckReadable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status CheckActiveForChange(std::string_view action) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  StreamStatus StatusLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // Records with arrival_ms below this are expired.
+  int64_t VisibleFromMs(int64_t now_ms) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool Expired(const Shard& s, int64_t now_ms) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  ShardState StateOf(const Shard& s, int64_t now_ms) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  ShardDescription DescribeShard(const Shard& s, int64_t now_ms) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Shard*> FindShard(std::string_view id) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Shard*> FindOpenShardForReshard(std::string_view id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  Shard* Route(HashKey k) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  std::vector<Shard*> OpenShardsByRange() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // Reshard primitives (no validation: callers validate first).
+  Shard* NewShard(HashKeyRange range, std::optional<uint32_t> parent,
+                  std::optional<uint32_t> adjacent, uint64_t start_counter, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  uint64_t CloseShard(Shard* s, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DoSplit(Shard* s, HashKey k, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Shard* DoMerge(Shard* a, Shard* b, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DoUniformScale(int target, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RebuildRoutes() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees the logs of shards that expired.
+  void ReleaseExpired(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Status ThrottleWrite(Shard* s, size_t bytes, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
+  void InitBuckets(Shard* s, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
+
+  std::string ShardNotFound(std::string_view id) const;
+
+  // Immutable after construction.
+  StoreImpl* const store_;
+  const std::string name_;
+  const std::string arn_;
+  const uint64_t incarnation_;
+  const absl::Time created_;
+  const ThroughputLimits throughput_;
+
+  std::atomic<bool> transition_pending_{false};
+  std::atomic<int64_t> gone_at_ns_{kNotDeleting};
+
+  mutable absl::Mutex mu_;
+  StreamStatus status_ ABSL_GUARDED_BY(mu_);
+  absl::Time transition_done_ ABSL_GUARDED_BY(mu_);
+  std::function<void(int64_t)> pending_change_ ABSL_GUARDED_BY(mu_);
+  StreamMode mode_ ABSL_GUARDED_BY(mu_);
+  size_t max_record_size_ ABSL_GUARDED_BY(mu_);
+  int retention_hours_ ABSL_GUARDED_BY(mu_);
+  int64_t trim_floor_ms_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
+  std::vector<std::unique_ptr<Shard>> shards_ ABSL_GUARDED_BY(mu_);  // by index
+  std::vector<std::pair<HashKey, Shard*>> routes_ ABSL_GUARDED_BY(mu_);  // open, by start
+  std::map<std::string, std::string> tags_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::Time> rescales_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::Time> mode_changes_ ABSL_GUARDED_BY(mu_);
+  // Open shards this stream holds against the account limit, counting
+  // reshards that are requested but not yet applied.
+  int accounted_shards_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Validation shared by CreateStream and AddTagsToStream.
+absl::Status ValidateTags(const std::map<std::string, std::string>& tags);
+
+}  // namespace tributary::stream
+
+#endif  // TRIBUTARY_LIB_STREAM_STREAM_IMPL_H_
