@@ -78,6 +78,12 @@ struct StoreOptions {
 
   ThroughputLimits throughput;
 
+  // In-memory stores pack records into 4 MiB chunks. Chunks freed by
+  // retention, expiry or DeleteStream are kept for reuse up to this many
+  // bytes instead of being returned to the OS: first-touch page faults cost
+  // more than the rest of an append. 0 disables the pool.
+  size_t memory_pool_bytes = 64 << 20;
+
   // Used to build ARNs: arn:aws:kinesis:<region>:<account_id>:stream/<name>.
   std::string region = "us-east-1";
   std::string account_id = "000000000000";

@@ -55,7 +55,7 @@ struct PutRecordInput {
 };
 
 struct PutRecordResult {
-  std::string shard_id;
+  ShardId shard_id;  // converts to "shardId-000000000001"
   SequenceNumber sequence_number;
 };
 
@@ -64,7 +64,7 @@ struct PutRecordResult {
 // "ProvisionedThroughputExceededException").
 struct PutBatchEntryResult {
   std::optional<SequenceNumber> sequence_number;
-  std::string shard_id;
+  std::optional<ShardId> shard_id;  // set when ok()
   std::string error_code;
   std::string error_message;
   bool ok() const { return error_code.empty(); }

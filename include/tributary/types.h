@@ -125,6 +125,30 @@ class SequenceNumber {
 // index in its stream, zero-padded to 12 digits. Indexes are assigned in
 // creation order and never reused within a stream.
 std::string FormatShardId(uint32_t index);
+
+// A shard id as a value: the shard's index, printed as "shardId-%012d".
+// Put results carry this instead of a std::string so an append does not
+// allocate; it converts to std::string and compares with strings.
+class ShardId {
+ public:
+  constexpr ShardId() = default;
+  constexpr explicit ShardId(uint32_t index) : index_(index) {}
+  constexpr uint32_t index() const { return index_; }
+  std::string ToString() const { return FormatShardId(index_); }
+  operator std::string() const { return ToString(); }  // NOLINT: drop-in for strings
+
+  friend constexpr bool operator==(ShardId a, ShardId b) { return a.index_ == b.index_; }
+  friend constexpr bool operator!=(ShardId a, ShardId b) { return a.index_ != b.index_; }
+  friend constexpr bool operator<(ShardId a, ShardId b) { return a.index_ < b.index_; }
+  friend bool operator==(ShardId a, std::string_view s) { return a.ToString() == s; }
+  friend bool operator!=(ShardId a, std::string_view s) { return !(a == s); }
+  friend bool operator==(std::string_view s, ShardId a) { return a == s; }
+  friend bool operator!=(std::string_view s, ShardId a) { return !(a == s); }
+  friend std::ostream& operator<<(std::ostream& os, ShardId id) { return os << id.ToString(); }
+
+ private:
+  uint32_t index_ = 0;
+};
 // Accepts "shardId-<digits>" (any padding). InvalidArgument
 // (ResourceNotFoundException would leak nothing useful) otherwise.
 absl::StatusOr<uint32_t> ParseShardId(std::string_view shard_id);

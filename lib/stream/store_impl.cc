@@ -25,13 +25,15 @@ absl::Status ValidateStreamName(std::string_view name) {
 }  // namespace
 
 StoreImpl::StoreImpl(const StoreOptions& options)
-    : options_(options), clock_(options.clock != nullptr ? options.clock : SystemClock()) {}
+    : options_(options),
+      clock_(options.clock != nullptr ? options.clock : SystemClock()),
+      pool_(options.memory_pool_bytes) {}
 
 std::string StoreImpl::Arn(std::string_view name) const {
   return fmt::format("arn:aws:kinesis:{}:{}:stream/{}", options_.region, options_.account_id, name);
 }
 
-absl::StatusOr<std::string> StoreImpl::ResolveName(std::string_view stream) const {
+absl::StatusOr<std::string_view> StoreImpl::ResolveName(std::string_view stream) const {
   if (stream.substr(0, 4) == "arn:") {
     // arn:<partition>:kinesis:<region>:<account>:stream/<name>
     std::vector<std::string_view> parts;
@@ -56,10 +58,10 @@ absl::StatusOr<std::string> StoreImpl::ResolveName(std::string_view stream) cons
           "account {}",
           name, parts[3], parts[4], options_.region, options_.account_id));
     }
-    return std::string(name);
+    return name;
   }
   TRIBUTARY_RETURN_IF_ERROR(ValidateStreamName(stream));
-  return std::string(stream);
+  return stream;
 }
 
 absl::Status StoreImpl::ReserveShards(int delta, std::string_view what) {
@@ -74,8 +76,8 @@ absl::Status StoreImpl::ReserveShards(int delta, std::string_view what) {
   return absl::OkStatus();
 }
 
-StreamImpl* StoreImpl::FindLocked(const std::string& name, absl::Time now) const {
-  auto it = streams_.find(name);
+StreamImpl* StoreImpl::FindLocked(std::string_view name, absl::Time now) const {
+  auto it = streams_.find(absl::string_view(name.data(), name.size()));
   if (it == streams_.end() || it->second->GoneAt(now)) return nullptr;
   return it->second.get();
 }
@@ -109,7 +111,7 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
   }
   TRIBUTARY_RETURN_IF_ERROR(ValidateTags(o.tags));
   absl::Time now = Now();
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   ReapLocked(now);
   std::string key(name);
   if (streams_.contains(key)) {
@@ -132,9 +134,10 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
 }
 
 absl::Status StoreImpl::DeleteStream(std::string_view stream) {
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string name, ResolveName(stream));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view name_view, ResolveName(stream));
+  std::string name(name_view);
   absl::Time now = Now();
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   ReapLocked(now);
   auto it = streams_.find(name);
   if (it == streams_.end()) {
@@ -172,7 +175,7 @@ absl::StatusOr<ListStreamsResult> StoreImpl::ListStreams(const ListStreamsReques
     after = *req.exclusive_start_stream_name;
   }
   std::vector<StreamImpl*> live;
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   ReapLocked(now);
   for (const auto& [n, s] : streams_) {
     if (n > after) live.push_back(s.get());
@@ -198,7 +201,7 @@ absl::StatusOr<ListStreamsResult> StoreImpl::ListStreams(const ListStreamsReques
 
 absl::StatusOr<DescribeLimitsResult> StoreImpl::DescribeLimits() {
   absl::Time now = Now();
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   DescribeLimitsResult r;
   r.shard_limit = options_.shard_limit;
   r.on_demand_stream_count_limit = options_.on_demand_stream_count_limit;

@@ -12,7 +12,8 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
+#include "log/mem_log.h"
 #include "stream/stream_impl.h"
 #include "tributary/store.h"
 
@@ -25,12 +26,13 @@ class StoreImpl {
   const StoreOptions& options() const { return options_; }
   Clock* clock() const { return clock_; }
   absl::Time Now() const { return clock_->Now(); }
+  log::ChunkPool* chunk_pool() { return &pool_; }
 
   std::string Arn(std::string_view name) const;
   // Accepts a stream name or ARN; returns the name. ValidationException for a
   // malformed name, ResourceNotFoundException for an ARN of another account
   // or region.
-  absl::StatusOr<std::string> ResolveName(std::string_view stream) const;
+  absl::StatusOr<std::string_view> ResolveName(std::string_view stream) const;
 
   // Reserves `delta` open shards against options().shard_limit;
   // LimitExceededException (and nothing reserved) if that would exceed it.
@@ -56,14 +58,15 @@ class StoreImpl {
  private:
   // Drops streams whose deletion finished. REQUIRES mu_ held exclusively.
   void ReapLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  StreamImpl* FindLocked(const std::string& name, absl::Time now) const
+  StreamImpl* FindLocked(std::string_view name, absl::Time now) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const StoreOptions options_;
   Clock* const clock_;
   std::atomic<int> open_shards_{0};
+  log::ChunkPool pool_;  // declared before streams_: outlives every log
 
-  mutable absl::Mutex mu_;
+  mutable util::SharedMutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<StreamImpl>> streams_ ABSL_GUARDED_BY(mu_);
   uint64_t next_incarnation_ ABSL_GUARDED_BY(mu_) = 1;
 };
@@ -71,13 +74,13 @@ class StoreImpl {
 template <typename Fn>
 auto StoreImpl::WithStream(std::string_view stream, absl::Time now, Fn&& fn)
     -> decltype(fn(std::declval<StreamImpl&>())) {
-  absl::StatusOr<std::string> name = ResolveName(stream);
+  absl::StatusOr<std::string_view> name = ResolveName(stream);
   if (!name.ok()) return name.status();
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   StreamImpl* s = FindLocked(*name, now);
   if (s == nullptr) {
-    return ResourceNotFoundError("Stream " + *name + " under account " + options_.account_id +
-                                 " not found.");
+    return ResourceNotFoundError("Stream " + std::string(*name) + " under account " +
+                                 options_.account_id + " not found.");
   }
   return fn(*s);
 }
@@ -86,7 +89,7 @@ template <typename Fn>
 auto StoreImpl::WithStreamIncarnation(const std::string& name, uint64_t incarnation,
                                       absl::Time now, Fn&& fn)
     -> decltype(fn(std::declval<StreamImpl&>())) {
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   StreamImpl* s = FindLocked(name, now);
   if (s == nullptr || s->incarnation() != incarnation) {
     return ResourceNotFoundError("Stream " + name + " under account " + options_.account_id +

@@ -27,7 +27,7 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
       incarnation_(incarnation),
       created_(now),
       throughput_(store->options().throughput) {
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   mode_ = options.mode;
   max_record_size_ = static_cast<size_t>(options.max_record_size_kib) * 1024;
   retention_hours_ = limits::kDefaultRetentionHours;
@@ -48,12 +48,12 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
 }
 
 StreamImpl::~StreamImpl() {
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   store_->ReleaseShards(accounted_shards_);
 }
 
 void StreamImpl::MarkDeleting(absl::Time now, absl::Time gone_at) {
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   status_ = StreamStatus::kDeleting;
   transition_done_ = gone_at;
   pending_change_ = nullptr;
@@ -65,7 +65,7 @@ void StreamImpl::MarkDeleting(absl::Time now, absl::Time gone_at) {
 
 void StreamImpl::FinishTransitionIfDue(absl::Time now) {
   if (!transition_pending_.load(std::memory_order_acquire)) return;
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   FinishTransitionLocked(now);
 }
 
@@ -98,12 +98,12 @@ StreamStatus StreamImpl::StatusLocked() const { return status_; }
 
 StreamStatus StreamImpl::Status(absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   return status_;
 }
 
 absl::Time StreamImpl::TransitionDone() {
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   return transition_done_;
 }
 
@@ -213,8 +213,8 @@ Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
   s->start_counter = start_counter;
   s->created_ms = now_ms;
   {
-    absl::MutexLock dl(&s->data_mu);
-    s->log = std::make_unique<log::MemShardLog>();
+    util::MutexLock dl(&s->data_mu);
+    s->log = std::make_unique<log::MemShardLog>(store_->chunk_pool());
     s->next_counter = start_counter;
     s->last_arrival_ms = now_ms;
     InitBuckets(s.get(), absl::FromUnixMillis(now_ms));
@@ -227,7 +227,7 @@ Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
 }
 
 uint64_t StreamImpl::CloseShard(Shard* s, int64_t now_ms) {
-  absl::MutexLock dl(&s->data_mu);
+  util::MutexLock dl(&s->data_mu);
   s->closed = true;
   s->closed_ms = std::max(now_ms, s->last_arrival_ms);
   s->closed_last_counter = s->last_counter;
@@ -286,14 +286,22 @@ void StreamImpl::DoUniformScale(int target, int64_t now_ms) {
 void StreamImpl::ReleaseExpired(int64_t now_ms) {
   for (auto& s : shards_) {
     if (!s->released && s->closed && s->closed_ms < VisibleFromMs(now_ms)) {
-      absl::MutexLock dl(&s->data_mu);
+      util::MutexLock dl(&s->data_mu);
       s->released = true;
-      s->log = std::make_unique<log::MemShardLog>();
+      s->log = std::make_unique<log::MemShardLog>(store_->chunk_pool());
     }
   }
 }
 
 // ------------------------------------------------------------ writes
+
+void StreamImpl::MaybeTrim(Shard* s, int64_t now_ms) {
+  if (now_ms < s->next_trim_check_ms) return;
+  s->next_trim_check_ms = now_ms + 1000;
+  std::optional<int64_t> oldest = s->log->oldest_arrival_ms();
+  int64_t visible_from = VisibleFromMs(now_ms);
+  if (oldest && *oldest < visible_from) s->log->TrimBefore(visible_from);
+}
 
 absl::Status StreamImpl::ThrottleWrite(Shard* s, size_t bytes, absl::Time now) {
   if (!throughput_.enabled) return absl::OkStatus();
@@ -311,7 +319,7 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
                                                 std::optional<SequenceNumber> ordering,
                                                 absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   size_t size = record.data.size() + record.partition_key.size();
   if (size > max_record_size_) {
@@ -322,7 +330,7 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   }
   Shard* s = Route(hash);
   const int64_t now_ms = Ms(now);
-  absl::MutexLock dl(&s->data_mu);
+  util::MutexLock dl(&s->data_mu);
   TRIBUTARY_RETURN_IF_ERROR(ThrottleWrite(s, size, now));
   uint64_t counter = s->next_counter;
   if (ordering.has_value() && ordering->counter() >= counter) counter = ordering->counter() + 1;
@@ -332,18 +340,15 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   s->next_counter = counter + 1;
   s->last_counter = counter;
   s->last_arrival_ms = arrival;
-  // Give back the space of expired records now and then (reads skip them anyway).
-  std::optional<int64_t> oldest = s->log->oldest_arrival_ms();
-  int64_t visible_from = VisibleFromMs(now_ms);
-  if (oldest && *oldest < visible_from) s->log->TrimBefore(visible_from);
-  return PutRecordResult{s->id, SequenceNumber::FromParts(counter, s->index)};
+  MaybeTrim(s, now_ms);
+  return PutRecordResult{ShardId(s->index), SequenceNumber::FromParts(counter, s->index)};
 }
 
 absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordInput> records,
                                                     absl::Span<const HashKey> hashes,
                                                     absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   for (size_t i = 0; i < records.size(); ++i) {
     size_t size = records[i].data.size() + records[i].partition_key.size();
@@ -355,7 +360,6 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
     }
   }
   const int64_t now_ms = Ms(now);
-  const int64_t visible_from = VisibleFromMs(now_ms);
   PutBatchResult result;
   result.records.resize(records.size());
 
@@ -373,7 +377,7 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
     Shard* s = order[g].first;
     size_t end = g;
     while (end < order.size() && order[end].first == s) ++end;
-    absl::MutexLock dl(&s->data_mu);
+    util::MutexLock dl(&s->data_mu);
     batch.clear();
     uint64_t counter = s->next_counter;
     int64_t arrival = std::max(now_ms, s->last_arrival_ms);
@@ -397,7 +401,7 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
       }
       batch.push_back({counter, arrival, r.partition_key, r.data});
       out.sequence_number = SequenceNumber::FromParts(counter, s->index);
-      out.shard_id = s->id;
+      out.shard_id = ShardId(s->index);
       ++counter;
     }
     if (!batch.empty()) {
@@ -415,8 +419,7 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
         s->next_counter = counter;
         s->last_counter = counter - 1;
         s->last_arrival_ms = arrival;
-        std::optional<int64_t> oldest = s->log->oldest_arrival_ms();
-        if (oldest && *oldest < visible_from) s->log->TrimBefore(visible_from);
+        MaybeTrim(s, now_ms);
       }
     }
     g = end;
@@ -447,7 +450,7 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
     TRIBUTARY_ASSIGN_OR_RETURN(seq, SequenceNumber::Parse(*req.starting_sequence_number,
                                                           "StartingSequenceNumber"));
   }
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   TRIBUTARY_ASSIGN_OR_RETURN(Shard * s, FindShard(req.shard_id));
   const int64_t now_ms = Ms(now);
@@ -463,7 +466,7 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
   t.stream_incarnation = incarnation_;
   t.shard_index = s->index;
   t.issued_ms = now_ms;
-  absl::MutexLock dl(&s->data_mu);
+  util::MutexLock dl(&s->data_mu);
   switch (req.type) {
     case ShardIteratorType::kTrimHorizon:
       t.position = 0;
@@ -489,7 +492,7 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
 absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& token, int limit,
                                                         absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   if (token.shard_index >= shards_.size()) {
     return InvalidArgumentError("Invalid ShardIterator: unknown shard");
@@ -514,7 +517,7 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     return result;
   }
   const int64_t visible_from = VisibleFromMs(now_ms);
-  absl::MutexLock dl(&s->data_mu);
+  util::MutexLock dl(&s->data_mu);
   if (throughput_.enabled) {
     if (!s->read_calls.CanTake(1, now) || !s->read_bytes.Positive(now)) {
       return ThroughputExceededError(fmt::format(
@@ -549,7 +552,7 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
 absl::StatusOr<StreamDescription> StreamImpl::Describe(int limit, std::optional<uint32_t> after,
                                                        absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   const int64_t now_ms = Ms(now);
   StreamDescription d;
   d.stream_name = name_;
@@ -573,7 +576,7 @@ absl::StatusOr<StreamDescription> StreamImpl::Describe(int limit, std::optional<
 
 absl::StatusOr<StreamDescriptionSummary> StreamImpl::DescribeSummary(absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   StreamDescriptionSummary d;
   d.stream_name = name_;
   d.stream_arn = arn_;
@@ -588,17 +591,17 @@ absl::StatusOr<StreamDescriptionSummary> StreamImpl::DescribeSummary(absl::Time 
 
 StreamSummary StreamImpl::Summary(absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   return StreamSummary{name_, arn_, status_, mode_, created_};
 }
 
 int StreamImpl::OpenShardCount() {
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   return static_cast<int>(routes_.size());
 }
 
 StreamMode StreamImpl::Mode() {
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   return mode_;
 }
 
@@ -606,7 +609,7 @@ absl::StatusOr<ListShardsResult> StreamImpl::ListShards(const ShardFilter& filte
                                                         std::optional<uint32_t> exclusive_start,
                                                         int max_results, absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   if (status_ == StreamStatus::kCreating) {
     return ResourceInUseError(fmt::format("Stream {} under account {} is CREATING; ListShards "
                                           "needs it ACTIVE or UPDATING.",
@@ -679,7 +682,7 @@ absl::Status StreamImpl::Split(std::string_view shard_id, std::string_view new_s
                                absl::Time now) {
   TRIBUTARY_ASSIGN_OR_RETURN(HashKey k, HashKey::Parse(new_start, "NewStartingHashKey"));
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("SplitShard"));
   if (mode_ == StreamMode::kOnDemand) {
     return ValidationError(fmt::format("SplitShard is not supported for ON_DEMAND stream {}", name_));
@@ -712,7 +715,7 @@ absl::Status StreamImpl::Split(std::string_view shard_id, std::string_view new_s
 absl::Status StreamImpl::Merge(std::string_view shard_id, std::string_view adjacent_id,
                                absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("MergeShards"));
   if (mode_ == StreamMode::kOnDemand) {
     return ValidationError(fmt::format("MergeShards is not supported for ON_DEMAND stream {}", name_));
@@ -738,7 +741,7 @@ absl::Status StreamImpl::Merge(std::string_view shard_id, std::string_view adjac
 
 absl::StatusOr<UpdateShardCountResult> StreamImpl::UpdateShardCount(int target, absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateShardCount"));
   if (mode_ == StreamMode::kOnDemand) {
     return ValidationError(fmt::format(
@@ -784,7 +787,7 @@ absl::StatusOr<UpdateShardCountResult> StreamImpl::UpdateShardCount(int target, 
 
 absl::Status StreamImpl::UpdateMode(StreamMode mode, absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateStreamMode"));
   if (mode == mode_) {
     return InvalidArgumentError(fmt::format("Stream {} is already in {} mode", name_, ToString(mode)));
@@ -806,7 +809,7 @@ absl::Status StreamImpl::UpdateMaxRecordSize(int kib, absl::Time now) {
     return ValidationError(fmt::format("MaxRecordSizeInKiB {} is outside [1024, 10240]", kib));
   }
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateMaxRecordSize"));
   max_record_size_ = static_cast<size_t>(kib) * 1024;
   return absl::OkStatus();
@@ -814,7 +817,7 @@ absl::Status StreamImpl::UpdateMaxRecordSize(int kib, absl::Time now) {
 
 absl::Status StreamImpl::ChangeRetention(int hours, bool increase, absl::Time now) {
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange(increase ? "IncreaseStreamRetentionPeriod"
                                                           : "DecreaseStreamRetentionPeriod"));
   if (hours < limits::kMinRetentionHours) {
@@ -884,7 +887,7 @@ absl::Status StreamImpl::AddTags(const std::map<std::string, std::string>& tags,
   }
   TRIBUTARY_RETURN_IF_ERROR(ValidateTags(tags));
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   size_t total = tags_.size();
   for (const auto& [k, v] : tags) total += tags_.count(k) ? 0 : 1;
@@ -910,7 +913,7 @@ absl::Status StreamImpl::RemoveTags(const std::vector<std::string>& keys, absl::
     }
   }
   FinishTransitionIfDue(now);
-  absl::MutexLock l(&mu_);
+  util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   for (const std::string& k : keys) tags_.erase(k);
   return absl::OkStatus();
@@ -922,7 +925,7 @@ absl::StatusOr<ListTagsResult> StreamImpl::ListTags(const std::optional<std::str
     return ValidationError(fmt::format("Limit {} is outside [1, {}]", limit, limits::kMaxListTagsLimit));
   }
   FinishTransitionIfDue(now);
-  absl::ReaderMutexLock l(&mu_);
+  util::ReaderLock l(&mu_);
   ListTagsResult r;
   auto it = after ? tags_.upper_bound(*after) : tags_.begin();
   for (; it != tags_.end(); ++it) {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "log/shard_log.h"
 #include "stream/iterator_token.h"
 #include "stream/token_bucket.h"
@@ -46,11 +46,14 @@ struct Shard {
 
   // The record log and append state; guarded by data_mu, which is taken
   // after StreamImpl::mu_ (shared) and never the other way round.
-  absl::Mutex data_mu;
+  util::Mutex data_mu;
   std::unique_ptr<log::ShardLog> log ABSL_GUARDED_BY(data_mu);
   uint64_t next_counter ABSL_GUARDED_BY(data_mu) = 0;
   std::optional<uint64_t> last_counter ABSL_GUARDED_BY(data_mu);
   int64_t last_arrival_ms ABSL_GUARDED_BY(data_mu) = 0;
+  // Appends look for expired records to trim at most once per second of
+  // clock time (reading the oldest entry is a cache miss per shard).
+  int64_t next_trim_check_ms ABSL_GUARDED_BY(data_mu) = 0;
   TokenBucket write_bytes ABSL_GUARDED_BY(data_mu);
   TokenBucket write_records ABSL_GUARDED_BY(data_mu);
   TokenBucket read_bytes ABSL_GUARDED_BY(data_mu);
@@ -161,6 +164,10 @@ class StreamImpl {
   // Frees the logs of shards that expired.
   void ReleaseExpired(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Frees expired records' space if a check is due. Space only: reads skip
+  // expired records whether or not they are trimmed.
+  void MaybeTrim(Shard* s, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status ThrottleWrite(Shard* s, size_t bytes, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
   void InitBuckets(Shard* s, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
@@ -178,7 +185,7 @@ class StreamImpl {
   std::atomic<bool> transition_pending_{false};
   std::atomic<int64_t> gone_at_ns_{kNotDeleting};
 
-  mutable absl::Mutex mu_;
+  mutable util::SharedMutex mu_;
   StreamStatus status_ ABSL_GUARDED_BY(mu_);
   absl::Time transition_done_ ABSL_GUARDED_BY(mu_);
   std::function<void(int64_t)> pending_change_ ABSL_GUARDED_BY(mu_);

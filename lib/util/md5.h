@@ -1,5 +1,4 @@
-// MD5 of short strings via OpenSSL, the fast way: the EVP_MD is fetched once
-// per process and each thread reuses one EVP_MD_CTX.
+// MD5 of short strings via OpenSSL (see md5.cc for why the one-shot call).
 #ifndef TRIBUTARY_LIB_UTIL_MD5_H_
 #define TRIBUTARY_LIB_UTIL_MD5_H_
 
@@ -11,8 +10,7 @@ namespace tributary::util {
 
 using Md5Digest = std::array<uint8_t, 16>;
 
-// Thread-safe. Aborts the process if OpenSSL cannot provide MD5 (a broken
-// installation, never a runtime condition).
+// Thread-safe.
 Md5Digest Md5(std::string_view data);
 
 }  // namespace tributary::util
