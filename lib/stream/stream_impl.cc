@@ -429,6 +429,18 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
 
 // ------------------------------------------------------------ reads
 
+void StreamImpl::ChildShardsOf(const Shard& s, std::vector<ChildShard>* out) const {
+  for (uint32_t c : s.children) {
+    const Shard& child = *shards_[c];
+    ChildShard cs;
+    cs.shard_id = child.id;
+    if (child.parent) cs.parent_shards.push_back(FormatShardId(*child.parent));
+    if (child.adjacent_parent) cs.parent_shards.push_back(FormatShardId(*child.adjacent_parent));
+    cs.hash_key_range = child.range;
+    out->push_back(std::move(cs));
+  }
+}
+
 absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorRequest& req,
                                                          absl::Time now) {
   FinishTransitionIfDue(now);
@@ -500,20 +512,9 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   Shard* s = shards_[token.shard_index].get();
   const int64_t now_ms = Ms(now);
   GetRecordsResult result;
-  auto fill_children = [&] {
-    for (uint32_t c : s->children) {
-      const Shard& child = *shards_[c];
-      ChildShard cs;
-      cs.shard_id = child.id;
-      if (child.parent) cs.parent_shards.push_back(FormatShardId(*child.parent));
-      if (child.adjacent_parent) cs.parent_shards.push_back(FormatShardId(*child.adjacent_parent));
-      cs.hash_key_range = child.range;
-      result.child_shards.push_back(std::move(cs));
-    }
-  };
   if (Expired(*s, now_ms)) {
     // Every record is gone: the shard reads as empty and finished.
-    fill_children();
+    ChildShardsOf(*s, &result.child_shards);
     return result;
   }
   const int64_t visible_from = VisibleFromMs(now_ms);
@@ -537,7 +538,7 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   std::optional<log::ShardLog::Position> ahead = s->log->FirstAtOrAfter(next, visible_from);
   result.millis_behind_latest = ahead ? std::max<int64_t>(0, now_ms - ahead->arrival_ms) : 0;
   if (s->closed && !ahead) {
-    fill_children();
+    ChildShardsOf(*s, &result.child_shards);
   } else {
     IteratorToken t = token;
     t.position = next;

@@ -173,6 +173,8 @@ class StreamImpl {
   void InitBuckets(Shard* s, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
 
   std::string ShardNotFound(std::string_view id) const;
+  void ChildShardsOf(const Shard& s, std::vector<ChildShard>* out) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Immutable after construction.
   StoreImpl* const store_;
