@@ -149,8 +149,9 @@ class ShardId {
  private:
   uint32_t index_ = 0;
 };
-// Accepts "shardId-<digits>" (any padding). InvalidArgument
-// (ResourceNotFoundException would leak nothing useful) otherwise.
+// Accepts "shardId-<digits>" or "<digits>" (any zero padding, value fits in
+// 32 bits). Anything else is InvalidArgument (ValidationException); calls
+// that look a shard up report ResourceNotFoundException for such an id.
 absl::StatusOr<uint32_t> ParseShardId(std::string_view shard_id);
 
 enum class StreamStatus { kCreating, kDeleting, kActive, kUpdating };

@@ -25,8 +25,8 @@ absl::StatusOr<uint32_t> ParseShardId(std::string_view id) {
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   if (!ok || v > 0xffffffffu) {
-    return ResourceNotFoundError(fmt::format("shard '{}' does not exist (expected shardId-NNNNNNNNNNNN)",
-                                             id.substr(0, 128)));
+    return ValidationError(fmt::format("'{}' is not a shard id (expected shardId-NNNNNNNNNNNN)",
+                                       id.substr(0, 128)));
   }
   return static_cast<uint32_t>(v);
 }

@@ -76,6 +76,18 @@ absl::Status StoreImpl::ReserveShards(int delta, std::string_view what) {
   return absl::OkStatus();
 }
 
+absl::Status StoreImpl::ReserveOnDemand(std::string_view stream) {
+  int cur = on_demand_streams_.load(std::memory_order_relaxed);
+  do {
+    if (cur + 1 > options_.on_demand_stream_count_limit) {
+      return LimitExceededError(fmt::format(
+          "Stream {}: account {} already has {} ON_DEMAND streams (limit {})", stream,
+          options_.account_id, cur, options_.on_demand_stream_count_limit));
+    }
+  } while (!on_demand_streams_.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed));
+  return absl::OkStatus();
+}
+
 StreamImpl* StoreImpl::FindLocked(std::string_view name, absl::Time now) const {
   auto it = streams_.find(absl::string_view(name.data(), name.size()));
   if (it == streams_.end() || it->second->GoneAt(now)) return nullptr;
@@ -118,16 +130,11 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
     return AlreadyExistsError(fmt::format("Stream {} under account {} already exists.", name,
                                           options_.account_id));
   }
-  if (o.mode == StreamMode::kOnDemand) {
-    int on_demand = 0;
-    for (const auto& [n, s] : streams_) on_demand += s->Mode() == StreamMode::kOnDemand;
-    if (on_demand >= options_.on_demand_stream_count_limit) {
-      return LimitExceededError(fmt::format("Account {} already has {} ON_DEMAND streams (limit {})",
-                                            options_.account_id, on_demand,
-                                            options_.on_demand_stream_count_limit));
-    }
+  if (o.mode == StreamMode::kOnDemand) TRIBUTARY_RETURN_IF_ERROR(ReserveOnDemand(name));
+  if (absl::Status st = ReserveShards(shard_count, fmt::format("CreateStream {}", name)); !st.ok()) {
+    if (o.mode == StreamMode::kOnDemand) ReleaseOnDemand();
+    return st;
   }
-  TRIBUTARY_RETURN_IF_ERROR(ReserveShards(shard_count, fmt::format("CreateStream {}", name)));
   streams_[key] = std::make_unique<StreamImpl>(this, key, next_incarnation_++, now,
                                                now + options_.create_delay, o, shard_count);
   return absl::OkStatus();
@@ -208,8 +215,8 @@ absl::StatusOr<DescribeLimitsResult> StoreImpl::DescribeLimits() {
   for (const auto& [n, s] : streams_) {
     if (s->GoneAt(now)) continue;
     r.open_shard_count += s->OpenShardCount();
-    r.on_demand_stream_count += s->Mode() == StreamMode::kOnDemand;
   }
+  r.on_demand_stream_count = on_demand_streams();
   return r;
 }
 

@@ -39,6 +39,10 @@ class StoreImpl {
   absl::Status ReserveShards(int delta, std::string_view what);
   void ReleaseShards(int n) { open_shards_.fetch_sub(n, std::memory_order_relaxed); }
   int open_shards() const { return open_shards_.load(std::memory_order_relaxed); }
+  // Same for ON_DEMAND streams against options().on_demand_stream_count_limit.
+  absl::Status ReserveOnDemand(std::string_view stream);
+  void ReleaseOnDemand() { on_demand_streams_.fetch_sub(1, std::memory_order_relaxed); }
+  int on_demand_streams() const { return on_demand_streams_.load(std::memory_order_relaxed); }
 
   // Runs `fn(StreamImpl&)` on the live stream named by `stream` with mu_
   // held shared; ResourceNotFoundException if there is none.
@@ -64,6 +68,7 @@ class StoreImpl {
   const StoreOptions options_;
   Clock* const clock_;
   std::atomic<int> open_shards_{0};
+  std::atomic<int> on_demand_streams_{0};
   log::ChunkPool pool_;  // declared before streams_: outlives every log
 
   mutable util::SharedMutex mu_;

@@ -13,6 +13,10 @@ namespace tributary::stream {
 namespace {
 
 int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+
+// Shard counters stay below this, so counter + 1 never wraps. A shard would
+// need 2^62 appends (or a SequenceNumberForOrdering this large) to reach it.
+constexpr uint64_t kMaxCounter = uint64_t{1} << 62;
 int64_t HoursMs(int hours) { return int64_t{hours} * 3600 * 1000; }
 
 }  // namespace
@@ -37,6 +41,7 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
   }
   RebuildRoutes();
   accounted_shards_ = shard_count;
+  accounted_on_demand_ = mode_ == StreamMode::kOnDemand;
   if (active_at > now) {
     status_ = StreamStatus::kCreating;
     transition_done_ = active_at;
@@ -50,6 +55,7 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
 StreamImpl::~StreamImpl() {
   util::WriterLock l(&mu_);
   store_->ReleaseShards(accounted_shards_);
+  if (accounted_on_demand_) store_->ReleaseOnDemand();
 }
 
 void StreamImpl::MarkDeleting(absl::Time now, absl::Time gone_at) {
@@ -131,7 +137,7 @@ int64_t StreamImpl::VisibleFromMs(int64_t now_ms) const {
 }
 
 bool StreamImpl::Expired(const Shard& s, int64_t now_ms) const {
-  return s.released || (s.closed && s.closed_ms < VisibleFromMs(now_ms));
+  return s.released || (s.closed && s.expires_after_ms < VisibleFromMs(now_ms));
 }
 
 ShardState StreamImpl::StateOf(const Shard& s, int64_t now_ms) const {
@@ -231,6 +237,7 @@ uint64_t StreamImpl::CloseShard(Shard* s, int64_t now_ms) {
   s->closed = true;
   s->closed_ms = std::max(now_ms, s->last_arrival_ms);
   s->closed_last_counter = s->last_counter;
+  s->expires_after_ms = s->last_counter ? s->last_arrival_ms : s->closed_ms;
   // A child's first counter exceeds every counter of this shard, including
   // its starting one when it never held a record.
   return std::max(s->next_counter, s->start_counter + 1);
@@ -285,7 +292,7 @@ void StreamImpl::DoUniformScale(int target, int64_t now_ms) {
 
 void StreamImpl::ReleaseExpired(int64_t now_ms) {
   for (auto& s : shards_) {
-    if (!s->released && s->closed && s->closed_ms < VisibleFromMs(now_ms)) {
+    if (!s->released && s->closed && s->expires_after_ms < VisibleFromMs(now_ms)) {
       util::MutexLock dl(&s->data_mu);
       s->released = true;
       s->log = std::make_unique<log::MemShardLog>(store_->chunk_pool());
@@ -333,7 +340,14 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   util::MutexLock dl(&s->data_mu);
   TRIBUTARY_RETURN_IF_ERROR(ThrottleWrite(s, size, now));
   uint64_t counter = s->next_counter;
-  if (ordering.has_value() && ordering->counter() >= counter) counter = ordering->counter() + 1;
+  if (ordering.has_value() && ordering->counter() >= counter) {
+    if (ordering->counter() >= kMaxCounter - 1) {
+      return InvalidArgumentError(fmt::format(
+          "SequenceNumberForOrdering {} is beyond any sequence number shard {} can issue",
+          ordering->ToString(), s->id));
+    }
+    counter = ordering->counter() + 1;
+  }
   int64_t arrival = std::max(now_ms, s->last_arrival_ms);
   log::AppendRecord rec{counter, arrival, record.partition_key, record.data};
   TRIBUTARY_RETURN_IF_ERROR(s->log->Append(absl::MakeConstSpan(&rec, 1)));
@@ -479,6 +493,12 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
   t.shard_index = s->index;
   t.issued_ms = now_ms;
   util::MutexLock dl(&s->data_mu);
+  if (seq && seq->counter() >= s->next_counter) {
+    return InvalidArgumentError(fmt::format(
+        "StartingSequenceNumber {} used in GetShardIterator on shard {} in stream {} under "
+        "account {} is beyond the last sequence number this shard has issued.",
+        seq->ToString(), s->id, name_, store_->options().account_id));
+  }
   switch (req.type) {
     case ShardIteratorType::kTrimHorizon:
       t.position = 0;
@@ -536,7 +556,13 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     s->read_bytes.Take(static_cast<double>(bytes));
   }
   std::optional<log::ShardLog::Position> ahead = s->log->FirstAtOrAfter(next, visible_from);
-  result.millis_behind_latest = ahead ? std::max<int64_t>(0, now_ms - ahead->arrival_ms) : 0;
+  // Zero means caught up (Kinesis: "no new records to process at this
+  // moment"); otherwise the age of the newest record handed out, at least 1.
+  if (ahead) {
+    int64_t ref = result.records.empty() ? ahead->arrival_ms
+                                         : absl::ToUnixMillis(result.records.back().approximate_arrival_timestamp);
+    result.millis_behind_latest = std::max<int64_t>(1, now_ms - ref);
+  }
   if (s->closed && !ahead) {
     ChildShardsOf(*s, &result.child_shards);
   } else {
@@ -632,6 +658,16 @@ absl::StatusOr<ListShardsResult> StreamImpl::ListShards(const ShardFilter& filte
   auto open_at = [](const Shard& s, int64_t t) {
     return s.created_ms <= t && (!s.closed || s.closed_ms >= t);
   };
+  // The shards a reader starting at the trim horizon begins with: retained
+  // shards none of whose parents is retained. While nothing has expired these
+  // are exactly the shards open at the horizon; once a parent expires, its
+  // children take its place.
+  auto is_root = [&](const Shard& s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    for (std::optional<uint32_t> p : {s.parent, s.adjacent_parent}) {
+      if (p && !Expired(*shards_[*p], now_ms)) return false;
+    }
+    return true;
+  };
   ListShardsResult out;
   uint32_t last_idx = 0;
   for (const auto& sp : shards_) {
@@ -644,14 +680,14 @@ absl::StatusOr<ListShardsResult> StreamImpl::ListShards(const ShardFilter& filte
       case ShardFilterType::kFromTrimHorizon:
         break;
       case ShardFilterType::kAtTrimHorizon:
-        keep = open_at(s, horizon);
+        keep = is_root(s);
         break;
       case ShardFilterType::kAtLatest:
         keep = !s.closed;
         break;
       case ShardFilterType::kAtTimestamp:
-        // Like FROM_TIMESTAMP, a time before the horizon means the horizon.
-        keep = open_at(s, std::max(ts, horizon));
+        // Like FROM_TIMESTAMP, a time at or before the horizon means the horizon.
+        keep = ts <= horizon ? is_root(s) : open_at(s, ts);
         break;
       case ShardFilterType::kFromTimestamp:
         keep = !s.closed || s.closed_ms >= std::max(ts, horizon);
@@ -799,6 +835,13 @@ absl::Status StreamImpl::UpdateMode(StreamMode mode, absl::Time now) {
   if (mode_changes_.size() >= 2) {
     return LimitExceededError(fmt::format(
         "Stream {} may switch capacity mode at most twice per rolling 24 hours", name_));
+  }
+  if (mode == StreamMode::kOnDemand) {
+    TRIBUTARY_RETURN_IF_ERROR(store_->ReserveOnDemand(name_));
+    accounted_on_demand_ = true;
+  } else if (accounted_on_demand_) {
+    store_->ReleaseOnDemand();
+    accounted_on_demand_ = false;
   }
   mode_changes_.push_back(now);
   BeginUpdate(now, [this, mode](int64_t) ABSL_NO_THREAD_SAFETY_ANALYSIS { mode_ = mode; });

@@ -41,6 +41,9 @@ struct Shard {
   bool closed = false;
   int64_t closed_ms = 0;
   std::optional<uint64_t> closed_last_counter;  // last record's counter at close
+  // When the shard's newest record arrived (its close time if it never held
+  // one): the shard is EXPIRED once this is older than the retention period.
+  int64_t expires_after_ms = 0;
   std::vector<uint32_t> children;
   bool released = false;  // expired and its log freed
 
@@ -203,6 +206,9 @@ class StreamImpl {
   // Open shards this stream holds against the account limit, counting
   // reshards that are requested but not yet applied.
   int accounted_shards_ ABSL_GUARDED_BY(mu_) = 0;
+  // Whether this stream counts against the on-demand stream limit (true from
+  // the moment a switch to ON_DEMAND is accepted).
+  bool accounted_on_demand_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Validation shared by CreateStream and AddTagsToStream.
