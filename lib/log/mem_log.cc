@@ -19,6 +19,7 @@ char* ChunkPool::Get() {
 }
 
 void ChunkPool::Put(char* chunk) {
+  if (chunk == nullptr) return;
   {
     util::MutexLock l(&mu_);
     if (free_.size() < max_chunks_) {
@@ -32,12 +33,12 @@ void ChunkPool::Put(char* chunk) {
 MemShardLog::~MemShardLog() {
   while (!chunks_.empty()) {
     Release(chunks_.front());
-    Release(chunks_.front());
     chunks_.pop_front();
   }
 }
 
 void MemShardLog::Release(Chunk& c) {
+  if (c.buf == nullptr) return;
   if (pool_ != nullptr && c.capacity == kChunkSize) {
     pool_->Put(c.buf);
   } else {
