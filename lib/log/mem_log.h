@@ -1,54 +1,67 @@
 // MemShardLog: a ShardLog in memory.
 //
-// Record bytes (partition key then data) are packed into large chunks, so an
+// Record bytes (partition key then data) are packed into chunks, so an
 // append costs a memcpy and a 32-byte index entry, not an allocation per
-// record. Trimming pops expired index entries from the front and frees the
-// chunks that no live record points into.
+// record. A log's chunks grow geometrically (64 KiB, 256 KiB, 1 MiB, then
+// 4 MiB), so a stream with many nearly empty shards stays small. Trimming
+// pops expired index entries from the front and gives back the chunks no
+// live record points into.
 #ifndef TRIBUTARY_LIB_LOG_MEM_LOG_H_
 #define TRIBUTARY_LIB_LOG_MEM_LOG_H_
 
+#include <array>
 #include <deque>
 #include <memory>
 #include <vector>
 
-#include "util/mutex.h"
-
 #include "log/shard_log.h"
+#include "util/mutex.h"
 
 namespace tributary::log {
 
-// Free kChunkSize chunks shared by the logs of one store. Memory a trimmed or
-// deleted log gives back is kept (up to a cap) and handed to the next append
-// instead of going back to the kernel: on this class of VM a first-touch
-// page fault costs ~2 us, i.e. ~45 ns per 100-byte record, more than the
-// rest of Put. Thread-safe.
+// Free memory blocks shared by the logs of one store, in a few size classes
+// (powers of two from 64 KiB to 4 MiB). Memory that a trimmed or deleted log
+// gives back is kept, up to a byte cap, and handed to the next append instead
+// of going back to the kernel: on this class of VM a first-touch page fault
+// costs ~2 us, about 45 ns per 100-byte record, more than the rest of Put.
+// Blocks of other sizes bypass the pool. Thread-safe.
 class ChunkPool {
  public:
-  explicit ChunkPool(size_t max_bytes) : max_chunks_(max_bytes / (4 << 20)) {}
+  explicit ChunkPool(size_t max_bytes) : max_bytes_(max_bytes) {}
   ~ChunkPool();
   ChunkPool(const ChunkPool&) = delete;
   ChunkPool& operator=(const ChunkPool&) = delete;
 
-  char* Get();            // a free chunk or nullptr
-  void Put(char* chunk);  // keeps it, or frees it when the pool is full
+  // A block of exactly `size` bytes (pooled or new). Never null.
+  char* Get(size_t size) ABSL_LOCKS_EXCLUDED(mu_);
+  // Takes back a block from Get(size); keeps it or frees it.
+  void Put(char* block, size_t size) ABSL_LOCKS_EXCLUDED(mu_);
+
+  static constexpr size_t kMinClass = 64 << 10;
+  static constexpr size_t kMaxClass = 4 << 20;
 
  private:
-  const size_t max_chunks_;
+  static int ClassOf(size_t size);  // -1 if not a pooled size
+  static constexpr int kClasses = 7;  // 64K .. 4M
+
+  const size_t max_bytes_;
   util::Mutex mu_;
-  std::vector<char*> free_ ABSL_GUARDED_BY(mu_);
+  size_t pooled_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  std::array<std::vector<char*>, kClasses> free_ ABSL_GUARDED_BY(mu_);
 };
 
 class MemShardLog final : public ShardLog {
  public:
-  // Chunk size for packing records; a record larger than this gets a chunk
-  // of its own (never pooled).
-  static constexpr size_t kChunkSize = 4 << 20;
-  static constexpr size_t kFirstChunkSize = 256 << 10;
-  static constexpr size_t kEntriesPerBlock = 4096;
+  static constexpr size_t kFirstChunkSize = 64 << 10;
+  static constexpr size_t kMaxChunkSize = 4 << 20;
+  static constexpr size_t kEntriesPerBlock = 4096;  // 128 KiB index blocks
 
-  // `pool` (may be null) supplies and takes back chunks; it must outlive the log.
-  explicit MemShardLog(ChunkPool* pool = nullptr) : pool_(pool) {}
+  // `pool` supplies and takes back memory; it must outlive the log.
+  // REQUIRES: pool != nullptr.
+  explicit MemShardLog(ChunkPool* pool) : pool_(pool) {}
   ~MemShardLog() override;
+  MemShardLog(const MemShardLog&) = delete;
+  MemShardLog& operator=(const MemShardLog&) = delete;
 
   absl::Status Append(absl::Span<const AppendRecord> records) override;
   absl::StatusOr<uint64_t> Read(uint64_t from_counter, int64_t min_arrival_ms,
@@ -71,21 +84,15 @@ class MemShardLog final : public ShardLog {
     uint32_t data_len;
   };
   struct Chunk {
-    char* buf = nullptr;  // owned; kChunkSize chunks go back to pool_
+    char* buf = nullptr;  // owned (from pool_)
     size_t capacity = 0;
-    size_t used = 0;
     uint64_t last_counter = 0;  // of the last record stored in it
   };
 
+  // Room for n bytes in the tail chunk, starting a new chunk if needed.
   char* Reserve(size_t n, uint64_t counter);
-  void Release(Chunk& c);
-  // Index of the first entry with counter >= c (entries_.size() if none).
-  size_t LowerBound(uint64_t c) const;
-  // Index of the first entry with arrival_ms >= t.
-  size_t LowerBoundTime(int64_t t) const;
-
-  // The index: a deque of fixed blocks of entries (std::deque would allocate
-  // every 16 entries). Entry i lives at blocks_[(head_ + i) / kEntriesPerBlock].
+  void PushBack(const Entry& e);
+  void PopFront();
   size_t size() const { return count_; }
   const Entry& at(size_t i) const {
     size_t j = head_ + i;
@@ -93,15 +100,22 @@ class MemShardLog final : public ShardLog {
   }
   const Entry& front() const { return at(0); }
   const Entry& back() const { return at(count_ - 1); }
-  void PushBack(const Entry& e);
-  void PopFront();
+  // First index with counter >= c / arrival_ms >= t (size() if none).
+  size_t LowerBound(uint64_t c) const;
+  size_t LowerBoundTime(int64_t t) const;
 
-  std::deque<std::unique_ptr<Entry[]>> blocks_;
+  ChunkPool* const pool_;
+  // The index: a deque of fixed blocks of entries. Entry i is at
+  // blocks_[(head_ + i) / kEntriesPerBlock][(head_ + i) % kEntriesPerBlock].
+  std::deque<Entry*> blocks_;
   size_t head_ = 0;   // index of the first live entry in blocks_[0]
   size_t count_ = 0;  // live entries
   std::deque<Chunk> chunks_;
+  // Hot append state: the free tail of chunks_.back().
+  char* tail_ = nullptr;
+  size_t tail_left_ = 0;
+  size_t next_chunk_size_ = kFirstChunkSize;
   uint64_t bytes_ = 0;
-  ChunkPool* const pool_;
 };
 
 }  // namespace tributary::log
