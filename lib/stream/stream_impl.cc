@@ -151,7 +151,10 @@ ShardDescription StreamImpl::DescribeShard(const Shard& s, int64_t now_ms) const
   if (s.parent) d.parent_shard_id = FormatShardId(*s.parent);
   if (s.adjacent_parent) d.adjacent_parent_shard_id = FormatShardId(*s.adjacent_parent);
   d.hash_key_range = s.range;
-  d.starting_sequence_number = SequenceNumber::FromParts(s.start_counter, s.index);
+  // The advertised starting number sits just below the first record's, so
+  // AT_ and AFTER_SEQUENCE_NUMBER of it are both valid and read the shard
+  // from its first record (docs/CONCEPTS.md "Sequence numbers").
+  d.starting_sequence_number = SequenceNumber::FromParts(s.start_counter - 1, s.index);
   if (s.closed) {
     d.ending_sequence_number =
         s.closed_last_counter ? SequenceNumber::FromParts(*s.closed_last_counter, s.index)
@@ -238,9 +241,10 @@ uint64_t StreamImpl::CloseShard(Shard* s, int64_t now_ms) {
   s->closed_ms = std::max(now_ms, s->last_arrival_ms);
   s->closed_last_counter = s->last_counter;
   s->expires_after_ms = s->last_counter ? s->last_arrival_ms : s->closed_ms;
-  // A child's first counter exceeds every counter of this shard, including
-  // its starting one when it never held a record.
-  return std::max(s->next_counter, s->start_counter + 1);
+  // A child's first counter exceeds every counter of this shard by at least
+  // two, so the child's advertised starting number (first counter - 1) is
+  // still above this shard's ending number.
+  return std::max(s->next_counter, s->start_counter) + 1;
 }
 
 void StreamImpl::DoSplit(Shard* s, HashKey k, int64_t now_ms) {
