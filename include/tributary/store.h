@@ -277,6 +277,9 @@ class Store {
   // (Kinesis' rule), else InvalidArgumentException.
   absl::Status SplitShard(std::string_view stream, std::string_view shard_to_split,
                           std::string_view new_starting_hash_key);
+  // Same, with the key as a value (e.g. range.Midpoint()).
+  absl::Status SplitShard(std::string_view stream, std::string_view shard_to_split,
+                          HashKey new_starting_hash_key);
   // Merges two adjacent OPEN shards; the child's parent is `shard_to_merge`
   // and its adjacent parent `adjacent_shard_to_merge`.
   absl::Status MergeShards(std::string_view stream, std::string_view shard_to_merge,

@@ -68,6 +68,11 @@ struct HashKeyRange {
   }
   // Number of keys in the range minus one (the full range does not fit otherwise).
   constexpr absl::uint128 WidthMinusOne() const { return end.value() - start.value(); }
+  // The key that splits the range into two halves of equal width (the
+  // right half gets the extra key when the width is odd): the natural
+  // NewStartingHashKey for SplitShard. For the full range it is 2^127.
+  // REQUIRES: start < end.
+  HashKey Midpoint() const { return HashKey(start.value() + (WidthMinusOne() >> 1) + 1); }
 
   friend constexpr bool operator==(const HashKeyRange& a, const HashKeyRange& b) {
     return a.start == b.start && a.end == b.end;

@@ -287,6 +287,11 @@ absl::Status Store::SplitShard(std::string_view stream, std::string_view shard_t
   });
 }
 
+absl::Status Store::SplitShard(std::string_view stream, std::string_view shard_to_split,
+                               HashKey new_starting_hash_key) {
+  return SplitShard(stream, shard_to_split, new_starting_hash_key.ToString());
+}
+
 absl::Status Store::MergeShards(std::string_view stream, std::string_view shard_to_merge,
                                 std::string_view adjacent_shard_to_merge) {
   absl::Time now = impl_->Now();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "testing/status_matchers.h"
+#include "tributary/store.h"
 #include "tributary/types.h"
 
 namespace tributary {
@@ -113,6 +114,33 @@ TEST_CASE("HashKeyRange is closed on both ends", "[shard][hash]") {
   CHECK(HashKeyRange::All().WidthMinusOne() == absl::Uint128Max());
   // Nothing follows a range that ends at the top of the space (no wrap-around).
   CHECK_FALSE(HashKeyRange::All().IsFollowedBy(HashKeyRange{HashKey(0), HashKey(5)}));
+}
+
+}  // namespace
+}  // namespace tributary
+
+namespace tributary {
+namespace {
+
+TEST_CASE("HashKeyRange::Midpoint halves a range as SplitShard expects", "[shard][hash_key]") {
+  CHECK(HashKeyRange::All().Midpoint() == HashKey(absl::MakeUint128(uint64_t{1} << 63, 0)));
+  HashKeyRange odd{HashKey(10), HashKey(20)};  // 11 keys: [10,15] and [16,20]
+  CHECK(odd.Midpoint() == HashKey(16));
+  HashKeyRange even{HashKey(10), HashKey(21)};  // 12 keys: [10,15] and [16,21]
+  CHECK(even.Midpoint() == HashKey(16));
+  HashKeyRange two{HashKey(7), HashKey(8)};
+  CHECK(two.Midpoint() == HashKey(8));
+}
+
+TEST_CASE("SplitShard accepts a HashKey value", "[shard][hash_key]") {
+  auto store = *Store::OpenInMemory();
+  REQUIRE(store->CreateStream("s", 1).ok());
+  REQUIRE(store->SplitShard("s", "shardId-000000000000", HashKeyRange::All().Midpoint()).ok());
+  auto d = store->DescribeStream({"s"});
+  REQUIRE(d.ok());
+  REQUIRE(d->shards.size() == 3);
+  CHECK(d->shards[1].hash_key_range.end == HashKey(absl::MakeUint128((uint64_t{1} << 63) - 1, ~uint64_t{0})));
+  CHECK(d->shards[2].hash_key_range.start == HashKeyRange::All().Midpoint());
 }
 
 }  // namespace
