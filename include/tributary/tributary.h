@@ -6,6 +6,7 @@
 #include "tributary/options.h"
 #include "tributary/status.h"
 #include "tributary/store.h"
+#include "tributary/env.h"
 #include "tributary/types.h"
 
 #endif  // TRIBUTARY_TRIBUTARY_H_

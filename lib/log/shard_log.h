@@ -71,6 +71,20 @@ class ShardLog {
   // this only gives the space back.
   virtual void TrimBefore(int64_t cutoff_ms) = 0;
 
+  // Durability. Call DurabilityToken() (under the shard's lock) right after
+  // an Append; Sync(token) (without the lock) returns once everything
+  // appended up to that point is durable. Concurrent callers share one sync
+  // (group commit). Logs that are not on disk return OK at once.
+  virtual uint64_t DurabilityToken() const { return 0; }
+  virtual absl::Status Sync(uint64_t /*token*/) { return absl::OkStatus(); }
+
+  // The counter the next record must exceed-or-equal, as recovered from
+  // storage (0 for a new or in-memory log).
+  virtual uint64_t RecoveredNextCounter() const { return 0; }
+
+  // Deletes the log's storage (stream deleted, shard expired).
+  virtual absl::Status Destroy() { return absl::OkStatus(); }
+
   // Arrival time of the oldest record held, or nullopt if empty.
   virtual std::optional<int64_t> oldest_arrival_ms() const = 0;
   virtual uint64_t record_count() const = 0;  // records held (not yet trimmed)

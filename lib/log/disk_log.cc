@@ -1,0 +1,494 @@
+#include "log/disk_log.h"
+
+#include <fmt/format.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "log/format.h"
+#include "util/status_macros.h"
+
+namespace tributary::log {
+namespace {
+
+constexpr size_t kReadWindow = 256 << 10;
+
+void PutU16(std::string* b, uint16_t v) {
+  for (int i = 0; i < 2; ++i) b->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU32(std::string* b, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b->push_back(static_cast<char>(v >> (8 * i)));
+}
+void PutU64(std::string* b, uint64_t v) {
+  for (int i = 0; i < 8; ++i) b->push_back(static_cast<char>(v >> (8 * i)));
+}
+uint64_t GetLE(const char* p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+
+absl::Status Corruption(std::string_view msg) {
+  return MakeError(absl::StatusCode::kDataLoss, ErrorType::kCorruption, msg);
+}
+
+// Reads a segment sequentially through a window, decoding record frames.
+class Cursor {
+ public:
+  Cursor(const RandomAccessFile* file, uint64_t offset, uint64_t limit)
+      : file_(file), offset_(offset), limit_(limit) {}
+
+  enum class Result { kRecord, kEnd, kTorn, kBad };
+
+  // Decodes the frame at the current offset. kEnd at `limit`; kTorn when the
+  // frame runs past `limit`; kBad for a checksum or framing mismatch. `why`
+  // says what was wrong.
+  absl::StatusOr<Result> Next(uint64_t* counter, int64_t* arrival, std::string_view* key,
+                              std::string_view* data, uint64_t* frame_offset, std::string* why) {
+    *frame_offset = offset_;
+    if (offset_ >= limit_) return Result::kEnd;
+    if (limit_ - offset_ < kRecordHeaderSize) {
+      *why = "partial record header";
+      return Result::kTorn;
+    }
+    TRIBUTARY_ASSIGN_OR_RETURN(std::string_view head, Window(offset_, kRecordHeaderSize));
+    uint64_t sum = GetLE(head.data(), 8);
+    uint32_t body_len = static_cast<uint32_t>(GetLE(head.data() + 8, 4));
+    if (body_len < kRecordBodyFixedSize || body_len > kMaxBodyLen) {
+      *why = fmt::format("impossible record length {}", body_len);
+      // A zeroed or garbage tail looks like this too.
+      return offset_ + kRecordHeaderSize + body_len > limit_ ? Result::kTorn : Result::kBad;
+    }
+    uint64_t frame = kRecordHeaderSize + body_len;
+    if (limit_ - offset_ < frame) {
+      *why = "partial record";
+      return Result::kTorn;
+    }
+    TRIBUTARY_ASSIGN_OR_RETURN(std::string_view f, Window(offset_, frame));
+    if (XXH3_64bits(f.data() + 8, frame - 8) != sum) {
+      *why = "checksum mismatch";
+      return Result::kBad;
+    }
+    const char* b = f.data() + kRecordHeaderSize;
+    if (static_cast<RecordType>(b[0]) != RecordType::kFull) {
+      *why = fmt::format("unknown record type {}", static_cast<int>(static_cast<uint8_t>(b[0])));
+      return Result::kBad;
+    }
+    *counter = GetLE(b + 1, 8);
+    *arrival = static_cast<int64_t>(GetLE(b + 9, 8));
+    uint16_t key_len = static_cast<uint16_t>(GetLE(b + 17, 2));
+    if (kRecordBodyFixedSize + key_len > body_len) {
+      *why = "key longer than record";
+      return Result::kBad;
+    }
+    *key = std::string_view(b + kRecordBodyFixedSize, key_len);
+    *data = std::string_view(b + kRecordBodyFixedSize + key_len, body_len - kRecordBodyFixedSize - key_len);
+    offset_ += frame;
+    return Result::kRecord;
+  }
+  uint64_t offset() const { return offset_; }
+
+ private:
+  // Bytes [off, off+n) of the file, from the window (refilled as needed).
+  absl::StatusOr<std::string_view> Window(uint64_t off, size_t n) {
+    if (off < win_off_ || off + n > win_off_ + win_.size()) {
+      size_t want = std::max<size_t>(n, kReadWindow);
+      want = static_cast<size_t>(std::min<uint64_t>(want, limit_ - off));
+      buf_.resize(std::max(want, n));
+      TRIBUTARY_ASSIGN_OR_RETURN(std::string_view got, file_->Read(off, want, buf_.data()));
+      if (got.size() < n) return Corruption("segment shorter than its recorded size");
+      win_ = got;
+      win_off_ = off;
+    }
+    return win_.substr(off - win_off_, n);
+  }
+
+  const RandomAccessFile* file_;
+  uint64_t offset_;
+  uint64_t limit_;
+  std::string buf_;
+  std::string_view win_;
+  uint64_t win_off_ = 0;
+};
+
+}  // namespace
+
+std::string DiskShardLog::SegmentPath(uint64_t first_counter) const {
+  return fmt::format("{}/{:020d}.seg", options_.dir, first_counter);
+}
+
+absl::StatusOr<std::unique_ptr<DiskShardLog>> DiskShardLog::Open(const Options& options,
+                                                                 RecoveryReport* report) {
+  std::unique_ptr<DiskShardLog> log(new DiskShardLog(options));
+  RecoveryReport scratch;
+  TRIBUTARY_RETURN_IF_ERROR(log->Load(report != nullptr ? report : &scratch));
+  return log;
+}
+
+DiskShardLog::~DiskShardLog() {
+  if (active_) IgnoreError(active_->Close());
+}
+
+absl::Status DiskShardLog::Load(RecoveryReport* report) {
+  Env* env = options_.env;
+  TRIBUTARY_RETURN_IF_ERROR(env->CreateDirs(options_.dir));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::vector<std::string> names, env->GetChildren(options_.dir));
+  std::vector<uint64_t> firsts;
+  for (const std::string& n : names) {
+    if (n.size() != 24 || n.substr(20) != ".seg") continue;
+    uint64_t v = 0;
+    bool ok = true;
+    for (char c : n.substr(0, 20)) {
+      ok = ok && c >= '0' && c <= '9';
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (ok) firsts.push_back(v);
+  }
+  std::sort(firsts.begin(), firsts.end());
+  next_counter_ = options_.start_counter;
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    auto seg = std::make_unique<Segment>();
+    seg->first_counter = firsts[i];
+    seg->path = SegmentPath(firsts[i]);
+    TRIBUTARY_ASSIGN_OR_RETURN(seg->file, env->NewRandomAccessFile(seg->path));
+    TRIBUTARY_RETURN_IF_ERROR(ScanSegment(seg.get(), i + 1 == firsts.size(), report));
+    next_counter_ = std::max(next_counter_, seg->first_counter);
+    if (seg->records > 0) next_counter_ = std::max(next_counter_, seg->last_counter + 1);
+    report->segments++;
+    report->records += seg->records;
+    segments_.push_back(std::move(seg));
+  }
+  if (segments_.empty() || segments_.back()->size < kSegmentHeaderSize) {
+    if (!segments_.empty()) {
+      // A last segment whose header never made it: start it again.
+      TRIBUTARY_RETURN_IF_ERROR(env->RemoveFile(segments_.back()->path));
+      segments_.pop_back();
+    }
+    return StartSegment(next_counter_);
+  }
+  TRIBUTARY_ASSIGN_OR_RETURN(active_, env->NewAppendableFile(segments_.back()->path));
+  appended_bytes_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryReport* report) {
+  TRIBUTARY_ASSIGN_OR_RETURN(uint64_t file_size, options_.env->GetFileSize(seg->path));
+  char hdr[kSegmentHeaderSize];
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view h, seg->file->Read(0, kSegmentHeaderSize, hdr));
+  bool header_ok = h.size() == kSegmentHeaderSize &&
+                   std::memcmp(h.data(), kSegmentMagic, 8) == 0 &&
+                   GetLE(h.data() + 24, 8) == XXH3_64bits(h.data(), 24) &&
+                   GetLE(h.data() + 8, 4) == kSegmentFormatVersion &&
+                   GetLE(h.data() + 12, 4) == options_.shard_index &&
+                   GetLE(h.data() + 16, 8) == seg->first_counter;
+  if (!header_ok) {
+    if (is_last) {
+      // Created but its header never became durable: nothing was acknowledged in it.
+      report->problems.push_back(fmt::format("{}: torn segment header, segment dropped", seg->path));
+      report->truncated_bytes += file_size;
+      seg->size = 0;
+      return absl::OkStatus();
+    }
+    return Corruption(fmt::format("{}: bad segment header", seg->path));
+  }
+  seg->size = kSegmentHeaderSize;
+  seg->last_indexed_offset = 0;
+  Cursor cur(seg->file.get(), kSegmentHeaderSize, file_size);
+  while (true) {
+    uint64_t counter = 0, off = 0;
+    int64_t arrival = 0;
+    std::string_view key, data;
+    std::string why;
+    TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Result r, cur.Next(&counter, &arrival, &key, &data, &off, &why));
+    if (r == Cursor::Result::kEnd) break;
+    if (r == Cursor::Result::kRecord) {
+      Decoded d{counter, arrival, key, data, cur.offset() - off};
+      IndexRecord(seg, d, off);
+      seg->size = cur.offset();
+      continue;
+    }
+    if (is_last && (r == Cursor::Result::kTorn || off + kRecordHeaderSize >= file_size ||
+                    r == Cursor::Result::kBad)) {
+      // The tail of the active segment: a crash mid-append leaves a partial
+      // or garbled last frame. Nothing after it was acknowledged as synced.
+      report->problems.push_back(fmt::format("{}: torn tail at offset {} ({}), {} bytes truncated",
+                                             seg->path, off, why, file_size - off));
+      report->truncated_bytes += file_size - off;
+      TRIBUTARY_RETURN_IF_ERROR(options_.env->TruncateFile(seg->path, off));
+      break;
+    }
+    seg->corrupt_at = off;
+    report->problems.push_back(
+        fmt::format("{}: corrupt record at offset {} ({}); reads past it fail", seg->path, off, why));
+    break;
+  }
+  return absl::OkStatus();
+}
+
+void DiskShardLog::IndexRecord(Segment* seg, const Decoded& r, uint64_t offset) {
+  if (seg->records == 0) seg->first_arrival_ms = r.arrival_ms;
+  seg->records++;
+  seg->data_bytes += r.key.size() + r.data.size();
+  seg->last_counter = r.counter;
+  seg->last_arrival_ms = r.arrival_ms;
+  if (seg->index.empty() || offset - seg->last_indexed_offset >= kIndexIntervalBytes) {
+    seg->index.push_back({r.counter, r.arrival_ms, offset});
+    seg->last_indexed_offset = offset;
+  }
+}
+
+absl::Status DiskShardLog::StartSegment(uint64_t first_counter) {
+  auto seg = std::make_unique<Segment>();
+  seg->first_counter = first_counter;
+  seg->path = SegmentPath(first_counter);
+  std::string hdr(kSegmentMagic, 8);
+  PutU32(&hdr, kSegmentFormatVersion);
+  PutU32(&hdr, options_.shard_index);
+  PutU64(&hdr, first_counter);
+  PutU64(&hdr, XXH3_64bits(hdr.data(), hdr.size()));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, options_.env->NewWritableFile(seg->path));
+  TRIBUTARY_RETURN_IF_ERROR(f->Append(hdr));
+  // The header and the directory entry are made durable before any record
+  // goes in, so a synced record is never in a segment recovery cannot open.
+  TRIBUTARY_RETURN_IF_ERROR(f->Sync());
+  TRIBUTARY_RETURN_IF_ERROR(options_.env->SyncDir(options_.dir));
+  TRIBUTARY_ASSIGN_OR_RETURN(seg->file, options_.env->NewRandomAccessFile(seg->path));
+  seg->size = kSegmentHeaderSize;
+  segments_.push_back(std::move(seg));
+  active_ = std::move(f);
+  return absl::OkStatus();
+}
+
+absl::Status DiskShardLog::RollIfFull() {
+  if (segments_.back()->size < options_.segment_bytes) return absl::OkStatus();
+  absl::MutexLock l(&sync_mu_);
+  while (syncing_) sync_cv_.Wait(&sync_mu_);
+  // The old segment is synced before it is closed, so every byte before the
+  // roll is durable and Sync() only ever needs the active file.
+  absl::Status s = active_->Sync();
+  if (s.ok()) s = active_->Close();
+  if (!s.ok()) {
+    sync_error_ = s;
+    return s;
+  }
+  synced_bytes_ = appended_bytes_;
+  return StartSegment(next_counter_);
+}
+
+absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
+  {
+    absl::MutexLock l(&sync_mu_);
+    if (!sync_error_.ok()) return sync_error_;
+  }
+  Segment* seg = segments_.back().get();
+  encode_buf_.clear();
+  std::vector<std::pair<Decoded, uint64_t>> placed;
+  placed.reserve(records.size());
+  uint64_t off = seg->size;
+  for (const AppendRecord& r : records) {
+    size_t start = encode_buf_.size();
+    uint32_t body_len = static_cast<uint32_t>(kRecordBodyFixedSize + r.partition_key.size() + r.data.size());
+    PutU64(&encode_buf_, 0);  // checksum, filled below
+    PutU32(&encode_buf_, body_len);
+    encode_buf_.push_back(static_cast<char>(RecordType::kFull));
+    PutU64(&encode_buf_, r.counter);
+    PutU64(&encode_buf_, static_cast<uint64_t>(r.arrival_ms));
+    PutU16(&encode_buf_, static_cast<uint16_t>(r.partition_key.size()));
+    encode_buf_.append(r.partition_key.data(), r.partition_key.size());
+    encode_buf_.append(r.data.data(), r.data.size());
+    uint64_t sum = XXH3_64bits(encode_buf_.data() + start + 8, encode_buf_.size() - start - 8);
+    for (int i = 0; i < 8; ++i) encode_buf_[start + i] = static_cast<char>(sum >> (8 * i));
+    uint64_t frame = encode_buf_.size() - start;
+    placed.push_back({Decoded{r.counter, r.arrival_ms, r.partition_key, r.data, frame}, off});
+    off += frame;
+  }
+  absl::Status s = active_->Append(encode_buf_);
+  if (!s.ok()) {
+    // The file may now end in a partial frame: refuse further appends until
+    // the store is reopened, where recovery truncates it.
+    absl::MutexLock l(&sync_mu_);
+    sync_error_ = s;
+    return s;
+  }
+  for (const auto& [d, o] : placed) IndexRecord(seg, d, o);
+  seg->size = off;
+  appended_bytes_ += encode_buf_.size();
+  if (!records.empty()) next_counter_ = records.back().counter + 1;
+  return RollIfFull();
+}
+
+absl::Status DiskShardLog::Sync(uint64_t token) {
+  absl::MutexLock l(&sync_mu_);
+  while (synced_bytes_ < token) {
+    if (!sync_error_.ok()) return sync_error_;
+    if (syncing_) {
+      sync_cv_.Wait(&sync_mu_);
+      continue;
+    }
+    // Become the leader: one fdatasync covers every append made so far.
+    syncing_ = true;
+    uint64_t target = appended_bytes_;
+    WritableFile* f = active_.get();  // stable: a roll waits for !syncing_
+    sync_mu_.Unlock();
+    absl::Status s = f->Sync();
+    sync_mu_.Lock();
+    syncing_ = false;
+    if (s.ok()) {
+      synced_bytes_ = std::max(synced_bytes_, target);
+    } else {
+      sync_error_ = s;
+    }
+    sync_cv_.SignalAll();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DiskShardLog::CorruptionAt(const Segment& seg, uint64_t offset, std::string_view why) const {
+  return Corruption(fmt::format("shard {}: {} at offset {}: {}", options_.shard_index, seg.path,
+                                offset, why));
+}
+
+absl::StatusOr<uint64_t> DiskShardLog::Read(uint64_t from_counter, int64_t min_arrival_ms,
+                                            ReadLimits limits, uint32_t shard_index,
+                                            std::vector<Record>* out) const {
+  size_t bytes = 0, taken = 0;
+  uint64_t resume = from_counter;
+  for (size_t si = 0; si < segments_.size(); ++si) {
+    const Segment& seg = *segments_[si];
+    if (seg.corrupt_at) {
+      // The damaged part of this segment covers counters up to the next
+      // segment's first one: a read that needs any of them must fail, not
+      // skip ahead.
+      uint64_t range_end = si + 1 < segments_.size() ? segments_[si + 1]->first_counter : ~uint64_t{0};
+      bool wanted = from_counter < range_end &&
+                    (seg.records == 0 || seg.last_counter < from_counter ||
+                     seg.last_arrival_ms < min_arrival_ms);
+      if (wanted) {
+        if (taken > 0) return resume;
+        return CorruptionAt(seg, *seg.corrupt_at, "corrupt record");
+      }
+    }
+    if (seg.records == 0) continue;
+    if (seg.last_counter < from_counter || seg.last_arrival_ms < min_arrival_ms) continue;
+    // Start from the last index entry at or before the wanted position.
+    // Counters and arrival times both increase within a segment, so the
+    // entries at or before the first wanted record form a prefix.
+    uint64_t start = kSegmentHeaderSize;
+    for (const IndexEntry& e : seg.index) {
+      if (e.counter > from_counter && e.arrival_ms >= min_arrival_ms) break;
+      start = e.offset;
+    }
+    Cursor cur(seg.file.get(), start, seg.corrupt_at.value_or(seg.size));
+    while (taken < limits.max_records) {
+      uint64_t counter = 0, off = 0;
+      int64_t arrival = 0;
+      std::string_view key, data;
+      std::string why;
+      TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Result r, cur.Next(&counter, &arrival, &key, &data, &off, &why));
+      if (r == Cursor::Result::kEnd) {
+        if (seg.corrupt_at && taken == 0) return CorruptionAt(seg, *seg.corrupt_at, "corrupt record");
+        break;
+      }
+      if (r != Cursor::Result::kRecord) {
+        if (taken > 0) return resume;  // hand out what was good; the next read reports it
+        return CorruptionAt(seg, off, why);
+      }
+      if (counter < from_counter || arrival < min_arrival_ms) continue;
+      size_t n = key.size() + data.size();
+      if (taken > 0 && bytes + n > limits.max_bytes) return counter;
+      Record rec;
+      rec.sequence_number = SequenceNumber::FromParts(counter, shard_index);
+      rec.approximate_arrival_timestamp = absl::FromUnixMillis(arrival);
+      rec.partition_key.assign(key);
+      rec.data.assign(data);
+      out->push_back(std::move(rec));
+      bytes += n;
+      ++taken;
+      resume = counter + 1;
+    }
+    if (taken >= limits.max_records) break;
+    if (seg.corrupt_at && cur.offset() >= *seg.corrupt_at) break;
+  }
+  return std::max(resume, from_counter);
+}
+
+std::optional<ShardLog::Position> DiskShardLog::FirstAtOrAfter(uint64_t from_counter,
+                                                               int64_t min_arrival_ms) const {
+  std::vector<Record> one;
+  absl::StatusOr<uint64_t> r = Read(from_counter, min_arrival_ms, {1, ~size_t{0}}, 0, &one);
+  if (!r.ok() || one.empty()) return std::nullopt;
+  return Position{one[0].sequence_number.counter(),
+                  absl::ToUnixMillis(one[0].approximate_arrival_timestamp)};
+}
+
+std::optional<uint64_t> DiskShardLog::SeekTimestamp(int64_t t_ms) const {
+  std::optional<Position> p = FirstAtOrAfter(0, t_ms);
+  if (!p) return std::nullopt;
+  return p->counter;
+}
+
+void DiskShardLog::TrimBefore(int64_t cutoff_ms) {
+  // Whole segments go once their newest record expired; the active segment
+  // always stays (it carries the counter position across restarts).
+  while (segments_.size() > 1) {
+    Segment& s = *segments_.front();
+    if (s.records > 0 && s.last_arrival_ms >= cutoff_ms) break;
+    if (!options_.env->RemoveFile(s.path).ok()) break;
+    segments_.erase(segments_.begin());
+  }
+}
+
+std::optional<int64_t> DiskShardLog::oldest_arrival_ms() const {
+  for (const auto& s : segments_) {
+    if (s->records > 0) return s->first_arrival_ms;
+  }
+  return std::nullopt;
+}
+
+uint64_t DiskShardLog::record_count() const {
+  uint64_t n = 0;
+  for (const auto& s : segments_) n += s->records;
+  return n;
+}
+
+uint64_t DiskShardLog::byte_count() const {
+  uint64_t n = 0;
+  for (const auto& s : segments_) n += s->data_bytes;
+  return n;
+}
+
+absl::Status DiskShardLog::Destroy() {
+  if (active_) {
+    IgnoreError(active_->Close());
+    active_.reset();
+  }
+  for (const auto& s : segments_) TRIBUTARY_RETURN_IF_ERROR(options_.env->RemoveFile(s->path));
+  segments_.clear();
+  return options_.env->RemoveDir(options_.dir);
+}
+
+absl::Status DiskShardLog::Verify(RecoveryReport* report) const {
+  for (const auto& sp : segments_) {
+    const Segment& seg = *sp;
+    report->segments++;
+    TRIBUTARY_ASSIGN_OR_RETURN(uint64_t file_size, options_.env->GetFileSize(seg.path));
+    Cursor cur(seg.file.get(), kSegmentHeaderSize, file_size);
+    while (true) {
+      uint64_t counter = 0, off = 0;
+      int64_t arrival = 0;
+      std::string_view key, data;
+      std::string why;
+      TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Result r, cur.Next(&counter, &arrival, &key, &data, &off, &why));
+      if (r == Cursor::Result::kEnd) break;
+      if (r != Cursor::Result::kRecord) {
+        report->problems.push_back(fmt::format("{}: offset {}: {}", seg.path, off, why));
+        break;
+      }
+      report->records++;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tributary::log

@@ -1,0 +1,137 @@
+// DiskShardLog: a ShardLog in segment files on an Env (format: docs/FORMAT.md).
+//
+// A shard's directory holds segments named <first_counter, 20 digits>.seg.
+// Appends go to the last (active) segment, which rolls once it reaches
+// Options::segment_bytes. Each segment keeps a sparse in-memory index
+// (an entry every ~4 KiB: counter, arrival time, offset) rebuilt by scanning
+// the segment when the log is opened, so memory stays small as data grows:
+// record bytes are read back with positional reads, never kept on the heap.
+//
+// Recovery (Open): every segment is scanned and checksummed. A torn tail of
+// the last segment (a partial or mismatching final record, as a crash leaves
+// it) is truncated and reported. A bad record anywhere else is corruption:
+// it is reported, the segment is readable up to it, and reads of the range
+// after it fail with DataLoss (ErrorType::kCorruption); it is never returned
+// as data.
+//
+// Thread safety: like every ShardLog, calls are serialized by the owning
+// shard's mutex, except Sync(), which is called without it and is safe
+// concurrently with everything (group commit).
+#ifndef TRIBUTARY_LIB_LOG_DISK_LOG_H_
+#define TRIBUTARY_LIB_LOG_DISK_LOG_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "log/shard_log.h"
+#include "tributary/env.h"
+
+namespace tributary::log {
+
+struct RecoveryReport {
+  uint64_t segments = 0;
+  uint64_t records = 0;
+  uint64_t truncated_bytes = 0;  // torn tail removed from the last segment
+  std::vector<std::string> problems;  // human-readable, one per finding
+};
+
+class DiskShardLog final : public ShardLog {
+ public:
+  struct Options {
+    Env* env = nullptr;
+    std::string dir;  // the shard's directory (created if missing)
+    uint32_t shard_index = 0;
+    uint64_t start_counter = 0;  // first counter of a brand-new log
+    uint64_t segment_bytes = 64 << 20;
+  };
+
+  // Opens (recovering) or creates the log in options.dir. `report` may be null.
+  static absl::StatusOr<std::unique_ptr<DiskShardLog>> Open(const Options& options,
+                                                            RecoveryReport* report);
+  ~DiskShardLog() override;
+
+  absl::Status Append(absl::Span<const AppendRecord> records) override;
+  absl::StatusOr<uint64_t> Read(uint64_t from_counter, int64_t min_arrival_ms,
+                                ReadLimits limits, uint32_t shard_index,
+                                std::vector<Record>* out) const override;
+  std::optional<Position> FirstAtOrAfter(uint64_t from_counter,
+                                         int64_t min_arrival_ms) const override;
+  std::optional<uint64_t> SeekTimestamp(int64_t t_ms) const override;
+  void TrimBefore(int64_t cutoff_ms) override;
+  std::optional<int64_t> oldest_arrival_ms() const override;
+  uint64_t record_count() const override;
+  uint64_t byte_count() const override;
+  uint64_t DurabilityToken() const override { return appended_bytes_; }
+  absl::Status Sync(uint64_t token) override;
+  uint64_t RecoveredNextCounter() const override { return next_counter_; }
+  absl::Status Destroy() override;
+
+  // Checks every record's checksum and framing; appends findings to `report`.
+  absl::Status Verify(RecoveryReport* report) const;
+  uint64_t segment_count() const { return segments_.size(); }
+
+ private:
+  struct IndexEntry {
+    uint64_t counter;
+    int64_t arrival_ms;
+    uint64_t offset;
+  };
+  struct Segment {
+    uint64_t first_counter = 0;
+    std::string path;
+    std::unique_ptr<RandomAccessFile> file;
+    uint64_t size = 0;          // bytes of valid data (header + whole records)
+    uint64_t records = 0;
+    uint64_t data_bytes = 0;    // key + data bytes
+    uint64_t last_counter = 0;  // valid when records > 0
+    int64_t first_arrival_ms = 0;
+    int64_t last_arrival_ms = 0;
+    std::vector<IndexEntry> index;
+    // Set when a bad record was found before `size`'s natural end: reads
+    // past `corrupt_at` fail.
+    std::optional<uint64_t> corrupt_at;
+    uint64_t last_indexed_offset = 0;
+  };
+  // One decoded record (views into a read buffer).
+  struct Decoded {
+    uint64_t counter;
+    int64_t arrival_ms;
+    std::string_view key;
+    std::string_view data;
+    uint64_t frame_size;
+  };
+
+  explicit DiskShardLog(const Options& options) : options_(options) {}
+  absl::Status Load(RecoveryReport* report);
+  absl::Status ScanSegment(Segment* seg, bool is_last, RecoveryReport* report);
+  absl::Status StartSegment(uint64_t first_counter);
+  absl::Status RollIfFull();
+  void IndexRecord(Segment* seg, const Decoded& r, uint64_t offset);
+  std::string SegmentPath(uint64_t first_counter) const;
+  // Decodes the record at `offset` of `seg`, reading into `buf`. NotFound-ish
+  // (nullopt with OK) at the end of valid data.
+  absl::StatusOr<std::optional<Decoded>> DecodeAt(const Segment& seg, uint64_t offset,
+                                                  std::string* buf) const;
+  absl::Status CorruptionAt(const Segment& seg, uint64_t offset, std::string_view why) const;
+
+  const Options options_;
+  std::vector<std::unique_ptr<Segment>> segments_;  // by first_counter
+  std::unique_ptr<WritableFile> active_;            // appends go here (segments_.back())
+  uint64_t next_counter_ = 0;
+  std::string encode_buf_;
+  uint64_t appended_bytes_ = 0;  // total ever appended by this instance (sync token)
+
+  // Group commit: one thread syncs, the others wait for it.
+  absl::Mutex sync_mu_;
+  absl::CondVar sync_cv_;
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+  uint64_t synced_bytes_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  absl::Status sync_error_ ABSL_GUARDED_BY(sync_mu_);
+};
+
+}  // namespace tributary::log
+
+#endif  // TRIBUTARY_LIB_LOG_DISK_LOG_H_
