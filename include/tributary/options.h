@@ -14,6 +14,7 @@
 
 #include "absl/time/time.h"
 #include "tributary/clock.h"
+#include "tributary/env.h"
 #include "tributary/types.h"
 
 namespace tributary {
@@ -58,6 +59,20 @@ struct ThroughputLimits {
   double read_calls_per_second = 5;          // 5 GetRecords/s
 };
 
+// Whether a write waits until it is durable.
+//   kYes: Put/PutBatch return only after the record's bytes were fdatasync'ed
+//         (group commit: concurrent writers share one sync). An acknowledged
+//         record survives a crash or power loss.
+//   kNo:  records reach the OS page cache before Put returns. They survive a
+//         crash of the process, not of the machine.
+// In-memory stores ignore it.
+enum class Sync { kNo, kYes };
+
+// Per-call write options (Put, PutBatch).
+struct WriteOptions {
+  std::optional<Sync> sync;  // unset: StoreOptions::sync
+};
+
 struct StoreOptions {
   // All time comes from here. Not owned; must outlive the Store.
   // nullptr means SystemClock().
@@ -83,6 +98,14 @@ struct StoreOptions {
   // bytes instead of being returned to the OS: first-touch page faults cost
   // more than the rest of an append. 0 disables the pool.
   size_t memory_pool_bytes = 64 << 20;
+
+  // File system for durable stores (Store::Open). nullptr: DefaultEnv().
+  // Not owned; must outlive the Store.
+  Env* env = nullptr;
+  // Default durability of writes to a durable store (see Sync).
+  Sync sync = Sync::kYes;
+  // Size at which a shard's active segment file rolls.
+  uint64_t segment_bytes = 64 << 20;
 
   // Used to build ARNs: arn:aws:kinesis:<region>:<account_id>:stream/<name>.
   std::string region = "us-east-1";

@@ -209,6 +209,14 @@ struct ListTagsResult {
   bool has_more_tags = false;
 };
 
+// What Store::Open found and repaired.
+struct RecoveryReport {
+  uint64_t segments = 0;          // segment files scanned
+  uint64_t records = 0;           // records found intact
+  uint64_t truncated_bytes = 0;   // torn tails removed (never acknowledged as synced)
+  std::vector<std::string> problems;  // one line per finding (torn tail, corruption, orphans)
+};
+
 struct DescribeLimitsResult {
   int shard_limit = 0;
   int open_shard_count = 0;
@@ -223,6 +231,18 @@ class Store {
   // A store that keeps everything in memory; it is gone when destroyed.
   static absl::StatusOr<std::unique_ptr<Store>> OpenInMemory(
       const StoreOptions& options = StoreOptions());
+
+  // A durable store in `directory` (created if missing), on options.env.
+  // Recovers on open: torn tails are truncated, corruption is reported (see
+  // recovery()) and fails only the reads that need the damaged records.
+  // ResourceInUseException if another process or Store holds the
+  // directory; DataLoss (ErrorType::kCorruption) if the catalog is damaged.
+  // On-disk format: docs/FORMAT.md.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(std::string_view directory,
+                                                     const StoreOptions& options = StoreOptions());
+
+  // What the last Open recovered (empty for in-memory stores).
+  RecoveryReport recovery() const;
 
   ~Store();
   Store(const Store&) = delete;
@@ -257,12 +277,14 @@ class Store {
   // the new record's sequence number is greater than it.
   absl::StatusOr<PutRecordResult> Put(
       std::string_view stream, const PutRecordInput& record,
-      std::optional<std::string_view> sequence_number_for_ordering = std::nullopt);
+      std::optional<std::string_view> sequence_number_for_ordering = std::nullopt,
+      const WriteOptions& write_options = WriteOptions());
   // PutRecords: 1..500 records, at most 10 MiB in all. Invalid input fails
   // the whole call; throttling fails single entries (partial failure), like
   // Kinesis. Records of one partition key keep their request order.
   absl::StatusOr<PutBatchResult> PutBatch(std::string_view stream,
-                                          absl::Span<const PutRecordInput> records);
+                                          absl::Span<const PutRecordInput> records,
+                                          const WriteOptions& write_options = WriteOptions());
 
   // ---- reading
   // Returns an opaque, printable token (<= 512 chars) valid for

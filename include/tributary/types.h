@@ -159,8 +159,9 @@ class ShardId {
 // that look a shard up report ResourceNotFoundException for such an id.
 absl::StatusOr<uint32_t> ParseShardId(std::string_view shard_id);
 
-enum class StreamStatus { kCreating, kDeleting, kActive, kUpdating };
-enum class StreamMode { kProvisioned, kOnDemand };
+// StreamStatus and StreamMode values are persisted in the catalog: never renumber.
+enum class StreamStatus { kCreating = 0, kDeleting = 1, kActive = 2, kUpdating = 3 };
+enum class StreamMode { kProvisioned = 0, kOnDemand = 1 };
 // OPEN: writable and readable. CLOSED: resharded away, readable until its
 // records expire. EXPIRED: every record expired; never listed again.
 enum class ShardState { kOpen, kClosed, kExpired };

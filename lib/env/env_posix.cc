@@ -154,7 +154,11 @@ class PosixEnv final : public Env {
       pos = dir.find('/', pos + 1);
       cur = dir.substr(0, pos);
       if (cur.empty()) continue;
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return IoError("mkdir", cur, errno);
+      if (::mkdir(cur.c_str(), 0755) != 0) {
+        if (errno != EEXIST) return IoError("mkdir", cur, errno);
+        struct stat st;
+        if (::stat(cur.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return IoError("mkdir", cur, ENOTDIR);
+      }
     }
     return absl::OkStatus();
   }
@@ -163,7 +167,7 @@ class PosixEnv final : public Env {
     return absl::OkStatus();
   }
   absl::Status RenameFile(const std::string& from, const std::string& to) override {
-    if (::rename(from.c_str(), to.c_str()) != 0) return IoError("rename", from, errno);
+    if (::rename(from.c_str(), to.c_str()) != 0) return IoError("rename", from + " -> " + to, errno);
     return absl::OkStatus();
   }
   absl::Status TruncateFile(const std::string& path, uint64_t size) override {

@@ -84,16 +84,25 @@ std::string Parent(const std::string& path) {
   return p == std::string::npos ? std::string() : path.substr(0, p);
 }
 
+// A MemEnv must outlive the locks and files it hands out (as a file system
+// outlives its handles).
 class MemEnv final : public Env {
  public:
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     util::MutexLock l(&fs_.mu);
-    auto f = std::make_shared<FileData>();
-    fs_.files[path] = f;
+    if (!ParentExistsLocked(path)) return NotFound("open", path);
+    auto& f = fs_.files[path];
+    if (!f) {
+      f = std::make_shared<FileData>();
+    } else {
+      util::MutexLock fl(&f->mu);  // truncate in place: open handles see it, as on POSIX
+      f->bytes.clear();
+    }
     return std::unique_ptr<WritableFile>(new MemWritableFile(f));
   }
   absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) override {
     util::MutexLock l(&fs_.mu);
+    if (!ParentExistsLocked(path)) return NotFound("open", path);
     auto& f = fs_.files[path];
     if (!f) f = std::make_shared<FileData>();
     return std::unique_ptr<WritableFile>(new MemWritableFile(f));
@@ -138,11 +147,32 @@ class MemEnv final : public Env {
   }
   absl::Status CreateDirs(const std::string& dir) override {
     util::MutexLock l(&fs_.mu);
+    for (std::string d = dir; !d.empty(); d = Parent(d)) {
+      if (fs_.files.count(d)) {
+        return MakeError(absl::StatusCode::kFailedPrecondition, ErrorType::kInternalFailure,
+                         fmt::format("mkdir {}: Not a directory (a file has that name)", d));
+      }
+    }
     for (std::string d = dir; !d.empty(); d = Parent(d)) fs_.dirs.insert(d);
     return absl::OkStatus();
   }
   absl::Status RemoveDir(const std::string& dir) override {
     util::MutexLock l(&fs_.mu);
+    if (!fs_.dirs.count(dir)) return NotFound("rmdir", dir);
+    const std::string prefix = dir + "/";
+    auto under = [&](const std::string& p) { return p.compare(0, prefix.size(), prefix) == 0; };
+    for (const auto& [p, f] : fs_.files) {
+      if (under(p)) {
+        return MakeError(absl::StatusCode::kFailedPrecondition, ErrorType::kInternalFailure,
+                         fmt::format("rmdir {}: Directory not empty", dir));
+      }
+    }
+    for (const auto& d : fs_.dirs) {
+      if (under(d)) {
+        return MakeError(absl::StatusCode::kFailedPrecondition, ErrorType::kInternalFailure,
+                         fmt::format("rmdir {}: Directory not empty", dir));
+      }
+    }
     fs_.dirs.erase(dir);
     return absl::OkStatus();
   }
@@ -150,6 +180,8 @@ class MemEnv final : public Env {
     util::MutexLock l(&fs_.mu);
     auto it = fs_.files.find(from);
     if (it == fs_.files.end()) return NotFound("rename", from);
+    if (from == to) return absl::OkStatus();
+    if (!ParentExistsLocked(to)) return NotFound("rename", to);
     fs_.files[to] = it->second;
     fs_.files.erase(from);
     return absl::OkStatus();
@@ -173,6 +205,11 @@ class MemEnv final : public Env {
   }
 
  private:
+  // Paths without a '/' live in the root, which always exists.
+  bool ParentExistsLocked(const std::string& path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(fs_.mu) {
+    std::string p = Parent(path);
+    return p.empty() || fs_.dirs.count(p) > 0;
+  }
   MemFs fs_;
 };
 

@@ -446,6 +446,13 @@ std::optional<int64_t> DiskShardLog::oldest_arrival_ms() const {
   return std::nullopt;
 }
 
+std::optional<int64_t> DiskShardLog::newest_arrival_ms() const {
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    if ((*it)->records > 0) return (*it)->last_arrival_ms;
+  }
+  return std::nullopt;
+}
+
 uint64_t DiskShardLog::record_count() const {
   uint64_t n = 0;
   for (const auto& s : segments_) n += s->records;

@@ -62,6 +62,7 @@ class DiskShardLog final : public ShardLog {
   std::optional<uint64_t> SeekTimestamp(int64_t t_ms) const override;
   void TrimBefore(int64_t cutoff_ms) override;
   std::optional<int64_t> oldest_arrival_ms() const override;
+  std::optional<int64_t> newest_arrival_ms() const override;
   uint64_t record_count() const override;
   uint64_t byte_count() const override;
   uint64_t DurabilityToken() const override { return appended_bytes_; }

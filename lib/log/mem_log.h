@@ -72,6 +72,10 @@ class MemShardLog final : public ShardLog {
   std::optional<uint64_t> SeekTimestamp(int64_t t_ms) const override;
   void TrimBefore(int64_t cutoff_ms) override;
   std::optional<int64_t> oldest_arrival_ms() const override;
+  std::optional<int64_t> newest_arrival_ms() const override {
+    if (count_ == 0) return std::nullopt;
+    return back().arrival_ms;
+  }
   uint64_t record_count() const override { return count_; }
   uint64_t byte_count() const override { return bytes_; }
 

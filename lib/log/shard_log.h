@@ -85,6 +85,9 @@ class ShardLog {
   // Deletes the log's storage (stream deleted, shard expired).
   virtual absl::Status Destroy() { return absl::OkStatus(); }
 
+  // Arrival time of the newest record held, or nullopt if empty.
+  virtual std::optional<int64_t> newest_arrival_ms() const = 0;
+
   // Arrival time of the oldest record held, or nullopt if empty.
   virtual std::optional<int64_t> oldest_arrival_ms() const = 0;
   virtual uint64_t record_count() const = 0;  // records held (not yet trimmed)

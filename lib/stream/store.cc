@@ -52,6 +52,20 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenInMemory(const StoreOptions& o
   return std::unique_ptr<Store>(new Store(std::make_unique<StoreImpl>(options)));
 }
 
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view directory,
+                                                   const StoreOptions& options) {
+  if (options.shard_limit < 1) return ValidationError("StoreOptions::shard_limit must be >= 1");
+  if (options.segment_bytes < 4096) return ValidationError("StoreOptions::segment_bytes must be >= 4096");
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<StoreImpl> impl,
+                             StoreImpl::OpenDurable(std::string(directory), options));
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+RecoveryReport Store::recovery() const {
+  const log::RecoveryReport& r = impl_->recovery();
+  return RecoveryReport{r.segments, r.records, r.truncated_bytes, r.problems};
+}
+
 Store::Store(std::unique_ptr<stream::StoreImpl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
@@ -213,7 +227,8 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
 }
 
 absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRecordInput& record,
-                                           std::optional<std::string_view> ordering) {
+                                           std::optional<std::string_view> ordering,
+                                           const WriteOptions& write_options) {
   TRIBUTARY_RETURN_IF_ERROR(ValidateRecord(record, ""));
   TRIBUTARY_ASSIGN_OR_RETURN(HashKey hash, RecordHash(record));
   std::optional<SequenceNumber> seq;
@@ -221,11 +236,14 @@ absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRec
     TRIBUTARY_ASSIGN_OR_RETURN(seq, SequenceNumber::Parse(*ordering, "SequenceNumberForOrdering"));
   }
   absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.Put(record, hash, seq, now); });
+  const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
+  return impl_->WithStream(stream, now,
+                           [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
 }
 
 absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
-                                               absl::Span<const PutRecordInput> records) {
+                                               absl::Span<const PutRecordInput> records,
+                                               const WriteOptions& write_options) {
   if (records.empty() || records.size() > limits::kMaxPutBatchRecords) {
     return ValidationError(fmt::format("PutRecords takes 1..{} records, got {}",
                                        limits::kMaxPutBatchRecords, records.size()));
@@ -250,8 +268,9 @@ absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
     hashes[i] = *h;
   }
   absl::Time now = impl_->Now();
+  const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
   return impl_->WithStream(stream, now,
-                           [&](StreamImpl& s) { return s.PutBatch(records, hashes, now); });
+                           [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
 }
 
 absl::StatusOr<std::string> Store::GetShardIterator(const GetShardIteratorRequest& request) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "util/status_macros.h"
 
@@ -27,7 +28,151 @@ absl::Status ValidateStreamName(std::string_view name) {
 StoreImpl::StoreImpl(const StoreOptions& options)
     : options_(options),
       clock_(options.clock != nullptr ? options.clock : SystemClock()),
+      env_(options.env != nullptr ? options.env : DefaultEnv()),
       pool_(options.memory_pool_bytes) {}
+
+StoreImpl::~StoreImpl() {
+  // Streams go first (their logs close files), then the lock is released.
+  util::WriterLock l(&mu_);
+  streams_.clear();
+}
+
+namespace {
+
+// A log that could not be created: every call fails with the cause.
+class FailedLog final : public log::ShardLog {
+ public:
+  explicit FailedLog(absl::Status s) : s_(std::move(s)) {}
+  absl::Status Append(absl::Span<const log::AppendRecord>) override { return s_; }
+  absl::StatusOr<uint64_t> Read(uint64_t, int64_t, log::ReadLimits, uint32_t,
+                                std::vector<Record>*) const override {
+    return s_;
+  }
+  std::optional<Position> FirstAtOrAfter(uint64_t, int64_t) const override { return std::nullopt; }
+  std::optional<uint64_t> SeekTimestamp(int64_t) const override { return std::nullopt; }
+  void TrimBefore(int64_t) override {}
+  std::optional<int64_t> newest_arrival_ms() const override { return std::nullopt; }
+  std::optional<int64_t> oldest_arrival_ms() const override { return std::nullopt; }
+  uint64_t record_count() const override { return 0; }
+  uint64_t byte_count() const override { return 0; }
+
+ private:
+  absl::Status s_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StoreImpl>> StoreImpl::OpenDurable(const std::string& dir,
+                                                                  const StoreOptions& options) {
+  if (dir.empty()) return ValidationError("Store::Open needs a directory");
+  std::unique_ptr<StoreImpl> s(new StoreImpl(options));
+  s->dir_ = dir;
+  while (s->dir_.size() > 1 && s->dir_.back() == '/') s->dir_.pop_back();
+  TRIBUTARY_RETURN_IF_ERROR(s->env_->CreateDirs(s->dir_ + "/streams"));
+  TRIBUTARY_ASSIGN_OR_RETURN(s->lock_, s->env_->LockFile(s->dir_ + "/LOCK"));
+  TRIBUTARY_ASSIGN_OR_RETURN(s->catalog_, Catalog::Open(s->env_, s->dir_));
+  TRIBUTARY_RETURN_IF_ERROR(s->LoadCatalog());
+  return s;
+}
+
+absl::Status StoreImpl::LoadCatalog() {
+  util::WriterLock l(&mu_);
+  next_incarnation_ = catalog_->loaded_next_incarnation();
+  std::set<std::string> live_dirs;
+  for (const auto& [name, blob] : catalog_->loaded()) {
+    TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<StreamImpl> st, StreamImpl::Restore(this, name, blob));
+    next_incarnation_ = std::max(next_incarnation_, st->incarnation() + 1);
+    live_dirs.insert(fmt::format("{}.{}", name, st->incarnation()));
+    int open = st->OpenShardCount();
+    open_shards_.fetch_add(open, std::memory_order_relaxed);
+    if (st->Mode() == StreamMode::kOnDemand) on_demand_streams_.fetch_add(1, std::memory_order_relaxed);
+    streams_[name] = std::move(st);
+  }
+  next_incarnation_hint_.store(next_incarnation_, std::memory_order_relaxed);
+  // Directories of streams the catalog does not know were deleted (or never
+  // committed) before a crash: remove them.
+  absl::StatusOr<std::vector<std::string>> names = env_->GetChildren(dir_ + "/streams");
+  if (names.ok()) {
+    for (const std::string& n : *names) {
+      if (live_dirs.count(n)) continue;
+      std::string d = dir_ + "/streams/" + n;
+      absl::StatusOr<std::vector<std::string>> shards = env_->GetChildren(d);
+      if (shards.ok()) {
+        for (const std::string& sh : *shards) {
+          absl::StatusOr<std::vector<std::string>> files = env_->GetChildren(d + "/" + sh);
+          if (files.ok()) {
+            for (const std::string& f : *files) IgnoreError(env_->RemoveFile(d + "/" + sh + "/" + f));
+          }
+          IgnoreError(env_->RemoveDir(d + "/" + sh));
+        }
+      }
+      IgnoreError(env_->RemoveDir(d));
+      recovery_.problems.push_back("removed files of a stream not in the catalog: " + n);
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string StoreImpl::StreamDir(const std::string& name, uint64_t incarnation) const {
+  return fmt::format("{}/streams/{}.{}", dir_, name, incarnation);
+}
+
+absl::StatusOr<std::unique_ptr<log::ShardLog>> StoreImpl::OpenLog(const std::string& stream,
+                                                                  uint64_t incarnation,
+                                                                  uint32_t shard_index,
+                                                                  uint64_t start_counter) {
+  if (!durable()) return std::unique_ptr<log::ShardLog>(new log::MemShardLog(&pool_));
+  log::DiskShardLog::Options o;
+  o.env = env_;
+  o.dir = fmt::format("{}/{}", StreamDir(stream, incarnation), shard_index);
+  o.shard_index = shard_index;
+  o.start_counter = start_counter;
+  o.segment_bytes = options_.segment_bytes;
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<log::DiskShardLog> d, log::DiskShardLog::Open(o, &recovery_));
+  return std::unique_ptr<log::ShardLog>(std::move(d));
+}
+
+std::unique_ptr<log::ShardLog> StoreImpl::NewLog(const std::string& stream, uint64_t incarnation,
+                                                 uint32_t shard_index, uint64_t start_counter) {
+  absl::StatusOr<std::unique_ptr<log::ShardLog>> l = OpenLog(stream, incarnation, shard_index, start_counter);
+  if (l.ok()) return std::move(*l);
+  MarkUnhealthy(l.status());
+  return std::make_unique<FailedLog>(l.status());
+}
+
+absl::Status StoreImpl::PersistStream(const std::string& name, std::string blob) {
+  if (!durable()) return absl::OkStatus();
+  uint64_t next;
+  {
+    // next_incarnation_ is read without mu_ when called from a stream that
+    // CreateStream is still constructing; it only grows, so a stale value is
+    // merely conservative.
+    next = next_incarnation_hint_.load(std::memory_order_relaxed);
+  }
+  absl::Status s = catalog_->Put(name, std::move(blob), next);
+  if (!s.ok()) MarkUnhealthy(s);
+  return s;
+}
+
+void StoreImpl::RemoveStreamDir(const std::string& name, uint64_t incarnation) {
+  if (!durable()) return;
+  std::string d = StreamDir(name, incarnation);
+  IgnoreError(env_->RemoveDir(d));
+}
+
+void StoreImpl::MarkUnhealthy(const absl::Status& cause) {
+  util::MutexLock l(&failure_mu_);
+  if (failure_.ok()) failure_ = cause;
+  healthy_.store(false, std::memory_order_release);
+}
+
+absl::Status StoreImpl::Failure() const {
+  util::MutexLock l(&failure_mu_);
+  return MakeError(absl::StatusCode::kUnavailable, ErrorType::kInternalFailure,
+                   fmt::format("the store stopped accepting writes after a storage failure ({}); "
+                               "reopen it to recover",
+                               std::string(failure_.message())));
+}
 
 std::string StoreImpl::Arn(std::string_view name) const {
   return fmt::format("arn:aws:kinesis:{}:{}:stream/{}", options_.region, options_.account_id, name);
@@ -95,7 +240,14 @@ StreamImpl* StoreImpl::FindLocked(std::string_view name, absl::Time now) const {
 }
 
 void StoreImpl::ReapLocked(absl::Time now) {
-  absl::erase_if(streams_, [now](const auto& kv) { return kv.second->GoneAt(now); });
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    if (it->second->GoneAt(now)) {
+      it->second->DestroyStorage();
+      streams_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
 }
 
 absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOptions& o) {
@@ -135,8 +287,16 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
     if (o.mode == StreamMode::kOnDemand) ReleaseOnDemand();
     return st;
   }
-  streams_[key] = std::make_unique<StreamImpl>(this, key, next_incarnation_++, now,
-                                               now + options_.create_delay, o, shard_count);
+  TRIBUTARY_RETURN_IF_ERROR(CheckHealthy());
+  next_incarnation_hint_.store(next_incarnation_ + 1, std::memory_order_relaxed);
+  auto stream = std::make_unique<StreamImpl>(this, key, next_incarnation_++, now,
+                                             now + options_.create_delay, o, shard_count);
+  // The catalog write is the commit point of CreateStream.
+  if (absl::Status st = stream->Persist(); !st.ok()) {
+    stream->DestroyStorage();
+    return st;
+  }
+  streams_[key] = std::move(stream);
   return absl::OkStatus();
 }
 
@@ -155,7 +315,11 @@ absl::Status StoreImpl::DeleteStream(std::string_view stream) {
     return ResourceInUseError(fmt::format("Stream {} under account {} is already DELETING.", name,
                                           options_.account_id));
   }
+  // Removing the stream from the catalog is the commit point; its files go
+  // when the deletion finishes (or at the next open, if the process dies).
+  if (durable()) TRIBUTARY_RETURN_IF_ERROR(catalog_->Remove(name));
   if (options_.delete_delay <= absl::ZeroDuration()) {
+    it->second->DestroyStorage();
     streams_.erase(it);
     return absl::OkStatus();
   }

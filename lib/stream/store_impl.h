@@ -13,7 +13,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "util/mutex.h"
+#include "log/disk_log.h"
 #include "log/mem_log.h"
+#include "stream/catalog.h"
 #include "stream/stream_impl.h"
 #include "tributary/store.h"
 
@@ -21,7 +23,32 @@ namespace tributary::stream {
 
 class StoreImpl {
  public:
+  // An in-memory store.
   explicit StoreImpl(const StoreOptions& options);
+  // A durable store in `dir` (created if missing): takes the directory lock,
+  // reads the catalog and reopens (recovering) every shard log.
+  static absl::StatusOr<std::unique_ptr<StoreImpl>> OpenDurable(const std::string& dir,
+                                                                const StoreOptions& options);
+  ~StoreImpl();
+
+  bool durable() const { return catalog_ != nullptr; }
+  const log::RecoveryReport& recovery() const { return recovery_; }
+  // A log for a new shard: on disk for a durable store. If the disk log
+  // cannot be created the store turns unhealthy and the log fails every call.
+  std::unique_ptr<log::ShardLog> NewLog(const std::string& stream, uint64_t incarnation,
+                                        uint32_t shard_index, uint64_t start_counter);
+  absl::StatusOr<std::unique_ptr<log::ShardLog>> OpenLog(const std::string& stream,
+                                                         uint64_t incarnation, uint32_t shard_index,
+                                                         uint64_t start_counter);
+  absl::Status PersistStream(const std::string& name, std::string blob);
+  void RemoveStreamDir(const std::string& name, uint64_t incarnation);
+  // OK unless a catalog or log write failed; then the first failure. Writes
+  // check it so nothing is acknowledged that the disk state cannot hold.
+  absl::Status CheckHealthy() const {
+    if (healthy_.load(std::memory_order_acquire)) return absl::OkStatus();
+    return Failure();
+  }
+  void MarkUnhealthy(const absl::Status& cause);
 
   const StoreOptions& options() const { return options_; }
   Clock* clock() const { return clock_; }
@@ -60,6 +87,10 @@ class StoreImpl {
   absl::StatusOr<DescribeLimitsResult> DescribeLimits();
 
  private:
+  absl::Status Failure() const;
+  std::string StreamDir(const std::string& name, uint64_t incarnation) const;
+  absl::Status LoadCatalog();
+
   // Drops streams whose deletion finished. REQUIRES mu_ held exclusively.
   void ReapLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   StreamImpl* FindLocked(std::string_view name, absl::Time now) const
@@ -67,6 +98,14 @@ class StoreImpl {
 
   const StoreOptions options_;
   Clock* const clock_;
+  Env* const env_;
+  std::string dir_;  // empty for an in-memory store
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<Catalog> catalog_;
+  log::RecoveryReport recovery_;
+  std::atomic<bool> healthy_{true};
+  mutable util::Mutex failure_mu_;
+  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);
   std::atomic<int> open_shards_{0};
   std::atomic<int> on_demand_streams_{0};
   log::ChunkPool pool_;  // declared before streams_: outlives every log
@@ -74,6 +113,7 @@ class StoreImpl {
   mutable util::SharedMutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<StreamImpl>> streams_ ABSL_GUARDED_BY(mu_);
   uint64_t next_incarnation_ ABSL_GUARDED_BY(mu_) = 1;
+  std::atomic<uint64_t> next_incarnation_hint_{1};  // for catalog writes (see PersistStream)
 };
 
 template <typename Fn>

@@ -7,6 +7,7 @@
 #include "log/mem_log.h"
 #include "shard/uniform.h"
 #include "stream/store_impl.h"
+#include "util/coding.h"
 #include "util/status_macros.h"
 
 namespace tributary::stream {
@@ -52,6 +53,217 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
   }
 }
 
+StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation, absl::Time created)
+    : store_(store),
+      name_(std::move(name)),
+      arn_(store->Arn(name_)),
+      incarnation_(incarnation),
+      created_(created),
+      throughput_(store->options().throughput) {}
+
+// ------------------------------------------------------------ persistence
+//
+// Catalog blob, version 1 (docs/FORMAT.md "Catalog"): little-endian, see
+// util/coding.h. Field order is the format; append new fields at the end
+// and bump kBlobVersion.
+
+namespace {
+constexpr uint8_t kBlobVersion = 1;
+}  // namespace
+
+std::string StreamImpl::SerializeLocked() const {
+  util::Encoder e;
+  e.U8(kBlobVersion);
+  e.U64(incarnation_);
+  e.I64(Ms(created_));
+  e.U8(static_cast<uint8_t>(status_));
+  e.I64(Ms(transition_done_));
+  e.U8(pending_.has_value());
+  if (pending_) {
+    e.U8(static_cast<uint8_t>(pending_->kind));
+    e.U32(pending_->a);
+    e.U32(pending_->b);
+    e.U128(pending_->key.value());
+    e.U32(static_cast<uint32_t>(pending_->target));
+    e.U8(static_cast<uint8_t>(pending_->mode));
+  }
+  e.U8(static_cast<uint8_t>(mode_));
+  e.U64(max_record_size_);
+  e.U32(static_cast<uint32_t>(retention_hours_));
+  e.I64(trim_floor_ms_);
+  e.U32(static_cast<uint32_t>(accounted_shards_));
+  e.U8(accounted_on_demand_);
+  e.U32(static_cast<uint32_t>(tags_.size()));
+  for (const auto& [k, v] : tags_) {
+    e.Str(k);
+    e.Str(v);
+  }
+  e.U32(static_cast<uint32_t>(rescales_.size()));
+  for (absl::Time t : rescales_) e.I64(Ms(t));
+  e.U32(static_cast<uint32_t>(mode_changes_.size()));
+  for (absl::Time t : mode_changes_) e.I64(Ms(t));
+  e.U32(static_cast<uint32_t>(shards_.size()));
+  for (const auto& sp : shards_) {
+    const Shard& sh = *sp;
+    e.U32(sh.index);
+    e.U128(sh.range.start.value());
+    e.U128(sh.range.end.value());
+    e.U8(sh.parent.has_value());
+    e.U32(sh.parent.value_or(0));
+    e.U8(sh.adjacent_parent.has_value());
+    e.U32(sh.adjacent_parent.value_or(0));
+    e.U64(sh.start_counter);
+    e.I64(sh.created_ms);
+    e.U8(sh.closed);
+    e.I64(sh.closed_ms);
+    e.U8(sh.closed_last_counter.has_value());
+    e.U64(sh.closed_last_counter.value_or(0));
+    e.I64(sh.expires_after_ms);
+    e.U8(sh.released);
+  }
+  return std::move(e.buffer());
+}
+
+absl::Status StreamImpl::PersistLocked() {
+  if (!store_->durable()) return absl::OkStatus();
+  return store_->PersistStream(name_, SerializeLocked());
+}
+
+absl::Status StreamImpl::Persist() {
+  util::ReaderLock l(&mu_);
+  return PersistLocked();
+}
+
+void StreamImpl::DestroyStorage() {
+  util::WriterLock l(&mu_);
+  for (auto& sp : shards_) {
+    util::MutexLock dl(&sp->data_mu);
+    IgnoreError(sp->log->Destroy());
+  }
+  store_->RemoveStreamDir(name_, incarnation_);
+}
+
+absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store,
+                                                                const std::string& name,
+                                                                std::string_view blob) {
+  util::Decoder d(blob);
+  auto bad = [] {
+    return MakeError(absl::StatusCode::kDataLoss, ErrorType::kCorruption,
+                     "catalog entry of a stream does not decode");
+  };
+  uint8_t version = 0, status = 0, has_pending = 0, mode = 0, on_demand = 0;
+  uint64_t incarnation = 0, max_record = 0;
+  int64_t created_ms = 0, done_ms = 0;
+  if (!d.U8(&version) || version != kBlobVersion || !d.U64(&incarnation) || !d.I64(&created_ms) ||
+      !d.U8(&status) || !d.I64(&done_ms) || !d.U8(&has_pending)) {
+    return bad();
+  }
+  std::optional<PendingChange> pending;
+  if (has_pending) {
+    PendingChange c;
+    uint8_t kind = 0, pmode = 0;
+    absl::uint128 key = 0;
+    int32_t target = 0;
+    if (!d.U8(&kind) || !d.U32(&c.a) || !d.U32(&c.b) || !d.U128(&key) || !d.I32(&target) ||
+        !d.U8(&pmode) || kind < 1 || kind > 4) {
+      return bad();
+    }
+    c.kind = static_cast<PendingChange::Kind>(kind);
+    c.key = HashKey(key);
+    c.target = target;
+    c.mode = static_cast<StreamMode>(pmode);
+    pending = c;
+  }
+  int32_t retention = 0, accounted = 0;
+  int64_t trim_floor = 0;
+  uint32_t ntags = 0;
+  if (!d.U8(&mode) || !d.U64(&max_record) || !d.I32(&retention) || !d.I64(&trim_floor) ||
+      !d.I32(&accounted) || !d.U8(&on_demand) || !d.U32(&ntags)) {
+    return bad();
+  }
+  std::map<std::string, std::string> tags;
+  for (uint32_t i = 0; i < ntags; ++i) {
+    std::string k, v;
+    if (!d.Str(&k) || !d.Str(&v)) return bad();
+    tags[k] = v;
+  }
+  std::deque<absl::Time> rescales, mode_changes;
+  for (std::deque<absl::Time>* q : {&rescales, &mode_changes}) {
+    uint32_t n = 0;
+    if (!d.U32(&n)) return bad();
+    for (uint32_t i = 0; i < n; ++i) {
+      int64_t t = 0;
+      if (!d.I64(&t)) return bad();
+      q->push_back(absl::FromUnixMillis(t));
+    }
+  }
+  uint32_t nshards = 0;
+  if (!d.U32(&nshards)) return bad();
+  std::vector<std::unique_ptr<Shard>> shards;
+  for (uint32_t i = 0; i < nshards; ++i) {
+    auto sh = std::make_unique<Shard>();
+    absl::uint128 start = 0, end = 0;
+    uint8_t has_parent = 0, has_adj = 0, closed = 0, has_last = 0, released = 0;
+    uint32_t parent = 0, adj = 0;
+    uint64_t last = 0;
+    if (!d.U32(&sh->index) || sh->index != i || !d.U128(&start) || !d.U128(&end) ||
+        !d.U8(&has_parent) || !d.U32(&parent) || !d.U8(&has_adj) || !d.U32(&adj) ||
+        !d.U64(&sh->start_counter) || !d.I64(&sh->created_ms) || !d.U8(&closed) ||
+        !d.I64(&sh->closed_ms) || !d.U8(&has_last) || !d.U64(&last) ||
+        !d.I64(&sh->expires_after_ms) || !d.U8(&released)) {
+      return bad();
+    }
+    sh->id = FormatShardId(sh->index);
+    sh->range = {HashKey(start), HashKey(end)};
+    if (has_parent) sh->parent = parent;
+    if (has_adj) sh->adjacent_parent = adj;
+    sh->closed = closed;
+    if (has_last) sh->closed_last_counter = last;
+    sh->released = released;
+    shards.push_back(std::move(sh));
+  }
+  if (!d.done()) return bad();
+
+  std::unique_ptr<StreamImpl> st(
+      new StreamImpl(store, name, incarnation, absl::FromUnixMillis(created_ms)));
+  {
+    util::WriterLock l(&st->mu_);
+    st->status_ = static_cast<StreamStatus>(status);
+    st->transition_done_ = absl::FromUnixMillis(done_ms);
+    st->pending_ = pending;
+    st->mode_ = static_cast<StreamMode>(mode);
+    st->max_record_size_ = max_record;
+    st->retention_hours_ = retention;
+    st->trim_floor_ms_ = trim_floor;
+    st->accounted_shards_ = accounted;
+    st->accounted_on_demand_ = on_demand;
+    st->tags_ = std::move(tags);
+    st->rescales_ = std::move(rescales);
+    st->mode_changes_ = std::move(mode_changes);
+    st->shards_ = std::move(shards);
+    for (auto& sp : st->shards_) {
+      Shard& sh = *sp;
+      if (sh.parent) st->shards_[*sh.parent]->children.push_back(sh.index);
+      if (sh.adjacent_parent) st->shards_[*sh.adjacent_parent]->children.push_back(sh.index);
+      util::MutexLock dl(&sh.data_mu);
+      st->InitBuckets(&sh, absl::Now());
+      if (sh.released) {
+        sh.log = std::make_unique<log::MemShardLog>(store->chunk_pool());
+        sh.next_counter = sh.start_counter;
+        continue;
+      }
+      TRIBUTARY_ASSIGN_OR_RETURN(sh.log, store->OpenLog(name, incarnation, sh.index, sh.start_counter));
+      sh.next_counter = std::max(sh.start_counter, sh.log->RecoveredNextCounter());
+      if (sh.next_counter > sh.start_counter) sh.last_counter = sh.next_counter - 1;
+      sh.last_arrival_ms = sh.log->newest_arrival_ms().value_or(sh.created_ms);
+    }
+    st->RebuildRoutes();
+    bool in_transition = st->status_ == StreamStatus::kCreating || st->status_ == StreamStatus::kUpdating;
+    st->transition_pending_.store(in_transition, std::memory_order_release);
+  }
+  return st;
+}
+
 StreamImpl::~StreamImpl() {
   util::WriterLock l(&mu_);
   store_->ReleaseShards(accounted_shards_);
@@ -62,7 +274,7 @@ void StreamImpl::MarkDeleting(absl::Time now, absl::Time gone_at) {
   util::WriterLock l(&mu_);
   status_ = StreamStatus::kDeleting;
   transition_done_ = gone_at;
-  pending_change_ = nullptr;
+  pending_.reset();
   transition_pending_.store(false, std::memory_order_release);
   gone_at_ns_.store(absl::ToUnixNanos(std::max(now, gone_at)), std::memory_order_release);
 }
@@ -78,26 +290,50 @@ void StreamImpl::FinishTransitionIfDue(absl::Time now) {
 void StreamImpl::FinishTransitionLocked(absl::Time now) {
   if (status_ != StreamStatus::kCreating && status_ != StreamStatus::kUpdating) return;
   if (now < transition_done_) return;
-  if (pending_change_) {
-    auto change = std::move(pending_change_);
-    pending_change_ = nullptr;
+  if (pending_) {
+    PendingChange change = *pending_;
+    pending_.reset();
     // The change happened when UPDATING ended, not when it was observed.
-    change(Ms(transition_done_));
+    ApplyChange(change, Ms(transition_done_));
   }
   status_ = StreamStatus::kActive;
   transition_pending_.store(false, std::memory_order_release);
+  // A failure marks the store unhealthy (writes then fail); the catalog on
+  // disk still holds the pending change, so a reopen applies it again.
+  IgnoreError(PersistLocked());
 }
 
-void StreamImpl::BeginUpdate(absl::Time now, std::function<void(int64_t)> change) {
+absl::Status StreamImpl::BeginUpdate(absl::Time now, const PendingChange& change) {
   absl::Duration delay = store_->options().update_delay;
   if (delay <= absl::ZeroDuration()) {
-    if (change) change(Ms(now));
-    return;
+    ApplyChange(change, Ms(now));
+    return PersistLocked();
   }
   status_ = StreamStatus::kUpdating;
   transition_done_ = now + delay;
-  pending_change_ = std::move(change);
+  pending_ = change;
   transition_pending_.store(true, std::memory_order_release);
+  return PersistLocked();
+}
+
+void StreamImpl::ApplyChange(const PendingChange& c, int64_t at_ms) {
+  switch (c.kind) {
+    case PendingChange::Kind::kSplit:
+      DoSplit(shards_[c.a].get(), c.key, at_ms);
+      RebuildRoutes();
+      break;
+    case PendingChange::Kind::kMerge:
+      DoMerge(shards_[c.a].get(), shards_[c.b].get(), at_ms);
+      RebuildRoutes();
+      break;
+    case PendingChange::Kind::kScale:
+      DoUniformScale(c.target, at_ms);
+      break;
+    case PendingChange::Kind::kMode:
+      mode_ = c.mode;
+      break;
+  }
+  ReleaseExpired(at_ms);
 }
 
 StreamStatus StreamImpl::StatusLocked() const { return status_; }
@@ -223,7 +459,7 @@ Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
   s->created_ms = now_ms;
   {
     util::MutexLock dl(&s->data_mu);
-    s->log = std::make_unique<log::MemShardLog>(store_->chunk_pool());
+    s->log = store_->NewLog(name_, incarnation_, s->index, start_counter);
     s->next_counter = start_counter;
     s->last_arrival_ms = now_ms;
     InitBuckets(s.get(), absl::FromUnixMillis(now_ms));
@@ -299,6 +535,7 @@ void StreamImpl::ReleaseExpired(int64_t now_ms) {
     if (!s->released && s->closed && s->expires_after_ms < VisibleFromMs(now_ms)) {
       util::MutexLock dl(&s->data_mu);
       s->released = true;
+      IgnoreError(s->log->Destroy());
       s->log = std::make_unique<log::MemShardLog>(store_->chunk_pool());
     }
   }
@@ -328,10 +565,11 @@ absl::Status StreamImpl::ThrottleWrite(Shard* s, size_t bytes, absl::Time now) {
 
 absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, HashKey hash,
                                                 std::optional<SequenceNumber> ordering,
-                                                absl::Time now) {
+                                                absl::Time now, bool sync) {
   FinishTransitionIfDue(now);
   util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  TRIBUTARY_RETURN_IF_ERROR(store_->CheckHealthy());
   size_t size = record.data.size() + record.partition_key.size();
   if (size > max_record_size_) {
     return InvalidArgumentError(fmt::format(
@@ -341,6 +579,9 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   }
   Shard* s = Route(hash);
   const int64_t now_ms = Ms(now);
+  PutRecordResult result;
+  uint64_t token = 0;
+  {
   util::MutexLock dl(&s->data_mu);
   TRIBUTARY_RETURN_IF_ERROR(ThrottleWrite(s, size, now));
   uint64_t counter = s->next_counter;
@@ -359,15 +600,22 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   s->last_counter = counter;
   s->last_arrival_ms = arrival;
   MaybeTrim(s, now_ms);
-  return PutRecordResult{ShardId(s->index), SequenceNumber::FromParts(counter, s->index)};
+  token = s->log->DurabilityToken();
+  result = PutRecordResult{ShardId(s->index), SequenceNumber::FromParts(counter, s->index)};
+  }
+  // Outside the shard lock, so concurrent writers of the shard share one
+  // sync; the stream lock (shared) keeps the log alive.
+  if (sync) TRIBUTARY_RETURN_IF_ERROR(s->log->Sync(token));
+  return result;
 }
 
 absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordInput> records,
                                                     absl::Span<const HashKey> hashes,
-                                                    absl::Time now) {
+                                                    absl::Time now, bool sync) {
   FinishTransitionIfDue(now);
   util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  TRIBUTARY_RETURN_IF_ERROR(store_->CheckHealthy());
   for (size_t i = 0; i < records.size(); ++i) {
     size_t size = records[i].data.size() + records[i].partition_key.size();
     if (size > max_record_size_) {
@@ -390,6 +638,13 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
 
   std::vector<log::AppendRecord> batch;
   batch.reserve(records.size());
+  // Shards appended to, their durability tokens, and their group's range.
+  struct ToSync {
+    Shard* shard;
+    uint64_t token;
+    size_t begin, end;
+  };
+  std::vector<ToSync> to_sync;
   size_t g = 0;
   while (g < order.size()) {
     Shard* s = order[g].first;
@@ -438,9 +693,25 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
         s->last_counter = counter - 1;
         s->last_arrival_ms = arrival;
         MaybeTrim(s, now_ms);
+        to_sync.push_back({s, s->log->DurabilityToken(), g, end});
       }
     }
     g = end;
+  }
+  if (sync) {
+    for (const ToSync& t : to_sync) {
+      absl::Status st = t.shard->log->Sync(t.token);
+      if (st.ok()) continue;
+      // Not acknowledged as durable: report those entries as failed.
+      for (size_t k = t.begin; k < t.end; ++k) {
+        PutBatchEntryResult& out = result.records[order[k].second];
+        if (!out.ok()) continue;
+        out = PutBatchEntryResult{};
+        out.error_code = "InternalFailure";
+        out.error_message = std::string(st.message());
+        ++result.failed_record_count;
+      }
+    }
   }
   return result;
 }
@@ -744,13 +1015,11 @@ absl::Status StreamImpl::Split(std::string_view shard_id, std::string_view new_s
   }
   TRIBUTARY_RETURN_IF_ERROR(store_->ReserveShards(1, "SplitShard"));
   accounted_shards_ += 1;
-  uint32_t idx = s->index;
-  BeginUpdate(now, [this, idx, k](int64_t at_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    DoSplit(shards_[idx].get(), k, at_ms);
-    RebuildRoutes();
-    ReleaseExpired(at_ms);
-  });
-  return absl::OkStatus();
+  PendingChange c;
+  c.kind = PendingChange::Kind::kSplit;
+  c.a = s->index;
+  c.key = k;
+  return BeginUpdate(now, c);
 }
 
 absl::Status StreamImpl::Merge(std::string_view shard_id, std::string_view adjacent_id,
@@ -769,15 +1038,13 @@ absl::Status StreamImpl::Merge(std::string_view shard_id, std::string_view adjac
         "eligible for merging",
         a->id, b->id, name_, store_->options().account_id));
   }
-  uint32_t ia = a->index, ib = b->index;
   store_->ReleaseShards(1);
   accounted_shards_ -= 1;
-  BeginUpdate(now, [this, ia, ib](int64_t at_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    DoMerge(shards_[ia].get(), shards_[ib].get(), at_ms);
-    RebuildRoutes();
-    ReleaseExpired(at_ms);
-  });
-  return absl::OkStatus();
+  PendingChange c;
+  c.kind = PendingChange::Kind::kMerge;
+  c.a = a->index;
+  c.b = b->index;
+  return BeginUpdate(now, c);
 }
 
 absl::StatusOr<UpdateShardCountResult> StreamImpl::UpdateShardCount(int target, absl::Time now) {
@@ -819,10 +1086,10 @@ absl::StatusOr<UpdateShardCountResult> StreamImpl::UpdateShardCount(int target, 
   if (target < current) store_->ReleaseShards(current - target);
   accounted_shards_ += target - current;
   rescales_.push_back(now);
-  BeginUpdate(now, [this, target](int64_t at_ms) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    DoUniformScale(target, at_ms);
-    ReleaseExpired(at_ms);
-  });
+  PendingChange c;
+  c.kind = PendingChange::Kind::kScale;
+  c.target = target;
+  TRIBUTARY_RETURN_IF_ERROR(BeginUpdate(now, c));
   return UpdateShardCountResult{name_, arn_, current, target};
 }
 
@@ -848,8 +1115,10 @@ absl::Status StreamImpl::UpdateMode(StreamMode mode, absl::Time now) {
     accounted_on_demand_ = false;
   }
   mode_changes_.push_back(now);
-  BeginUpdate(now, [this, mode](int64_t) ABSL_NO_THREAD_SAFETY_ANALYSIS { mode_ = mode; });
-  return absl::OkStatus();
+  PendingChange c;
+  c.kind = PendingChange::Kind::kMode;
+  c.mode = mode;
+  return BeginUpdate(now, c);
 }
 
 absl::Status StreamImpl::UpdateMaxRecordSize(int kib, absl::Time now) {
@@ -860,7 +1129,7 @@ absl::Status StreamImpl::UpdateMaxRecordSize(int kib, absl::Time now) {
   util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateMaxRecordSize"));
   max_record_size_ = static_cast<size_t>(kib) * 1024;
-  return absl::OkStatus();
+  return PersistLocked();
 }
 
 absl::Status StreamImpl::ChangeRetention(int hours, bool increase, absl::Time now) {
@@ -895,7 +1164,7 @@ absl::Status StreamImpl::ChangeRetention(int hours, bool increase, absl::Time no
   trim_floor_ms_ = VisibleFromMs(now_ms);
   retention_hours_ = hours;
   ReleaseExpired(now_ms);
-  return absl::OkStatus();
+  return PersistLocked();
 }
 
 // ------------------------------------------------------------ tags
@@ -946,7 +1215,7 @@ absl::Status StreamImpl::AddTags(const std::map<std::string, std::string>& tags,
         name_, store_->options().account_id, limits::kMaxTagsPerStream));
   }
   for (const auto& [k, v] : tags) tags_[k] = v;
-  return absl::OkStatus();
+  return PersistLocked();
 }
 
 absl::Status StreamImpl::RemoveTags(const std::vector<std::string>& keys, absl::Time now) {
@@ -964,7 +1233,7 @@ absl::Status StreamImpl::RemoveTags(const std::vector<std::string>& keys, absl::
   util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   for (const std::string& k : keys) tags_.erase(k);
-  return absl::OkStatus();
+  return PersistLocked();
 }
 
 absl::StatusOr<ListTagsResult> StreamImpl::ListTags(const std::optional<std::string>& after,

@@ -25,6 +25,18 @@ namespace tributary::stream {
 
 class StoreImpl;
 
+// A reshard or mode change accepted while the stream goes UPDATING, applied
+// when UPDATING ends. Persisted in the catalog: never renumber Kind.
+struct PendingChange {
+  enum class Kind : uint8_t { kSplit = 1, kMerge = 2, kScale = 3, kMode = 4 };
+  Kind kind = Kind::kSplit;
+  uint32_t a = 0;  // split: the shard; merge: shard_to_merge
+  uint32_t b = 0;  // merge: adjacent_shard_to_merge
+  HashKey key;     // split: new starting hash key
+  int32_t target = 0;  // scale: target shard count
+  StreamMode mode = StreamMode::kProvisioned;  // mode change
+};
+
 // A shard. Fields fall in three groups with different protection.
 struct Shard {
   // Immutable after creation.
@@ -72,6 +84,17 @@ class StreamImpl {
              absl::Time active_at, const CreateStreamOptions& options, int shard_count);
   ~StreamImpl();
 
+  // Rebuilds a stream from its catalog blob (SerializeLocked), reopening its
+  // shard logs. DataLoss (kCorruption) for a blob that does not decode.
+  static absl::StatusOr<std::unique_ptr<StreamImpl>> Restore(StoreImpl* store,
+                                                             const std::string& name,
+                                                             std::string_view blob);
+
+  // Writes this stream's state to the store's catalog (no-op in memory).
+  absl::Status Persist() ABSL_LOCKS_EXCLUDED(mu_);
+  // Deletes every shard log's storage (the stream was deleted).
+  void DestroyStorage() ABSL_LOCKS_EXCLUDED(mu_);
+
   const std::string& name() const { return name_; }
   const std::string& arn() const { return arn_; }
   uint64_t incarnation() const { return incarnation_; }
@@ -87,12 +110,13 @@ class StreamImpl {
   }
 
   // ---- data plane
+  // With `sync`, returns only once the record is durable (group commit).
   absl::StatusOr<PutRecordResult> Put(const PutRecordInput& record, HashKey hash,
-                                      std::optional<SequenceNumber> ordering, absl::Time now)
-      ABSL_LOCKS_EXCLUDED(mu_);
+                                      std::optional<SequenceNumber> ordering, absl::Time now,
+                                      bool sync) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<PutBatchResult> PutBatch(absl::Span<const PutRecordInput> records,
-                                          absl::Span<const HashKey> hashes, absl::Time now)
-      ABSL_LOCKS_EXCLUDED(mu_);
+                                          absl::Span<const HashKey> hashes, absl::Time now,
+                                          bool sync) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::string> GetShardIterator(const GetShardIteratorRequest& request,
                                                absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<GetRecordsResult> GetRecords(const IteratorToken& token, int limit,
@@ -135,9 +159,15 @@ class StreamImpl {
   // nothing is pending: one atomic load.
   void FinishTransitionIfDue(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   void FinishTransitionLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Starts UPDATING; `change` runs when it ends (immediately for a zero delay).
-  void BeginUpdate(absl::Time now, std::function<void(int64_t)> change)
+  // Starts UPDATING; `change` is applied when it ends (at once for a zero
+  // delay) and the new state is persisted.
+  absl::Status BeginUpdate(absl::Time now, const PendingChange& change)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyChange(const PendingChange& change, int64_t at_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string SerializeLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status PersistLocked() ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Restoring constructor: fields are filled by Restore().
+  StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation, absl::Time created);
 
   absl::Status CheckReadable() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckActiveForChange(std::string_view action) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -193,7 +223,7 @@ class StreamImpl {
   mutable util::SharedMutex mu_;
   StreamStatus status_ ABSL_GUARDED_BY(mu_);
   absl::Time transition_done_ ABSL_GUARDED_BY(mu_);
-  std::function<void(int64_t)> pending_change_ ABSL_GUARDED_BY(mu_);
+  std::optional<PendingChange> pending_ ABSL_GUARDED_BY(mu_);
   StreamMode mode_ ABSL_GUARDED_BY(mu_);
   size_t max_record_size_ ABSL_GUARDED_BY(mu_);
   int retention_hours_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,149 @@
+#include "endpoint/endpoint.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "endpoint/actions.h"
+#include "endpoint/cbor_codec.h"
+#include "endpoint/json_codec.h"
+
+namespace tributary::endpoint {
+namespace {
+
+enum class Encoding { kJson, kCbor, kUnsupported };
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+Encoding EncodingOf(std::string_view content_type) {
+  std::string_view media = Trim(content_type.substr(0, content_type.find(';')));
+  if (media.empty() || EqualsIgnoreCase(media, kJsonContentType) ||
+      EqualsIgnoreCase(media, "application/x-amz-json-1.0") ||
+      EqualsIgnoreCase(media, "application/json")) {
+    return Encoding::kJson;
+  }
+  if (EqualsIgnoreCase(media, kCborContentType)) return Encoding::kCbor;
+  return Encoding::kUnsupported;
+}
+
+template <class Writer>
+void WriteError(std::string* out, std::string_view type, std::string_view message) {
+  Writer w(out);
+  w.StartObject();
+  w.Key("__type");
+  w.String(type);
+  w.Key("message");
+  w.String(message);
+  w.EndObject();
+}
+
+Response MakeErrorResponse(Encoding enc, const absl::Status& status) {
+  WireError wire = WireErrorOf(status);
+  Response r;
+  r.status = wire.http_status;
+  r.error_type = wire.type;
+  std::string_view message(status.message().data(), status.message().size());
+  if (enc == Encoding::kCbor) {
+    r.content_type = kCborContentType;
+    WriteError<CborWriter>(&r.body, wire.type, message);
+  } else {
+    r.content_type = kJsonContentType;
+    WriteError<JsonWriter>(&r.body, wire.type, message);
+  }
+  return r;
+}
+
+absl::Status UnknownOperation(std::string_view message) {
+  return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation, message);
+}
+
+}  // namespace
+
+WireError WireErrorOf(const absl::Status& status) {
+  switch (ErrorType type = GetErrorType(status)) {
+    case ErrorType::kNone:  // not an error: a bug in the caller
+    case ErrorType::kInternalFailure:
+    case ErrorType::kCorruption:
+    case ErrorType::kWaiterTimeout:
+      return {500, ErrorTypeName(ErrorType::kInternalFailure)};
+    default:
+      return {400, ErrorTypeName(type)};
+  }
+}
+
+Response Endpoint::ErrorResponse(std::string_view content_type, const absl::Status& status) {
+  Encoding enc = EncodingOf(content_type);
+  return MakeErrorResponse(enc == Encoding::kCbor ? Encoding::kCbor : Encoding::kJson, status);
+}
+
+Response Endpoint::Handle(std::string_view target, std::string_view content_type,
+                          const std::string& body) const {
+  const Encoding enc = EncodingOf(content_type);
+  if (enc == Encoding::kUnsupported) {
+    return MakeErrorResponse(
+        Encoding::kJson,
+        SerializationError(fmt::format("Content-Type '{}' is not supported; send {} or {}",
+                                       content_type.substr(0, 100), kJsonContentType,
+                                       kCborContentType)));
+  }
+  if (target.substr(0, kTargetPrefix.size()) != kTargetPrefix) {
+    return MakeErrorResponse(
+        enc, UnknownOperation(fmt::format(
+                 "X-Amz-Target '{}' does not name a Kinesis action (expected {}<Action>)",
+                 target.substr(0, 100), kTargetPrefix)));
+  }
+  std::string_view name = target.substr(kTargetPrefix.size());
+  const ActionInfo* action = FindAction(name);
+  if (action == nullptr) {
+    return MakeErrorResponse(
+        enc, UnknownOperation(fmt::format("{} is not a Kinesis action", name.substr(0, 100))));
+  }
+  if (action->status != ActionStatus::kDone) {
+    return MakeErrorResponse(
+        enc, UnknownOperation(fmt::format(
+                 "{} is a Kinesis action that tributary-server does not serve yet (planned: {}; "
+                 "see docs/ENDPOINT.md)",
+                 action->name, action->note)));
+  }
+
+  Scratch scratch;
+  Response r;
+  absl::Status st;
+  if (enc == Encoding::kJson) {
+    if (body.empty()) {
+      st = SerializationError("The request body is empty; send {} for an action without input");
+    } else if (absl::StatusOr<JsonObject> in = ParseJsonRequest(body, &scratch); !in.ok()) {
+      st = in.status();
+    } else {
+      JsonWriter out(&r.body);
+      st = action->json(*store_, *in, out);
+    }
+  } else {
+    if (absl::StatusOr<CborDocument> doc = CborDocument::Parse(body, &scratch); !doc.ok()) {
+      st = doc.status();
+    } else {
+      r.content_type = kCborContentType;
+      CborWriter out(&r.body);
+      st = action->cbor(*store_, doc->root(), out);
+    }
+  }
+  if (!st.ok()) return MakeErrorResponse(enc, st);
+  return r;
+}
+
+}  // namespace tributary::endpoint

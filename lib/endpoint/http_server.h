@@ -1,0 +1,84 @@
+// HttpServer: serves an Endpoint over HTTP/1.1 (Boost.Beast on Asio).
+//
+// One io_context runs on a fixed pool of threads; each connection is a
+// chain of asynchronous reads and writes on its own strand, so no thread is
+// created per request or per connection. Connections are kept alive between
+// requests (HTTP/1.1 keep-alive; HTTP/1.0 clients close), requests on one
+// connection are answered in order, and any number of connections are served
+// at once. Requests are handled on the io thread that read them: every Store
+// call is short and never blocks on the network.
+//
+// Limits: a request body above max_body_bytes is answered 413 and the
+// connection closed; a connection that sends no complete header within
+// idle_timeout, or no complete body within body_timeout after its header, is
+// closed. Malformed HTTP is answered 400 and the connection closed.
+//
+// Shutdown: Shutdown() stops accepting, closes connections that are waiting
+// for a request, and lets requests already being read or answered finish
+// (their response says Connection: close). Wait() returns when every
+// connection is closed, or after shutdown_grace, when it forces the rest
+// closed. Every response written before Wait() returns was acknowledged by
+// the Store before it was written.
+//
+// Thread safety: Shutdown() and Wait() may be called from any thread (a
+// signal-waiting thread, typically); the accessors are safe at any time.
+#ifndef TRIBUTARY_LIB_ENDPOINT_HTTP_SERVER_H_
+#define TRIBUTARY_LIB_ENDPOINT_HTTP_SERVER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "endpoint/endpoint.h"
+
+namespace tributary::endpoint {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // an address or a name that resolves to one
+  uint16_t port = 4567;            // 0: let the kernel pick a free port
+  int threads = 0;                 // io threads; 0: one per hardware thread
+  // A PutRecords of 10 MiB (the Kinesis maximum) is about 13.4 MiB of base64
+  // JSON, so the cap leaves room for that and a little more.
+  size_t max_body_bytes = 16 << 20;
+  absl::Duration idle_timeout = absl::Seconds(60);  // wait for + read one header
+  absl::Duration body_timeout = absl::Seconds(30);  // read one body after its header
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  bool log_requests = false;  // one line per request on stderr
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and starts the io threads. Fails (with the OS error) if
+  // the host does not resolve or the address cannot be bound.
+  // `endpoint` is not owned and must outlive the server.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const Endpoint* endpoint,
+                                                           const ServerOptions& options);
+
+  // Shutdown() and Wait().
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  std::string host() const;  // the bound address, e.g. "127.0.0.1" or "::1"
+  uint16_t port() const;     // the bound port (the picked one for port 0)
+  std::string url() const;   // "http://127.0.0.1:4567" ("http://[::1]:4567" for IPv6)
+
+  // Begins a graceful shutdown; returns at once. Idempotent.
+  void Shutdown();
+  // Blocks until the shutdown finished and the io threads are joined.
+  // REQUIRES: Shutdown() was called (or is called from another thread).
+  void Wait();
+
+ private:
+  struct Impl;
+  friend class Session;
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tributary::endpoint
+
+#endif  // TRIBUTARY_LIB_ENDPOINT_HTTP_SERVER_H_

@@ -1,0 +1,287 @@
+#include "endpoint/json_codec.h"
+
+#include <fmt/format.h>
+#include <rapidjson/writer.h>
+
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+
+namespace tributary::endpoint {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+std::string_view TypeName(element_type t) {
+  switch (t) {
+    case element_type::ARRAY: return "a list";
+    case element_type::OBJECT: return "a structure";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE: return "a number";
+    case element_type::STRING: return "a string";
+    case element_type::BOOL: return "a boolean";
+    case element_type::NULL_VALUE: return "null";
+  }
+  return "a value";
+}
+
+// Seconds since the epoch, as a JSON number or a numeric/RFC 3339 string.
+bool TimeFromSeconds(double seconds, absl::Time* out) {
+  if (!std::isfinite(seconds) || std::fabs(seconds) > 1e14) return false;
+  *out = absl::FromUnixMicros(static_cast<int64_t>(std::llround(seconds * 1e6)));
+  return true;
+}
+
+// RapidJSON output stream that appends to a std::string. PutReserve and
+// PutUnsafe (found by ADL) let the Writer reserve once per value instead of
+// growing per character.
+struct StringStream {
+  using Ch = char;
+  std::string* out;
+  void Put(char c) { out->push_back(c); }
+  void Flush() {}
+};
+inline void PutReserve(StringStream& s, size_t n) { s.out->reserve(s.out->size() + n); }
+inline void PutUnsafe(StringStream& s, char c) { s.out->push_back(c); }
+
+}  // namespace
+
+std::string MemberPath(std::string_view parent, int index, std::string_view key) {
+  if (parent.empty()) return std::string(key);
+  if (index >= 0) return fmt::format("{}[{}].{}", parent, index, key);
+  return fmt::format("{}.{}", parent, key);
+}
+
+std::optional<element> JsonObject::Find(std::string_view key) const {
+  element v;
+  if (obj_.at_key(key).get(v) != simdjson::SUCCESS || v.is_null()) return std::nullopt;
+  return v;
+}
+
+absl::Status JsonObject::TypeError(std::string_view key, std::string_view expected,
+                                   element value) const {
+  return SerializationError(fmt::format("Member '{}' must be {}, got {}", Path(key), expected,
+                                        TypeName(value.type())));
+}
+
+absl::Status JsonObject::Get(std::string_view key, std::optional<std::string_view>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  std::string_view s;
+  if (v->get_string().get(s) != simdjson::SUCCESS) return TypeError(key, "a string", *v);
+  out = s;
+  return absl::OkStatus();
+}
+
+absl::Status JsonObject::Get(std::string_view key, std::optional<int64_t>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  switch (v->type()) {
+    case element_type::INT64: out = v->get_int64().value_unsafe(); return absl::OkStatus();
+    case element_type::DOUBLE: {
+      double d = v->get_double().value_unsafe();
+      // 2^63 is exactly representable; anything at or beyond it does not fit.
+      if (std::trunc(d) == d && std::fabs(d) < 9.2233720368547758e18) {
+        out = static_cast<int64_t>(d);
+        return absl::OkStatus();
+      }
+      return SerializationError(
+          fmt::format("Member '{}' must be an integer, got {}", Path(key), d));
+    }
+    case element_type::UINT64:
+      return SerializationError(fmt::format("Member '{}' is too large for an integer", Path(key)));
+    default: return TypeError(key, "an integer", *v);
+  }
+}
+
+absl::Status JsonObject::Get(std::string_view key, std::optional<bool>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  bool b = false;
+  if (v->get_bool().get(b) != simdjson::SUCCESS) return TypeError(key, "a boolean", *v);
+  out = b;
+  return absl::OkStatus();
+}
+
+absl::Status JsonObject::Get(std::string_view key, std::optional<absl::Time>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  absl::Time t;
+  double seconds = 0;
+  if (v->is_number()) {
+    seconds = v->get_double().value_unsafe();
+    if (TimeFromSeconds(seconds, &t)) {
+      out = t;
+      return absl::OkStatus();
+    }
+  } else if (v->is_string()) {
+    std::string_view s = v->get_string().value_unsafe();
+    std::string err;
+    if (absl::SimpleAtod(absl::string_view(s.data(), s.size()), &seconds) &&
+        TimeFromSeconds(seconds, &t)) {
+      out = t;
+      return absl::OkStatus();
+    }
+    if (absl::ParseTime(absl::RFC3339_full, std::string(s), &t, &err)) {
+      out = t;
+      return absl::OkStatus();
+    }
+  } else {
+    return TypeError(key, "a timestamp (epoch seconds)", *v);
+  }
+  return SerializationError(
+      fmt::format("Member '{}' is not a timestamp (epoch seconds or RFC 3339)", Path(key)));
+}
+
+absl::Status JsonObject::Get(std::string_view key, std::optional<Blob>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  std::string_view b64;
+  if (v->get_string().get(b64) != simdjson::SUCCESS) {
+    return TypeError(key, "a base64 string", *v);
+  }
+  std::string& bytes = scratch_->NewString();
+  if (!absl::Base64Unescape(absl::string_view(b64.data(), b64.size()), &bytes)) {
+    return SerializationError(fmt::format("Member '{}' is not valid base64", Path(key)));
+  }
+  out = Blob{bytes};
+  return absl::OkStatus();
+}
+
+absl::Status JsonObject::Get(std::string_view key, std::optional<JsonObject>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  simdjson::dom::object o;
+  if (v->get_object().get(o) != simdjson::SUCCESS) return TypeError(key, "a structure", *v);
+  out.emplace(o, scratch_, key);
+  return absl::OkStatus();
+}
+
+absl::Status JsonObject::Get(std::string_view key,
+                             std::optional<std::vector<JsonObject>>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  simdjson::dom::array a;
+  if (v->get_array().get(a) != simdjson::SUCCESS) return TypeError(key, "a list", *v);
+  std::vector<JsonObject> items;
+  items.reserve(a.size());
+  int i = 0;
+  for (element e : a) {
+    simdjson::dom::object o;
+    if (e.get_object().get(o) != simdjson::SUCCESS) {
+      return SerializationError(fmt::format("Member '{}[{}]' must be a structure, got {}",
+                                            Path(key), i, TypeName(e.type())));
+    }
+    items.emplace_back(o, scratch_, key, i++);
+  }
+  out = std::move(items);
+  return absl::OkStatus();
+}
+
+absl::Status JsonObject::Get(std::string_view key,
+                             std::optional<std::vector<std::string_view>>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  simdjson::dom::array a;
+  if (v->get_array().get(a) != simdjson::SUCCESS) return TypeError(key, "a list", *v);
+  std::vector<std::string_view> items;
+  items.reserve(a.size());
+  int i = 0;
+  for (element e : a) {
+    std::string_view s;
+    if (e.get_string().get(s) != simdjson::SUCCESS) {
+      return SerializationError(fmt::format("Member '{}[{}]' must be a string, got {}",
+                                            Path(key), i, TypeName(e.type())));
+    }
+    items.push_back(s);
+    ++i;
+  }
+  out = std::move(items);
+  return absl::OkStatus();
+}
+
+absl::Status JsonObject::Get(std::string_view key, std::optional<StringPairs>& out) const {
+  out.reset();
+  std::optional<element> v = Find(key);
+  if (!v) return absl::OkStatus();
+  simdjson::dom::object o;
+  if (v->get_object().get(o) != simdjson::SUCCESS) return TypeError(key, "a map", *v);
+  StringPairs pairs;
+  for (simdjson::dom::key_value_pair kv : o) {
+    std::string_view s;
+    if (kv.value.get_string().get(s) != simdjson::SUCCESS) {
+      return SerializationError(fmt::format("Member '{}.{}' must be a string, got {}", Path(key),
+                                            kv.key, TypeName(kv.value.type())));
+    }
+    pairs.emplace_back(kv.key, s);
+  }
+  out = std::move(pairs);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JsonObject> ParseJsonRequest(const std::string& body, Scratch* scratch) {
+  // One parser per thread: it keeps its buffers between requests.
+  thread_local simdjson::dom::parser parser;
+  element root;
+  if (simdjson::error_code err = parser.parse(body).get(root); err != simdjson::SUCCESS) {
+    return SerializationError(
+        fmt::format("The request body is not valid JSON: {}", simdjson::error_message(err)));
+  }
+  simdjson::dom::object obj;
+  if (root.get_object().get(obj) != simdjson::SUCCESS) {
+    return SerializationError(
+        fmt::format("The request body must be a JSON object, got {}", TypeName(root.type())));
+  }
+  return JsonObject(obj, scratch);
+}
+
+// ---------------------------------------------------------------- writer
+
+struct JsonWriter::Impl {
+  explicit Impl(std::string* out) : stream{out}, writer(stream) {}
+  StringStream stream;
+  rapidjson::Writer<StringStream> writer;
+  std::string b64;  // reused for Blob()
+};
+
+JsonWriter::JsonWriter(std::string* out) : impl_(std::make_unique<Impl>(out)) {}
+JsonWriter::~JsonWriter() = default;
+
+void JsonWriter::StartObject() { impl_->writer.StartObject(); }
+void JsonWriter::EndObject() { impl_->writer.EndObject(); }
+void JsonWriter::StartArray() { impl_->writer.StartArray(); }
+void JsonWriter::EndArray() { impl_->writer.EndArray(); }
+void JsonWriter::Key(std::string_view name) {
+  impl_->writer.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+}
+void JsonWriter::String(std::string_view s) {
+  impl_->writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+void JsonWriter::Int(int64_t v) { impl_->writer.Int64(v); }
+void JsonWriter::Bool(bool v) { impl_->writer.Bool(v); }
+void JsonWriter::Blob(std::string_view bytes) {
+  absl::Base64Escape(absl::string_view(bytes.data(), bytes.size()), &impl_->b64);
+  // Base64 needs no JSON escaping. Let the Writer emit the separator and the
+  // opening quote (so its comma/nesting state stays right), then append the
+  // encoded bytes and the closing quote to the output directly.
+  impl_->writer.RawValue("\"", 1, rapidjson::kStringType);
+  impl_->stream.out->append(impl_->b64);
+  impl_->stream.out->push_back('"');
+}
+void JsonWriter::Timestamp(absl::Time t) {
+  impl_->writer.Double(static_cast<double>(absl::ToUnixMillis(t)) / 1000.0);
+}
+
+}  // namespace tributary::endpoint
