@@ -94,10 +94,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Runs on the strand. A connection waiting for a request closes now; one
-  // that is reading or answering a request finishes it, then closes.
+  // that is reading (part of its header arrived) or answering a request
+  // finishes it, then closes.
   void Stop() {
     stopping_ = true;
-    if (state_ == State::kWaitingForHeader) {
+    if (state_ == State::kWaitingForHeader && buffer_.size() == 0) {
       beast::error_code ec;
       stream_.socket().cancel(ec);
     }

@@ -132,7 +132,19 @@ DiskShardLog::~DiskShardLog() {
 
 absl::Status DiskShardLog::Load(RecoveryReport* report) {
   Env* env = options_.env;
+  const bool existed = env->FileExists(options_.dir);
   TRIBUTARY_RETURN_IF_ERROR(env->CreateDirs(options_.dir));
+  if (!existed) {
+    // Make the new shard directory's entry (and its stream directory's)
+    // durable before anything is acknowledged from inside it.
+    for (std::string d = options_.dir; ;) {
+      size_t slash = d.rfind('/');
+      if (slash == std::string::npos || slash == 0) break;
+      d = d.substr(0, slash);
+      TRIBUTARY_RETURN_IF_ERROR(env->SyncDir(d));
+      if (env->FileExists(d + "/CATALOG")) break;  // reached the store root
+    }
+  }
   TRIBUTARY_ASSIGN_OR_RETURN(std::vector<std::string> names, env->GetChildren(options_.dir));
   std::vector<uint64_t> firsts;
   for (const std::string& n : names) {
@@ -146,7 +158,7 @@ absl::Status DiskShardLog::Load(RecoveryReport* report) {
     if (ok) firsts.push_back(v);
   }
   std::sort(firsts.begin(), firsts.end());
-  next_counter_ = options_.start_counter;
+  next_counter_ = std::max(options_.start_counter, options_.min_next_counter);
   for (size_t i = 0; i < firsts.size(); ++i) {
     auto seg = std::make_unique<Segment>();
     seg->first_counter = firsts[i];
@@ -154,21 +166,22 @@ absl::Status DiskShardLog::Load(RecoveryReport* report) {
     TRIBUTARY_ASSIGN_OR_RETURN(seg->file, env->NewRandomAccessFile(seg->path));
     TRIBUTARY_RETURN_IF_ERROR(ScanSegment(seg.get(), i + 1 == firsts.size(), report));
     next_counter_ = std::max(next_counter_, seg->first_counter);
+    if (seg->drop) {
+      seg->file.reset();
+      TRIBUTARY_RETURN_IF_ERROR(env->RemoveFile(seg->path));
+      continue;
+    }
     if (seg->records > 0) next_counter_ = std::max(next_counter_, seg->last_counter + 1);
     report->segments++;
     report->records += seg->records;
     segments_.push_back(std::move(seg));
   }
-  if (segments_.empty() || segments_.back()->size < kSegmentHeaderSize) {
-    if (!segments_.empty()) {
-      // A last segment whose header never made it: start it again.
-      TRIBUTARY_RETURN_IF_ERROR(env->RemoveFile(segments_.back()->path));
-      segments_.pop_back();
-    }
+  if (segments_.empty() || segments_.back()->corrupt_at) {
+    // Nothing to append to (or the last segment is damaged: never append
+    // after damage): start a fresh segment.
     return StartSegment(next_counter_);
   }
   TRIBUTARY_ASSIGN_OR_RETURN(active_, env->NewAppendableFile(segments_.back()->path));
-  appended_bytes_ = 0;
   return absl::OkStatus();
 }
 
@@ -183,14 +196,23 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
                    GetLE(h.data() + 12, 4) == options_.shard_index &&
                    GetLE(h.data() + 16, 8) == seg->first_counter;
   if (!header_ok) {
-    if (is_last) {
-      // Created but its header never became durable: nothing was acknowledged in it.
-      report->problems.push_back(fmt::format("{}: torn segment header, segment dropped", seg->path));
+    if (file_size <= kSegmentHeaderSize) {
+      // Created but its header never became durable (or a roll failed while
+      // writing it): it never held a record.
+      report->problems.push_back(fmt::format("{}: torn segment header, empty segment dropped", seg->path));
       report->truncated_bytes += file_size;
       seg->size = 0;
+      seg->drop = true;
       return absl::OkStatus();
     }
-    return Corruption(fmt::format("{}: bad segment header", seg->path));
+    // A segment with data behind a bad header: its records cannot be
+    // trusted, but they are not ours to drop. Reads of its range fail.
+    seg->size = kSegmentHeaderSize;
+    seg->corrupt_at = 0;
+    report->problems.push_back(fmt::format(
+        "{}: bad segment header ({} bytes of records behind it); reads of its range fail",
+        seg->path, file_size - kSegmentHeaderSize));
+    return absl::OkStatus();
   }
   seg->size = kSegmentHeaderSize;
   seg->last_indexed_offset = 0;
@@ -208,8 +230,10 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
       seg->size = cur.offset();
       continue;
     }
-    if (is_last && (r == Cursor::Result::kTorn || off + kRecordHeaderSize >= file_size ||
-                    r == Cursor::Result::kBad)) {
+    // Only damage with no intact record after it can be a torn tail (what a
+    // crash mid-append leaves). Intact records after a bad one mean the bad
+    // one is corruption, and those records were acknowledged.
+    if (is_last && !ValidFrameAfter(*seg, off + 1, file_size)) {
       // The tail of the active segment: a crash mid-append leaves a partial
       // or garbled last frame. Nothing after it was acknowledged as synced.
       report->problems.push_back(fmt::format("{}: torn tail at offset {} ({}), {} bytes truncated",
@@ -224,6 +248,24 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
     break;
   }
   return absl::OkStatus();
+}
+
+bool DiskShardLog::ValidFrameAfter(const Segment& seg, uint64_t from, uint64_t file_size) const {
+  // Only on the damaged path: read the rest of the file once and test every
+  // offset for a plausible length and a matching checksum.
+  if (from >= file_size) return false;
+  std::string buf(file_size - from, '\0');
+  absl::StatusOr<std::string_view> got = seg.file->Read(from, buf.size(), buf.data());
+  if (!got.ok()) return true;  // cannot tell: do not truncate
+  std::string_view b = *got;
+  for (size_t off = 0; off + kRecordHeaderSize + kRecordBodyFixedSize <= b.size(); ++off) {
+    uint32_t body_len = static_cast<uint32_t>(GetLE(b.data() + off + 8, 4));
+    if (body_len < kRecordBodyFixedSize || body_len > kMaxBodyLen) continue;
+    if (off + kRecordHeaderSize + body_len > b.size()) continue;
+    if (static_cast<uint8_t>(b[off + kRecordHeaderSize]) != static_cast<uint8_t>(RecordType::kFull)) continue;
+    if (XXH3_64bits(b.data() + off + 8, 4 + body_len) == GetLE(b.data() + off, 8)) return true;
+  }
+  return false;
 }
 
 void DiskShardLog::IndexRecord(Segment* seg, const Decoded& r, uint64_t offset) {
@@ -248,11 +290,16 @@ absl::Status DiskShardLog::StartSegment(uint64_t first_counter) {
   PutU64(&hdr, first_counter);
   PutU64(&hdr, XXH3_64bits(hdr.data(), hdr.size()));
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, options_.env->NewWritableFile(seg->path));
-  TRIBUTARY_RETURN_IF_ERROR(f->Append(hdr));
   // The header and the directory entry are made durable before any record
   // goes in, so a synced record is never in a segment recovery cannot open.
-  TRIBUTARY_RETURN_IF_ERROR(f->Sync());
-  TRIBUTARY_RETURN_IF_ERROR(options_.env->SyncDir(options_.dir));
+  absl::Status s = f->Append(hdr);
+  if (s.ok()) s = f->Sync();
+  if (s.ok()) s = options_.env->SyncDir(options_.dir);
+  if (!s.ok()) {
+    IgnoreError(f->Close());
+    IgnoreError(options_.env->RemoveFile(seg->path));
+    return s;
+  }
   TRIBUTARY_ASSIGN_OR_RETURN(seg->file, options_.env->NewRandomAccessFile(seg->path));
   seg->size = kSegmentHeaderSize;
   segments_.push_back(std::move(seg));
@@ -261,19 +308,28 @@ absl::Status DiskShardLog::StartSegment(uint64_t first_counter) {
 }
 
 absl::Status DiskShardLog::RollIfFull() {
-  if (segments_.back()->size < options_.segment_bytes) return absl::OkStatus();
+  if (active_ && segments_.back()->size < options_.segment_bytes) return absl::OkStatus();
   absl::MutexLock l(&sync_mu_);
   while (syncing_) sync_cv_.Wait(&sync_mu_);
   // The old segment is synced before it is closed, so every byte before the
   // roll is durable and Sync() only ever needs the active file.
-  absl::Status s = active_->Sync();
-  if (s.ok()) s = active_->Close();
-  if (!s.ok()) {
-    sync_error_ = s;
-    return s;
+  if (active_) {
+    absl::Status s = active_->Sync();
+    if (s.ok()) s = active_->Close();
+    if (!s.ok()) {
+      sync_error_ = s;
+      return s;
+    }
+    active_.reset();
   }
-  synced_bytes_ = appended_bytes_;
-  return StartSegment(next_counter_);
+  synced_bytes_ = appended_bytes_.load(std::memory_order_acquire);
+  absl::Status s = StartSegment(next_counter_);
+  if (!s.ok()) {
+    // Refuse appends until reopened; a half-created segment is dropped by
+    // the next open (it holds no record).
+    sync_error_ = s;
+  }
+  return s;
 }
 
 absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
@@ -281,6 +337,9 @@ absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
     absl::MutexLock l(&sync_mu_);
     if (!sync_error_.ok()) return sync_error_;
   }
+  // Roll before appending, never after: an append that reached the file is
+  // never reported as failed because the next segment could not start.
+  TRIBUTARY_RETURN_IF_ERROR(RollIfFull());
   Segment* seg = segments_.back().get();
   encode_buf_.clear();
   std::vector<std::pair<Decoded, uint64_t>> placed;
@@ -313,9 +372,9 @@ absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
   }
   for (const auto& [d, o] : placed) IndexRecord(seg, d, o);
   seg->size = off;
-  appended_bytes_ += encode_buf_.size();
+  appended_bytes_.fetch_add(encode_buf_.size(), std::memory_order_release);
   if (!records.empty()) next_counter_ = records.back().counter + 1;
-  return RollIfFull();
+  return absl::OkStatus();
 }
 
 absl::Status DiskShardLog::Sync(uint64_t token) {
@@ -328,7 +387,7 @@ absl::Status DiskShardLog::Sync(uint64_t token) {
     }
     // Become the leader: one fdatasync covers every append made so far.
     syncing_ = true;
-    uint64_t target = appended_bytes_;
+    uint64_t target = appended_bytes_.load(std::memory_order_acquire);
     WritableFile* f = active_.get();  // stable: a roll waits for !syncing_
     sync_mu_.Unlock();
     absl::Status s = f->Sync();
@@ -360,10 +419,15 @@ absl::StatusOr<uint64_t> DiskShardLog::Read(uint64_t from_counter, int64_t min_a
       // The damaged part of this segment covers counters up to the next
       // segment's first one: a read that needs any of them must fail, not
       // skip ahead.
-      uint64_t range_end = si + 1 < segments_.size() ? segments_[si + 1]->first_counter : ~uint64_t{0};
-      bool wanted = from_counter < range_end &&
-                    (seg.records == 0 || seg.last_counter < from_counter ||
-                     seg.last_arrival_ms < min_arrival_ms);
+      // The damaged records have counters below the next segment's first
+      // one and arrivals no later than its first record's.
+      const Segment* next = si + 1 < segments_.size() ? segments_[si + 1].get() : nullptr;
+      uint64_t range_end = next ? next->first_counter : ~uint64_t{0};
+      bool may_hold_target =
+          from_counter < range_end &&
+          (next == nullptr || next->records == 0 || min_arrival_ms < next->first_arrival_ms);
+      bool wanted = may_hold_target && (seg.records == 0 || seg.last_counter < from_counter ||
+                                        seg.last_arrival_ms < min_arrival_ms);
       if (wanted) {
         if (taken > 0) return resume;
         return CorruptionAt(seg, *seg.corrupt_at, "corrupt record");
@@ -413,22 +477,23 @@ absl::StatusOr<uint64_t> DiskShardLog::Read(uint64_t from_counter, int64_t min_a
   return std::max(resume, from_counter);
 }
 
-std::optional<ShardLog::Position> DiskShardLog::FirstAtOrAfter(uint64_t from_counter,
-                                                               int64_t min_arrival_ms) const {
+absl::StatusOr<std::optional<ShardLog::Position>> DiskShardLog::FirstAtOrAfter(
+    uint64_t from_counter, int64_t min_arrival_ms) const {
   std::vector<Record> one;
-  absl::StatusOr<uint64_t> r = Read(from_counter, min_arrival_ms, {1, ~size_t{0}}, 0, &one);
-  if (!r.ok() || one.empty()) return std::nullopt;
-  return Position{one[0].sequence_number.counter(),
-                  absl::ToUnixMillis(one[0].approximate_arrival_timestamp)};
+  TRIBUTARY_RETURN_IF_ERROR(Read(from_counter, min_arrival_ms, {1, ~size_t{0}}, 0, &one).status());
+  if (one.empty()) return std::optional<Position>();
+  return std::optional<Position>(Position{one[0].sequence_number.counter(),
+                                          absl::ToUnixMillis(one[0].approximate_arrival_timestamp)});
 }
 
-std::optional<uint64_t> DiskShardLog::SeekTimestamp(int64_t t_ms) const {
-  std::optional<Position> p = FirstAtOrAfter(0, t_ms);
-  if (!p) return std::nullopt;
-  return p->counter;
+absl::StatusOr<std::optional<uint64_t>> DiskShardLog::SeekTimestamp(int64_t t_ms) const {
+  TRIBUTARY_ASSIGN_OR_RETURN(std::optional<Position> p, FirstAtOrAfter(0, t_ms));
+  if (!p) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(p->counter);
 }
 
 void DiskShardLog::TrimBefore(int64_t cutoff_ms) {
+  bool removed = false;
   // Whole segments go once their newest record expired; the active segment
   // always stays (it carries the counter position across restarts).
   while (segments_.size() > 1) {
@@ -436,7 +501,9 @@ void DiskShardLog::TrimBefore(int64_t cutoff_ms) {
     if (s.records > 0 && s.last_arrival_ms >= cutoff_ms) break;
     if (!options_.env->RemoveFile(s.path).ok()) break;
     segments_.erase(segments_.begin());
+    removed = true;
   }
+  if (removed) IgnoreError(options_.env->SyncDir(options_.dir));
 }
 
 std::optional<int64_t> DiskShardLog::oldest_arrival_ms() const {

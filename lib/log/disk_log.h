@@ -45,6 +45,10 @@ class DiskShardLog final : public ShardLog {
     std::string dir;  // the shard's directory (created if missing)
     uint32_t shard_index = 0;
     uint64_t start_counter = 0;  // first counter of a brand-new log
+    // Counters below this may have been handed out (the store's persisted
+    // reservation): a segment started at open begins at or above it, so a
+    // damaged range keeps its counters.
+    uint64_t min_next_counter = 0;
     uint64_t segment_bytes = 64 << 20;
   };
 
@@ -57,15 +61,17 @@ class DiskShardLog final : public ShardLog {
   absl::StatusOr<uint64_t> Read(uint64_t from_counter, int64_t min_arrival_ms,
                                 ReadLimits limits, uint32_t shard_index,
                                 std::vector<Record>* out) const override;
-  std::optional<Position> FirstAtOrAfter(uint64_t from_counter,
-                                         int64_t min_arrival_ms) const override;
-  std::optional<uint64_t> SeekTimestamp(int64_t t_ms) const override;
+  absl::StatusOr<std::optional<Position>> FirstAtOrAfter(uint64_t from_counter,
+                                                         int64_t min_arrival_ms) const override;
+  absl::StatusOr<std::optional<uint64_t>> SeekTimestamp(int64_t t_ms) const override;
   void TrimBefore(int64_t cutoff_ms) override;
   std::optional<int64_t> oldest_arrival_ms() const override;
   std::optional<int64_t> newest_arrival_ms() const override;
   uint64_t record_count() const override;
   uint64_t byte_count() const override;
-  uint64_t DurabilityToken() const override { return appended_bytes_; }
+  uint64_t DurabilityToken() const override {
+    return appended_bytes_.load(std::memory_order_acquire);
+  }
   absl::Status Sync(uint64_t token) override;
   uint64_t RecoveredNextCounter() const override { return next_counter_; }
   absl::Status Destroy() override;
@@ -95,6 +101,7 @@ class DiskShardLog final : public ShardLog {
     // past `corrupt_at` fail.
     std::optional<uint64_t> corrupt_at;
     uint64_t last_indexed_offset = 0;
+    bool drop = false;  // torn and empty: removed at open
   };
   // One decoded record (views into a read buffer).
   struct Decoded {
@@ -108,6 +115,8 @@ class DiskShardLog final : public ShardLog {
   explicit DiskShardLog(const Options& options) : options_(options) {}
   absl::Status Load(RecoveryReport* report);
   absl::Status ScanSegment(Segment* seg, bool is_last, RecoveryReport* report);
+  // Whether an intact record frame starts anywhere in [from, file_size).
+  bool ValidFrameAfter(const Segment& seg, uint64_t from, uint64_t file_size) const;
   absl::Status StartSegment(uint64_t first_counter);
   absl::Status RollIfFull();
   void IndexRecord(Segment* seg, const Decoded& r, uint64_t offset);
@@ -123,7 +132,9 @@ class DiskShardLog final : public ShardLog {
   std::unique_ptr<WritableFile> active_;            // appends go here (segments_.back())
   uint64_t next_counter_ = 0;
   std::string encode_buf_;
-  uint64_t appended_bytes_ = 0;  // total ever appended by this instance (sync token)
+  // Total bytes appended by this instance: the sync token. Written under
+  // the shard's lock, read by Sync() under sync_mu_.
+  std::atomic<uint64_t> appended_bytes_{0};
 
   // Group commit: one thread syncs, the others wait for it.
   absl::Mutex sync_mu_;

@@ -185,17 +185,17 @@ absl::StatusOr<uint64_t> MemShardLog::Read(uint64_t from_counter, int64_t min_ar
   return from_counter;
 }
 
-std::optional<ShardLog::Position> MemShardLog::FirstAtOrAfter(uint64_t from_counter,
-                                                              int64_t min_arrival_ms) const {
+absl::StatusOr<std::optional<ShardLog::Position>> MemShardLog::FirstAtOrAfter(
+    uint64_t from_counter, int64_t min_arrival_ms) const {
   size_t i = std::max(LowerBound(from_counter), LowerBoundTime(min_arrival_ms));
-  if (i >= size()) return std::nullopt;
-  return Position{at(i).counter, at(i).arrival_ms};
+  if (i >= size()) return std::optional<Position>();
+  return std::optional<Position>(Position{at(i).counter, at(i).arrival_ms});
 }
 
-std::optional<uint64_t> MemShardLog::SeekTimestamp(int64_t t_ms) const {
+absl::StatusOr<std::optional<uint64_t>> MemShardLog::SeekTimestamp(int64_t t_ms) const {
   size_t i = LowerBoundTime(t_ms);
-  if (i >= size()) return std::nullopt;
-  return at(i).counter;
+  if (i >= size()) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(at(i).counter);
 }
 
 void MemShardLog::TrimBefore(int64_t cutoff_ms) {

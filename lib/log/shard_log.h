@@ -61,11 +61,13 @@ class ShardLog {
     uint64_t counter;
     int64_t arrival_ms;
   };
-  virtual std::optional<Position> FirstAtOrAfter(uint64_t from_counter,
-                                                 int64_t min_arrival_ms) const = 0;
+  // An error (e.g. kCorruption) when the answer lies in a damaged range: a
+  // caller must not take that for "no more records".
+  virtual absl::StatusOr<std::optional<Position>> FirstAtOrAfter(uint64_t from_counter,
+                                                                 int64_t min_arrival_ms) const = 0;
 
   // The counter of the first record with arrival_ms >= t, or nullopt if none.
-  virtual std::optional<uint64_t> SeekTimestamp(int64_t t_ms) const = 0;
+  virtual absl::StatusOr<std::optional<uint64_t>> SeekTimestamp(int64_t t_ms) const = 0;
 
   // Releases records with arrival_ms < cutoff_ms. Reads already skip them;
   // this only gives the space back.

@@ -36,6 +36,18 @@ class Catalog {
 
   absl::Status Put(const std::string& name, std::string blob, uint64_t next_incarnation)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // Like Put, but the blob is produced under the catalog's lock, so of two
+  // concurrent updates of one stream the one written last also saw the
+  // other's changes (used for counter reservations bumped by appends).
+  template <typename Fn>
+  absl::Status Update(const std::string& name, uint64_t next_incarnation, Fn&& make_blob)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    util::MutexLock l(&mu_);
+    if (!error_.ok()) return error_;
+    blobs_[name] = make_blob();
+    next_incarnation_ = std::max(next_incarnation_, next_incarnation);
+    return WriteLocked();
+  }
   absl::Status Remove(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

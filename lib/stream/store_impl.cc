@@ -48,8 +48,10 @@ class FailedLog final : public log::ShardLog {
                                 std::vector<Record>*) const override {
     return s_;
   }
-  std::optional<Position> FirstAtOrAfter(uint64_t, int64_t) const override { return std::nullopt; }
-  std::optional<uint64_t> SeekTimestamp(int64_t) const override { return std::nullopt; }
+  absl::StatusOr<std::optional<Position>> FirstAtOrAfter(uint64_t, int64_t) const override {
+    return s_;
+  }
+  absl::StatusOr<std::optional<uint64_t>> SeekTimestamp(int64_t) const override { return s_; }
   void TrimBefore(int64_t) override {}
   std::optional<int64_t> newest_arrival_ms() const override { return std::nullopt; }
   std::optional<int64_t> oldest_arrival_ms() const override { return std::nullopt; }
@@ -83,9 +85,10 @@ absl::Status StoreImpl::LoadCatalog() {
     TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<StreamImpl> st, StreamImpl::Restore(this, name, blob));
     next_incarnation_ = std::max(next_incarnation_, st->incarnation() + 1);
     live_dirs.insert(fmt::format("{}.{}", name, st->incarnation()));
-    int open = st->OpenShardCount();
-    open_shards_.fetch_add(open, std::memory_order_relaxed);
-    if (st->Mode() == StreamMode::kOnDemand) on_demand_streams_.fetch_add(1, std::memory_order_relaxed);
+    // What the stream holds against the account limits, including reshards
+    // accepted but not yet applied (the stream releases the same amounts).
+    open_shards_.fetch_add(st->AccountedShards(), std::memory_order_relaxed);
+    if (st->AccountedOnDemand()) on_demand_streams_.fetch_add(1, std::memory_order_relaxed);
     streams_[name] = std::move(st);
   }
   next_incarnation_hint_.store(next_incarnation_, std::memory_order_relaxed);
@@ -120,13 +123,15 @@ std::string StoreImpl::StreamDir(const std::string& name, uint64_t incarnation) 
 absl::StatusOr<std::unique_ptr<log::ShardLog>> StoreImpl::OpenLog(const std::string& stream,
                                                                   uint64_t incarnation,
                                                                   uint32_t shard_index,
-                                                                  uint64_t start_counter) {
+                                                                  uint64_t start_counter,
+                                                                  uint64_t min_next_counter) {
   if (!durable()) return std::unique_ptr<log::ShardLog>(new log::MemShardLog(&pool_));
   log::DiskShardLog::Options o;
   o.env = env_;
   o.dir = fmt::format("{}/{}", StreamDir(stream, incarnation), shard_index);
   o.shard_index = shard_index;
   o.start_counter = start_counter;
+  o.min_next_counter = min_next_counter;
   o.segment_bytes = options_.segment_bytes;
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<log::DiskShardLog> d, log::DiskShardLog::Open(o, &recovery_));
   return std::unique_ptr<log::ShardLog>(std::move(d));
@@ -140,7 +145,8 @@ std::unique_ptr<log::ShardLog> StoreImpl::NewLog(const std::string& stream, uint
   return std::make_unique<FailedLog>(l.status());
 }
 
-absl::Status StoreImpl::PersistStream(const std::string& name, std::string blob) {
+absl::Status StoreImpl::PersistStream(const std::string& name,
+                                      const std::function<std::string()>& make_blob) {
   if (!durable()) return absl::OkStatus();
   uint64_t next;
   {
@@ -149,7 +155,7 @@ absl::Status StoreImpl::PersistStream(const std::string& name, std::string blob)
     // merely conservative.
     next = next_incarnation_hint_.load(std::memory_order_relaxed);
   }
-  absl::Status s = catalog_->Put(name, std::move(blob), next);
+  absl::Status s = catalog_->Update(name, next, make_blob);
   if (!s.ok()) MarkUnhealthy(s);
   return s;
 }
@@ -291,7 +297,13 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
   next_incarnation_hint_.store(next_incarnation_ + 1, std::memory_order_relaxed);
   auto stream = std::make_unique<StreamImpl>(this, key, next_incarnation_++, now,
                                              now + options_.create_delay, o, shard_count);
-  // The catalog write is the commit point of CreateStream.
+  // A shard log that could not be created fails the call; the store stays
+  // healthy. The catalog write is the commit point of CreateStream.
+  absl::Status init = stream->init_status();
+  if (!init.ok()) {
+    stream->DestroyStorage();
+    return init;
+  }
   if (absl::Status st = stream->Persist(); !st.ok()) {
     stream->DestroyStorage();
     return st;

@@ -8,6 +8,7 @@
 #define TRIBUTARY_LIB_STREAM_STORE_IMPL_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,8 +40,10 @@ class StoreImpl {
                                         uint32_t shard_index, uint64_t start_counter);
   absl::StatusOr<std::unique_ptr<log::ShardLog>> OpenLog(const std::string& stream,
                                                          uint64_t incarnation, uint32_t shard_index,
-                                                         uint64_t start_counter);
-  absl::Status PersistStream(const std::string& name, std::string blob);
+                                                         uint64_t start_counter,
+                                                         uint64_t min_next_counter = 0);
+  // Writes a stream's catalog entry; `make_blob` runs under the catalog lock.
+  absl::Status PersistStream(const std::string& name, const std::function<std::string()>& make_blob);
   void RemoveStreamDir(const std::string& name, uint64_t incarnation);
   // OK unless a catalog or log write failed; then the first failure. Writes
   // check it so nothing is acknowledged that the disk state cannot hold.

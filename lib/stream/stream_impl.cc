@@ -37,9 +37,11 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
   max_record_size_ = static_cast<size_t>(options.max_record_size_kib) * 1024;
   retention_hours_ = limits::kDefaultRetentionHours;
   tags_ = options.tags;
+  constructing_ = true;
   for (const HashKeyRange& r : shard::UniformRanges(shard_count)) {
     NewShard(r, std::nullopt, std::nullopt, /*start_counter=*/1, Ms(now));
   }
+  constructing_ = false;
   RebuildRoutes();
   accounted_shards_ = shard_count;
   accounted_on_demand_ = mode_ == StreamMode::kOnDemand;
@@ -120,13 +122,35 @@ std::string StreamImpl::SerializeLocked() const {
     e.U64(sh.closed_last_counter.value_or(0));
     e.I64(sh.expires_after_ms);
     e.U8(sh.released);
+    e.U64(sh.reserved_counter.load(std::memory_order_relaxed));
   }
   return std::move(e.buffer());
 }
 
 absl::Status StreamImpl::PersistLocked() {
   if (!store_->durable()) return absl::OkStatus();
-  return store_->PersistStream(name_, SerializeLocked());
+  return store_->PersistStream(name_, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    return SerializeLocked();
+  });
+}
+
+int StreamImpl::AccountedShards() {
+  util::ReaderLock l(&mu_);
+  return accounted_shards_;
+}
+
+bool StreamImpl::AccountedOnDemand() {
+  util::ReaderLock l(&mu_);
+  return accounted_on_demand_;
+}
+
+absl::Status StreamImpl::ReserveCounter(Shard* s, uint64_t counter) {
+  constexpr uint64_t kReserveStep = uint64_t{1} << 20;
+  if (!store_->durable() || counter < s->reserved_counter.load(std::memory_order_relaxed)) {
+    return absl::OkStatus();
+  }
+  s->reserved_counter.store(counter + kReserveStep, std::memory_order_relaxed);
+  return PersistLocked();
 }
 
 absl::Status StreamImpl::Persist() {
@@ -205,14 +229,15 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     absl::uint128 start = 0, end = 0;
     uint8_t has_parent = 0, has_adj = 0, closed = 0, has_last = 0, released = 0;
     uint32_t parent = 0, adj = 0;
-    uint64_t last = 0;
+    uint64_t last = 0, reserved = 0;
     if (!d.U32(&sh->index) || sh->index != i || !d.U128(&start) || !d.U128(&end) ||
         !d.U8(&has_parent) || !d.U32(&parent) || !d.U8(&has_adj) || !d.U32(&adj) ||
         !d.U64(&sh->start_counter) || !d.I64(&sh->created_ms) || !d.U8(&closed) ||
         !d.I64(&sh->closed_ms) || !d.U8(&has_last) || !d.U64(&last) ||
-        !d.I64(&sh->expires_after_ms) || !d.U8(&released)) {
+        !d.I64(&sh->expires_after_ms) || !d.U8(&released) || !d.U64(&reserved)) {
       return bad();
     }
+    sh->reserved_counter.store(reserved, std::memory_order_relaxed);
     sh->id = FormatShardId(sh->index);
     sh->range = {HashKey(start), HashKey(end)};
     if (has_parent) sh->parent = parent;
@@ -246,14 +271,20 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
       if (sh.parent) st->shards_[*sh.parent]->children.push_back(sh.index);
       if (sh.adjacent_parent) st->shards_[*sh.adjacent_parent]->children.push_back(sh.index);
       util::MutexLock dl(&sh.data_mu);
-      st->InitBuckets(&sh, absl::Now());
+      st->InitBuckets(&sh, store->Now());
       if (sh.released) {
         sh.log = std::make_unique<log::MemShardLog>(store->chunk_pool());
         sh.next_counter = sh.start_counter;
         continue;
       }
-      TRIBUTARY_ASSIGN_OR_RETURN(sh.log, store->OpenLog(name, incarnation, sh.index, sh.start_counter));
-      sh.next_counter = std::max(sh.start_counter, sh.log->RecoveredNextCounter());
+      TRIBUTARY_ASSIGN_OR_RETURN(
+          sh.log, store->OpenLog(name, incarnation, sh.index, sh.start_counter,
+                                 sh.reserved_counter.load(std::memory_order_relaxed)));
+      // Above everything the log holds and everything ever reserved: records
+      // acknowledged without sync and lost, or hidden behind damage, keep
+      // their numbers.
+      sh.next_counter = std::max({sh.start_counter, sh.log->RecoveredNextCounter(),
+                                  sh.reserved_counter.load(std::memory_order_relaxed)});
       if (sh.next_counter > sh.start_counter) sh.last_counter = sh.next_counter - 1;
       sh.last_arrival_ms = sh.log->newest_arrival_ms().value_or(sh.created_ms);
     }
@@ -459,7 +490,18 @@ Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
   s->created_ms = now_ms;
   {
     util::MutexLock dl(&s->data_mu);
-    s->log = store_->NewLog(name_, incarnation_, s->index, start_counter);
+    if (constructing_) {
+      absl::StatusOr<std::unique_ptr<log::ShardLog>> l =
+          store_->OpenLog(name_, incarnation_, s->index, start_counter);
+      if (l.ok()) {
+        s->log = std::move(*l);
+      } else {
+        if (init_status_.ok()) init_status_ = l.status();
+        s->log = std::make_unique<log::MemShardLog>(store_->chunk_pool());
+      }
+    } else {
+      s->log = store_->NewLog(name_, incarnation_, s->index, start_counter);
+    }
     s->next_counter = start_counter;
     s->last_arrival_ms = now_ms;
     InitBuckets(s.get(), absl::FromUnixMillis(now_ms));
@@ -594,6 +636,7 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
     counter = ordering->counter() + 1;
   }
   int64_t arrival = std::max(now_ms, s->last_arrival_ms);
+  TRIBUTARY_RETURN_IF_ERROR(ReserveCounter(s, counter));
   log::AppendRecord rec{counter, arrival, record.partition_key, record.data};
   TRIBUTARY_RETURN_IF_ERROR(s->log->Append(absl::MakeConstSpan(&rec, 1)));
   s->next_counter = counter + 1;
@@ -678,7 +721,8 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
       ++counter;
     }
     if (!batch.empty()) {
-      absl::Status st = s->log->Append(batch);
+      absl::Status st = ReserveCounter(s, counter - 1);
+      if (st.ok()) st = s->log->Append(batch);
       if (!st.ok()) {
         for (size_t k = g; k < end; ++k) {
           PutBatchEntryResult& out = result.records[order[k].second];
@@ -788,7 +832,7 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
       t.position = seq->counter() + 1;
       break;
     case ShardIteratorType::kAtTimestamp: {
-      std::optional<uint64_t> c = s->log->SeekTimestamp(Ms(*req.timestamp));
+      TRIBUTARY_ASSIGN_OR_RETURN(std::optional<uint64_t> c, s->log->SeekTimestamp(Ms(*req.timestamp)));
       t.position = c ? *c : s->next_counter;
       break;
     }
@@ -830,7 +874,17 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     for (const Record& r : result.records) bytes += r.data.size() + r.partition_key.size();
     s->read_bytes.Take(static_cast<double>(bytes));
   }
-  std::optional<log::ShardLog::Position> ahead = s->log->FirstAtOrAfter(next, visible_from);
+  // An error here (a damaged range ahead) must not read as the shard's end.
+  absl::StatusOr<std::optional<log::ShardLog::Position>> ahead_or =
+      s->log->FirstAtOrAfter(next, visible_from);
+  if (!ahead_or.ok() && result.records.empty()) return ahead_or.status();
+  std::optional<log::ShardLog::Position> ahead;
+  if (ahead_or.ok()) {
+    ahead = *ahead_or;
+  } else {
+    // Hand out the good records; the next call reports the damage.
+    ahead = log::ShardLog::Position{next, now_ms};
+  }
   // Zero means caught up (Kinesis: "no new records to process at this
   // moment"); otherwise the age of the newest record handed out, at least 1.
   if (ahead) {

@@ -69,6 +69,11 @@ struct Shard {
   // Appends look for expired records to trim at most once per second of
   // clock time (reading the oldest entry is a cache miss per shard).
   int64_t next_trim_check_ms ABSL_GUARDED_BY(data_mu) = 0;
+  // Durable stores: counters below this are reserved in the catalog, so a
+  // reopen after any crash starts above them (no sequence number is ever
+  // issued twice, even when unsynced records were lost). Atomic: catalog
+  // serialization reads it without data_mu.
+  std::atomic<uint64_t> reserved_counter{0};
   TokenBucket write_bytes ABSL_GUARDED_BY(data_mu);
   TokenBucket write_records ABSL_GUARDED_BY(data_mu);
   TokenBucket read_bytes ABSL_GUARDED_BY(data_mu);
@@ -94,6 +99,10 @@ class StreamImpl {
   absl::Status Persist() ABSL_LOCKS_EXCLUDED(mu_);
   // Deletes every shard log's storage (the stream was deleted).
   void DestroyStorage() ABSL_LOCKS_EXCLUDED(mu_);
+  // OK unless a shard log could not be created by the constructor.
+  absl::Status init_status() const { return init_status_; }
+  int AccountedShards() ABSL_LOCKS_EXCLUDED(mu_);
+  bool AccountedOnDemand() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string& name() const { return name_; }
   const std::string& arn() const { return arn_; }
@@ -201,6 +210,10 @@ class StreamImpl {
   // expired records whether or not they are trimmed.
   void MaybeTrim(Shard* s, int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Makes sure `counter` is below the shard's persisted reservation,
+  // extending it (a catalog write) when needed. Durable stores only.
+  absl::Status ReserveCounter(Shard* s, uint64_t counter) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status ThrottleWrite(Shard* s, size_t bytes, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
   void InitBuckets(Shard* s, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
@@ -218,6 +231,8 @@ class StreamImpl {
   const ThroughputLimits throughput_;
 
   std::atomic<bool> transition_pending_{false};
+  bool constructing_ = false;  // NewShard from the constructor records failures here:
+  absl::Status init_status_;
   std::atomic<int64_t> gone_at_ns_{kNotDeleting};
 
   mutable util::SharedMutex mu_;

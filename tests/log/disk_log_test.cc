@@ -97,15 +97,16 @@ TEST_CASE("disk log rolls segments and reads across them", "[log][disk]") {
   TestDir t(posix);
   auto log = OpenLog(t, nullptr, /*segment_bytes=*/4096);
   for (int i = 0; i < 50; ++i) AppendN(*log, 1 + i * 10, 10, 1000 + i * 10);
-  CHECK(log->segment_count() > 5);
+  CHECK(log->segment_count() >= 5);
   auto data = ReadAll(*log);
   REQUIRE(data.size() == 500);
   for (int i = 0; i < 500; ++i) CHECK(data[i] == "record-" + std::to_string(i + 1));
   // Positions by counter and by time, across segment boundaries.
   CHECK(ReadAll(*log, 333).front() == "record-333");
   auto seek = log->SeekTimestamp(1000 + 250);
-  REQUIRE(seek.has_value());
-  CHECK(*seek == 251);
+  REQUIRE_OK(seek);
+  REQUIRE(seek->has_value());
+  CHECK(**seek == 251);
   // Limits are honoured and the resume position is exact.
   std::vector<Record> out;
   auto next = log->Read(1, 0, {7, ~size_t{0}}, 3, &out);
