@@ -1,0 +1,283 @@
+// tributary-server against the AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis,
+// installed by scripts/setup with `npm ci`): StreamARN addressing, CreateStream
+// options, waiters, AT_TIMESTAMP, ChildShards, ShardFilter, resource tags,
+// UpdateStreamMode, UpdateMaxRecordSize, actions not served yet, error paths.
+//
+// Usage: node sdk_test.mjs PATH/TO/tributary-server
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import process from "node:process";
+
+let kinesis;
+let NodeHttpHandler;
+try {
+  kinesis = await import("@aws-sdk/client-kinesis");
+  ({ NodeHttpHandler } = await import("@smithy/node-http-handler"));
+} catch (e) {
+  console.error(`cannot load @aws-sdk/client-kinesis (${e.message}); run scripts/setup (npm ci in tests/endpoint/js)`);
+  console.log("js-sdk: 0 passed, 1 failed");
+  process.exit(1);
+}
+const K = kinesis;
+
+let passed = 0;
+let failed = 0;
+function ok(cond, what) {
+  if (cond) passed++;
+  else {
+    failed++;
+    console.log(`FAIL: ${what}`);
+  }
+  return cond;
+}
+function eq(got, want, what) {
+  const g = JSON.stringify(got);
+  const w = JSON.stringify(want);
+  return ok(g === w, `${what}: got ${g}, want ${w}`);
+}
+
+function startServer(binary, args) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(binary, ["--host", "127.0.0.1", "--port", "0", "--in-memory", ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const timer = setTimeout(() => reject(new Error("tributary-server did not start in 20 s")), 20000);
+    const lines = createInterface({ input: proc.stdout });
+    lines.on("line", (line) => {
+      if (line.startsWith("listening on http://")) {
+        clearTimeout(timer);
+        resolve({ proc, url: line.slice("listening on ".length) });
+      }
+    });
+    proc.on("exit", (code) => reject(new Error(`tributary-server exited early (${code})`)));
+  });
+}
+
+function stopServer(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null) return resolve(proc.exitCode);
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      resolve(null);
+    }, 15000);
+    proc.removeAllListeners("exit");
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    proc.kill("SIGTERM");
+  });
+}
+
+async function errorOf(promise) {
+  try {
+    await promise;
+    return { name: null, status: 200, message: "" };
+  } catch (e) {
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+}
+
+async function expectError(name, promise, what) {
+  const e = await errorOf(promise);
+  eq(e.name, name, what);
+  eq(e.status, 400, `${what}: HTTP status`);
+  return e;
+}
+
+const waiter = (client) => ({ client, maxWaitTime: 30, minDelay: 0.05, maxDelay: 0.2 });
+const bytes = (s) => new TextEncoder().encode(s);
+const text = (b) => new TextDecoder().decode(b);
+
+async function readShard(client, StreamARN, ShardId, type = { ShardIteratorType: "TRIM_HORIZON" }) {
+  let { ShardIterator } = await client.send(new K.GetShardIteratorCommand({ StreamARN, ShardId, ...type }));
+  const records = [];
+  let last;
+  for (let i = 0; i < 100 && ShardIterator; i++) {
+    last = await client.send(new K.GetRecordsCommand({ ShardIterator, StreamARN }));
+    records.push(...last.Records);
+    ShardIterator = last.NextShardIterator;
+    if (last.Records.length === 0 && last.MillisBehindLatest === 0) break;
+  }
+  return { records, last };
+}
+
+async function scenarios(client, arnOf) {
+  // ---- CreateStream with options; waiter; StreamARN addressing
+  await client.send(new K.CreateStreamCommand({
+    StreamName: "events", ShardCount: 2, StreamModeDetails: { StreamMode: "PROVISIONED" },
+    Tags: { team: "data", env: "test" }, MaxRecordSizeInKiB: 2048,
+  }));
+  const arn = arnOf("events");
+  const creating = await client.send(new K.DescribeStreamSummaryCommand({ StreamARN: arn }));
+  eq(creating.StreamDescriptionSummary.StreamStatus, "CREATING", "new stream is CREATING");
+  const w = await K.waitUntilStreamExists(waiter(client), { StreamARN: arn });
+  eq(w.state, "SUCCESS", "waitUntilStreamExists");
+  const sum = (await client.send(new K.DescribeStreamSummaryCommand({ StreamARN: arn }))).StreamDescriptionSummary;
+  eq(sum.StreamStatus, "ACTIVE", "ACTIVE after the waiter");
+  eq(sum.MaxRecordSizeInKiB, 2048, "MaxRecordSizeInKiB from CreateStream");
+  eq(sum.StreamModeDetails, { StreamMode: "PROVISIONED" }, "StreamModeDetails");
+  ok(sum.StreamCreationTimestamp instanceof Date, "StreamCreationTimestamp is a Date");
+  eq(sum.ConsumerCount, 0, "ConsumerCount");
+  const tags = await client.send(new K.ListTagsForStreamCommand({ StreamARN: arn }));
+  eq(tags.Tags, [{ Key: "env", Value: "test" }, { Key: "team", Value: "data" }], "Tags from CreateStream");
+
+  // ---- records by ARN, and by name and ARN together (as the KPL sends)
+  const before = new Date(Date.now() - 1000);
+  const put = await client.send(new K.PutRecordCommand({ StreamARN: arn, StreamName: "events", Data: bytes("first"), PartitionKey: "a" }));
+  ok(/^shardId-\d{12}$/.test(put.ShardId) && /^\d+$/.test(put.SequenceNumber), "PutRecord by StreamARN");
+  const big = new Uint8Array(1536 * 1024).fill(7);
+  const bigPut = await errorOf(client.send(new K.PutRecordCommand({ StreamARN: arn, Data: big, PartitionKey: "a" })));
+  eq(bigPut.name, null, "a 1.5 MiB record fits MaxRecordSizeInKiB 2048");
+  const batch = await client.send(new K.PutRecordsCommand({
+    StreamARN: arn, Records: Array.from({ length: 50 }, (_, i) => ({ Data: bytes(`r${i}`), PartitionKey: `p${i}` })),
+  }));
+  eq(batch.FailedRecordCount, 0, "PutRecords FailedRecordCount");
+  eq(batch.Records.length, 50, "PutRecords entries");
+
+  const shards = (await client.send(new K.ListShardsCommand({ StreamARN: arn }))).Shards;
+  let total = 0;
+  let sawBig = false;
+  for (const s of shards) {
+    const { records } = await readShard(client, arn, s.ShardId, { ShardIteratorType: "AT_TIMESTAMP", Timestamp: before });
+    total += records.length;
+    for (const r of records) {
+      ok(r.Data instanceof Uint8Array, "Data is a Uint8Array");
+      ok(r.ApproximateArrivalTimestamp instanceof Date, "ApproximateArrivalTimestamp is a Date");
+      if (r.Data.length === big.length) sawBig = r.Data.every((b) => b === 7);
+    }
+  }
+  eq(total, 52, "AT_TIMESTAMP before the first put reads every record");
+  ok(sawBig, "the 1.5 MiB record round-trips");
+  const future = new Date(Date.now() + 3600 * 1000);
+  const { records: none } = await readShard(client, arn, shards[0].ShardId, { ShardIteratorType: "AT_TIMESTAMP", Timestamp: future });
+  eq(none.length, 0, "AT_TIMESTAMP in the future reads nothing");
+
+  // ---- UpdateMaxRecordSize shrinks what the stream accepts
+  await client.send(new K.UpdateMaxRecordSizeCommand({ StreamARN: arn, MaxRecordSizeInKiB: 1024 }));
+  await K.waitUntilStreamExists(waiter(client), { StreamARN: arn });
+  const s2 = (await client.send(new K.DescribeStreamSummaryCommand({ StreamARN: arn }))).StreamDescriptionSummary;
+  eq(s2.MaxRecordSizeInKiB, 1024, "UpdateMaxRecordSize");
+  await expectError("InvalidArgumentException",
+    client.send(new K.PutRecordCommand({ StreamARN: arn, Data: big, PartitionKey: "a" })),
+    "a 1.5 MiB record after UpdateMaxRecordSize 1024");
+
+  // ---- split, read the parent to its end, ChildShards, ShardFilter
+  const parent = shards[0];
+  const splitAt = (BigInt(parent.HashKeyRange.EndingHashKey) / 2n).toString();
+  await client.send(new K.SplitShardCommand({ StreamARN: arn, ShardToSplit: parent.ShardId, NewStartingHashKey: splitAt }));
+  await K.waitUntilStreamExists(waiter(client), { StreamARN: arn });
+  const { last } = await readShard(client, arn, parent.ShardId);
+  ok(last.NextShardIterator === undefined, "closed parent read to the end: no NextShardIterator");
+  eq((last.ChildShards ?? []).map((c) => c.ShardId).sort(), ["shardId-000000000002", "shardId-000000000003"], "ChildShards");
+  eq(last.ChildShards[0].HashKeyRange.StartingHashKey, "0", "ChildShards HashKeyRange");
+  const atLatest = (await client.send(new K.ListShardsCommand({ StreamARN: arn, ShardFilter: { Type: "AT_LATEST" } }))).Shards;
+  eq(atLatest.map((s) => s.ShardId), ["shardId-000000000001", "shardId-000000000002", "shardId-000000000003"], "ShardFilter AT_LATEST");
+  const roots = (await client.send(new K.ListShardsCommand({ StreamARN: arn, ShardFilter: { Type: "AT_TRIM_HORIZON" } }))).Shards;
+  eq(roots.map((s) => s.ShardId), ["shardId-000000000000", "shardId-000000000001"], "ShardFilter AT_TRIM_HORIZON");
+  const afterId = (await client.send(new K.ListShardsCommand({ StreamARN: arn, ShardFilter: { Type: "AFTER_SHARD_ID", ShardId: "shardId-000000000001" } }))).Shards;
+  eq(afterId.map((s) => s.ShardId), ["shardId-000000000002", "shardId-000000000003"], "ShardFilter AFTER_SHARD_ID");
+  const fromTs = (await client.send(new K.ListShardsCommand({ StreamARN: arn, ShardFilter: { Type: "FROM_TIMESTAMP", Timestamp: new Date() } }))).Shards;
+  ok(fromTs.length >= 3, "ShardFilter FROM_TIMESTAMP");
+  const paged = [];
+  let page = await client.send(new K.ListShardsCommand({ StreamARN: arn, MaxResults: 2 }));
+  paged.push(...page.Shards);
+  while (page.NextToken) {
+    page = await client.send(new K.ListShardsCommand({ NextToken: page.NextToken, MaxResults: 2 }));
+    paged.push(...page.Shards);
+  }
+  eq(paged.length, 4, "ListShards NextToken paging");
+
+  // ---- UpdateShardCount and UpdateStreamMode
+  const usc = await client.send(new K.UpdateShardCountCommand({ StreamARN: arn, TargetShardCount: 2, ScalingType: "UNIFORM_SCALING" }));
+  eq([usc.CurrentShardCount, usc.TargetShardCount, usc.StreamARN], [3, 2, arn], "UpdateShardCount result");
+  await K.waitUntilStreamExists(waiter(client), { StreamARN: arn });
+  await client.send(new K.UpdateStreamModeCommand({ StreamARN: arn, StreamModeDetails: { StreamMode: "ON_DEMAND" } }));
+  await K.waitUntilStreamExists(waiter(client), { StreamARN: arn });
+  const s3 = (await client.send(new K.DescribeStreamSummaryCommand({ StreamARN: arn }))).StreamDescriptionSummary;
+  eq(s3.StreamModeDetails, { StreamMode: "ON_DEMAND" }, "UpdateStreamMode ON_DEMAND");
+  await expectError("ValidationException",
+    client.send(new K.UpdateStreamModeCommand({ StreamARN: arn, StreamModeDetails: { StreamMode: "FAST" } })),
+    "an unknown StreamMode");
+
+  // ---- resource tags (stream ARNs)
+  await client.send(new K.TagResourceCommand({ ResourceARN: arn, Tags: { owner: "me" } }));
+  await client.send(new K.UntagResourceCommand({ ResourceARN: arn, TagKeys: ["env"] }));
+  const rtags = await client.send(new K.ListTagsForResourceCommand({ ResourceARN: arn }));
+  eq(rtags.Tags, [{ Key: "owner", Value: "me" }, { Key: "team", Value: "data" }], "TagResource/UntagResource/ListTagsForResource");
+  await expectError("ResourceNotFoundException",
+    client.send(new K.ListTagsForResourceCommand({ ResourceARN: `${arn}/consumer/c1:1700000000` })),
+    "tags of a consumer ARN (no consumers yet)");
+  await expectError("ResourceNotFoundException",
+    client.send(new K.TagResourceCommand({ ResourceARN: arnOf("missing"), Tags: { a: "b" } })),
+    "TagResource of a missing stream");
+
+  // ---- ListStreams with NextToken and StreamSummaries
+  for (let i = 0; i < 3; i++) await client.send(new K.CreateStreamCommand({ StreamName: `js-${i}`, ShardCount: 1 }));
+  const names = [];
+  let ls = await client.send(new K.ListStreamsCommand({ Limit: 2 }));
+  eq(ls.StreamSummaries.length, ls.StreamNames.length, "StreamSummaries accompany StreamNames");
+  ok(ls.StreamSummaries[0].StreamARN === arnOf(ls.StreamNames[0]), "StreamSummaries StreamARN");
+  names.push(...ls.StreamNames);
+  while (ls.HasMoreStreams) {
+    ls = await client.send(new K.ListStreamsCommand({ Limit: 2, NextToken: ls.NextToken }));
+    names.push(...ls.StreamNames);
+  }
+  eq(names, ["events", "js-0", "js-1", "js-2"], "ListStreams NextToken paging");
+
+  // ---- actions not served yet, and request-shape errors
+  const notYet = await expectError("UnknownOperationException",
+    client.send(new K.RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c" })),
+    "RegisterStreamConsumer is not served yet");
+  ok(/does not serve yet/.test(notYet.message), `the message says so (${notYet.message})`);
+  await expectError("UnknownOperationException", client.send(new K.EnableEnhancedMonitoringCommand({ StreamARN: arn, ShardLevelMetrics: ["ALL"] })),
+    "EnableEnhancedMonitoring is not served yet");
+  await expectError("InvalidArgumentException", client.send(new K.DescribeStreamSummaryCommand({})),
+    "neither StreamName nor StreamARN");
+  await expectError("InvalidArgumentException", client.send(new K.DescribeStreamSummaryCommand({ StreamName: "js-0", StreamARN: arn })),
+    "StreamName and StreamARN naming different streams");
+  await expectError("ResourceNotFoundException", client.send(new K.DescribeStreamCommand({ StreamARN: arnOf("nope") })),
+    "DescribeStream of a missing stream by ARN");
+  await expectError("ResourceNotFoundException",
+    client.send(new K.DescribeStreamCommand({ StreamARN: "arn:aws:kinesis:eu-west-1:000000000000:stream/events" })),
+    "an ARN of another region");
+  await expectError("ValidationException", client.send(new K.PutRecordCommand({ StreamARN: arn, Data: bytes("x") })),
+    "PutRecord without PartitionKey");
+
+  // ---- delete and waitUntilStreamNotExists
+  await client.send(new K.DeleteStreamCommand({ StreamARN: arn }));
+  const gone = await K.waitUntilStreamNotExists(waiter(client), { StreamARN: arn });
+  eq(gone.state, "SUCCESS", "waitUntilStreamNotExists");
+}
+
+async function main() {
+  const binary = process.argv[2];
+  if (!binary) {
+    console.error("usage: node sdk_test.mjs PATH/TO/tributary-server");
+    process.exit(2);
+  }
+  const server = await startServer(binary, ["--create-delay", "200", "--update-delay", "200", "--delete-delay", "200"]);
+  const client = new K.KinesisClient({
+    endpoint: server.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "AKIDTRIBUTARYTEST", secretAccessKey: "tributary-test-secret" },
+    maxAttempts: 2,
+    // The SDK's Kinesis client defaults to HTTP/2 (for SubscribeToShard);
+    // tributary-server speaks HTTP/1.1, so use the HTTP/1.1 handler, as with
+    // kinesalite. See docs/ENDPOINT.md.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 30000 }),
+  });
+  const arnOf = (name) => `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`;
+  try {
+    await scenarios(client, arnOf);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL: scenario threw: ${e.stack ?? e}`);
+  }
+  client.destroy();
+  eq(await stopServer(server.proc), 0, "tributary-server exits 0 on SIGTERM");
+  console.log(`js-sdk: ${passed} passed, ${failed} failed`);
+  process.exit(failed === 0 && passed > 0 ? 0 : 1);
+}
+
+await main();

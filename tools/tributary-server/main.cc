@@ -1,0 +1,237 @@
+// tributary-server: serves the Kinesis Data Streams API (JSON 1.1 and CBOR
+// 1.1 over HTTP/1.1) from a tributary::Store, so programs written against the
+// AWS SDKs run against it unchanged. See docs/ENDPOINT.md.
+//
+// Prints "listening on http://HOST:PORT" on stdout once it accepts
+// connections; SIGTERM or SIGINT shut it down gracefully (exit status 0).
+#include <getopt.h>
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/time/time.h"
+#include "endpoint/endpoint.h"
+#include "endpoint/http_server.h"
+#include "tributary/tributary.h"
+
+namespace {
+
+using tributary::endpoint::ServerOptions;
+
+constexpr char kUsage[] = R"(Usage: tributary-server [options]
+
+Serves the Amazon Kinesis Data Streams API from an in-process Tributary store.
+
+Storage:
+  --in-memory              keep everything in memory (the default)
+  --data-dir DIR           durable storage in DIR (created if missing; recovered on start)
+  --no-sync                with --data-dir: acknowledge writes once they reach the OS,
+                           without waiting for fdatasync (default: synced, group commit)
+
+Network:
+  --host HOST              address to listen on (default 127.0.0.1)
+  --port PORT              port (default 4567; 0 picks a free port)
+  --threads N              io threads (default: one per hardware thread)
+  --max-body-bytes N       largest request body (default 16777216; larger -> HTTP 413)
+  --idle-timeout MS        close a connection that sends no complete header for MS
+                           (default 60000)
+  --body-timeout MS        close a connection that does not finish its body within MS
+                           after the header (default 30000)
+  --log-requests           one line per request on stderr
+
+Kinesis behaviour:
+  --create-delay MS        how long a new stream stays CREATING (default 500; 0 allowed)
+  --update-delay MS        how long a reshard or mode change keeps it UPDATING (default 500)
+  --delete-delay MS        how long a deleted stream stays DELETING (default 500)
+  --throughput-limits      enforce per-shard limits (1 MiB/s and 1000 records/s in,
+                           2 MiB/s and 5 GetRecords/s out): ProvisionedThroughputExceeded
+  --shard-limit N          account open-shard limit (DescribeLimits; default 500)
+  --region REGION          region in stream ARNs (default us-east-1)
+  --account-id ID          12-digit account id in stream ARNs (default 000000000000)
+
+  --help                   this text
+
+Prints "listening on http://HOST:PORT" when ready. SIGTERM/SIGINT: graceful shutdown.
+)";
+
+enum Opt {
+  kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
+  kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
+  kShardLimit, kRegion, kAccountId, kNoSync, kHelp,
+};
+
+int UsageError(const std::string& message) {
+  fmt::print(stderr, "tributary-server: {}\n(see tributary-server --help)\n", message);
+  return 2;
+}
+
+bool ParseInt(const char* s, int64_t min, int64_t max, int64_t* out) {
+  return absl::SimpleAtoi(s, out) && *out >= min && *out <= max;
+}
+
+bool ValidAccountId(std::string_view id) {
+  if (id.size() != 12) return false;
+  for (char c : id) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+bool ValidRegion(std::string_view r) {
+  if (r.empty() || r.size() > 32) return false;
+  for (char c : r) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ServerOptions server;
+  tributary::StoreOptions store_options;
+  store_options.create_delay = absl::Milliseconds(500);
+  store_options.update_delay = absl::Milliseconds(500);
+  store_options.delete_delay = absl::Milliseconds(500);
+  std::optional<std::string> data_dir;
+  bool in_memory = false;
+  bool no_sync = false;
+
+  static const option kOptions[] = {
+      {"host", required_argument, nullptr, kHost},
+      {"port", required_argument, nullptr, kPort},
+      {"threads", required_argument, nullptr, kThreads},
+      {"max-body-bytes", required_argument, nullptr, kMaxBody},
+      {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+      {"body-timeout", required_argument, nullptr, kBodyTimeout},
+      {"log-requests", no_argument, nullptr, kLogRequests},
+      {"in-memory", no_argument, nullptr, kInMemory},
+      {"data-dir", required_argument, nullptr, kDataDir},
+      {"create-delay", required_argument, nullptr, kCreateDelay},
+      {"update-delay", required_argument, nullptr, kUpdateDelay},
+      {"delete-delay", required_argument, nullptr, kDeleteDelay},
+      {"throughput-limits", no_argument, nullptr, kThroughput},
+      {"shard-limit", required_argument, nullptr, kShardLimit},
+      {"region", required_argument, nullptr, kRegion},
+      {"account-id", required_argument, nullptr, kAccountId},
+      {"no-sync", no_argument, nullptr, kNoSync},
+      {"help", no_argument, nullptr, kHelp},
+      {nullptr, 0, nullptr, 0},
+  };
+  opterr = 0;
+  int opt;
+  while ((opt = getopt_long(argc, argv, ":", kOptions, nullptr)) != -1) {
+    int64_t n = 0;
+    const std::string flag = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    switch (opt) {
+      case kHost: server.host = optarg; break;
+      case kPort:
+        if (!ParseInt(optarg, 0, 65535, &n)) return UsageError(fmt::format("--port: '{}' is not a port (0..65535)", optarg));
+        server.port = static_cast<uint16_t>(n);
+        break;
+      case kThreads:
+        if (!ParseInt(optarg, 1, 256, &n)) return UsageError(fmt::format("--threads: '{}' is not in 1..256", optarg));
+        server.threads = static_cast<int>(n);
+        break;
+      case kMaxBody:
+        if (!ParseInt(optarg, 1024, int64_t{1} << 32, &n)) return UsageError(fmt::format("--max-body-bytes: '{}' is not in 1024..4294967296", optarg));
+        server.max_body_bytes = static_cast<size_t>(n);
+        break;
+      case kIdleTimeout:
+      case kBodyTimeout:
+        if (!ParseInt(optarg, 1, 86400000, &n)) return UsageError(fmt::format("{}: '{}' is not a number of milliseconds (1..86400000)", opt == kIdleTimeout ? "--idle-timeout" : "--body-timeout", optarg));
+        (opt == kIdleTimeout ? server.idle_timeout : server.body_timeout) = absl::Milliseconds(n);
+        break;
+      case kLogRequests: server.log_requests = true; break;
+      case kInMemory: in_memory = true; break;
+      case kDataDir: data_dir = optarg; break;
+      case kCreateDelay:
+      case kUpdateDelay:
+      case kDeleteDelay: {
+        const char* name = opt == kCreateDelay ? "--create-delay" : opt == kUpdateDelay ? "--update-delay" : "--delete-delay";
+        if (!ParseInt(optarg, 0, 3600000, &n)) return UsageError(fmt::format("{}: '{}' is not a number of milliseconds (0..3600000)", name, optarg));
+        absl::Duration d = absl::Milliseconds(n);
+        (opt == kCreateDelay ? store_options.create_delay : opt == kUpdateDelay ? store_options.update_delay : store_options.delete_delay) = d;
+        break;
+      }
+      case kThroughput: store_options.throughput.enabled = true; break;
+      case kShardLimit:
+        if (!ParseInt(optarg, 1, 1000000, &n)) return UsageError(fmt::format("--shard-limit: '{}' is not in 1..1000000", optarg));
+        store_options.shard_limit = static_cast<int>(n);
+        break;
+      case kRegion:
+        if (!ValidRegion(optarg)) return UsageError(fmt::format("--region: '{}' is not a region name (e.g. us-east-1)", optarg));
+        store_options.region = optarg;
+        break;
+      case kAccountId:
+        if (!ValidAccountId(optarg)) return UsageError(fmt::format("--account-id: '{}' is not a 12-digit account id", optarg));
+        store_options.account_id = optarg;
+        break;
+      case kNoSync: no_sync = true; break;
+      case kHelp: std::fputs(kUsage, stdout); return 0;
+      case ':': return UsageError(fmt::format("{} needs a value", flag));
+      default: return UsageError(fmt::format("unknown option '{}'", flag));
+    }
+  }
+  if (optind < argc) return UsageError(fmt::format("unexpected argument '{}'", argv[optind]));
+  if (data_dir.has_value() && in_memory) return UsageError("--data-dir and --in-memory exclude each other");
+  if (no_sync && !data_dir.has_value()) return UsageError("--no-sync needs --data-dir");
+  if (no_sync) store_options.sync = tributary::Sync::kNo;
+
+  // Block the shutdown signals before any thread starts, so every thread
+  // inherits the mask and only sigwait() below receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<tributary::Store>> store =
+      data_dir.has_value() ? tributary::Store::Open(*data_dir, store_options)
+                           : tributary::Store::OpenInMemory(store_options);
+  if (!store.ok()) {
+    fmt::print(stderr, "tributary-server: cannot open the store{}: {}\n",
+               data_dir.has_value() ? " in " + *data_dir : std::string(), store.status().ToString());
+    return 1;
+  }
+  if (data_dir.has_value()) {
+    tributary::RecoveryReport rec = (*store)->recovery();
+    fmt::print(stderr,
+               "tributary-server: opened {}: {} segments, {} records, {} torn bytes truncated\n",
+               *data_dir, rec.segments, rec.records, rec.truncated_bytes);
+    for (const std::string& p : rec.problems) fmt::print(stderr, "tributary-server: recovery: {}\n", p);
+  }
+  tributary::endpoint::Endpoint endpoint(store->get());
+  auto http = tributary::endpoint::HttpServer::Start(&endpoint, server);
+  if (!http.ok()) {
+    fmt::print(stderr, "tributary-server: {}\n", std::string(http.status().message()));
+    return 1;
+  }
+  fmt::print(stderr,
+             "tributary-server: {} store, region {}, account {}, delays create {} update {} "
+             "delete {}, throughput limits {}\n",
+             data_dir.has_value() ? (no_sync ? "durable (no sync)" : "durable (synced)") : "in-memory",
+             store_options.region, store_options.account_id,
+             absl::FormatDuration(store_options.create_delay),
+             absl::FormatDuration(store_options.update_delay),
+             absl::FormatDuration(store_options.delete_delay),
+             store_options.throughput.enabled ? "on" : "off");
+  fmt::print("listening on {}\n", (*http)->url());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  fmt::print(stderr, "tributary-server: {} received, shutting down\n", strsignal(sig));
+  (*http)->Shutdown();
+  (*http)->Wait();
+  http->reset();
+  fmt::print(stderr, "tributary-server: stopped\n");
+  return 0;
+}
