@@ -104,8 +104,11 @@ struct StoreOptions {
   Env* env = nullptr;
   // Default durability of writes to a durable store (see Sync).
   Sync sync = Sync::kYes;
-  // Size at which a shard's active segment file rolls.
+  // A shard's active segment file rolls at this size, or once its first
+  // record is segment_max_age old (so retention frees a slow shard's space
+  // segment by segment). Zero age: roll by size only.
   uint64_t segment_bytes = 64 << 20;
+  absl::Duration segment_max_age = absl::Hours(1);
 
   // Used to build ARNs: arn:aws:kinesis:<region>:<account_id>:stream/<name>.
   std::string region = "us-east-1";

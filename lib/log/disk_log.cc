@@ -307,8 +307,13 @@ absl::Status DiskShardLog::StartSegment(uint64_t first_counter) {
   return absl::OkStatus();
 }
 
-absl::Status DiskShardLog::RollIfFull() {
-  if (active_ && segments_.back()->size < options_.segment_bytes) return absl::OkStatus();
+absl::Status DiskShardLog::RollIfFull(int64_t next_arrival_ms) {
+  const Segment& cur = *segments_.back();
+  // Roll by size, and by age so that retention can delete a slow shard's
+  // data segment by segment instead of keeping it all in one active file.
+  const bool too_old = cur.records > 0 && options_.segment_max_age_ms > 0 &&
+                       next_arrival_ms - cur.first_arrival_ms >= options_.segment_max_age_ms;
+  if (active_ && cur.size < options_.segment_bytes && !too_old) return absl::OkStatus();
   absl::MutexLock l(&sync_mu_);
   while (syncing_) sync_cv_.Wait(&sync_mu_);
   // The old segment is synced before it is closed, so every byte before the
@@ -339,7 +344,7 @@ absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
   }
   // Roll before appending, never after: an append that reached the file is
   // never reported as failed because the next segment could not start.
-  TRIBUTARY_RETURN_IF_ERROR(RollIfFull());
+  TRIBUTARY_RETURN_IF_ERROR(RollIfFull(records.empty() ? 0 : records.front().arrival_ms));
   Segment* seg = segments_.back().get();
   encode_buf_.clear();
   std::vector<std::pair<Decoded, uint64_t>> placed;
@@ -413,7 +418,17 @@ absl::StatusOr<uint64_t> DiskShardLog::Read(uint64_t from_counter, int64_t min_a
                                             std::vector<Record>* out) const {
   size_t bytes = 0, taken = 0;
   uint64_t resume = from_counter;
-  for (size_t si = 0; si < segments_.size(); ++si) {
+  // Skip, by binary search, the segments that start before the target by
+  // both keys (first counter and first arrival increase across segments).
+  size_t first = static_cast<size_t>(
+      std::partition_point(segments_.begin(), segments_.end(),
+                           [&](const std::unique_ptr<Segment>& sp) {
+                             return sp->first_counter <= from_counter &&
+                                    (sp->records == 0 || sp->first_arrival_ms <= min_arrival_ms);
+                           }) -
+      segments_.begin());
+  if (first > 0) --first;
+  for (size_t si = first; si < segments_.size(); ++si) {
     const Segment& seg = *segments_[si];
     if (seg.corrupt_at) {
       // The damaged part of this segment covers counters up to the next
@@ -438,11 +453,10 @@ absl::StatusOr<uint64_t> DiskShardLog::Read(uint64_t from_counter, int64_t min_a
     // Start from the last index entry at or before the wanted position.
     // Counters and arrival times both increase within a segment, so the
     // entries at or before the first wanted record form a prefix.
-    uint64_t start = kSegmentHeaderSize;
-    for (const IndexEntry& e : seg.index) {
-      if (e.counter > from_counter && e.arrival_ms >= min_arrival_ms) break;
-      start = e.offset;
-    }
+    auto it = std::partition_point(seg.index.begin(), seg.index.end(), [&](const IndexEntry& e) {
+      return !(e.counter > from_counter && e.arrival_ms >= min_arrival_ms);
+    });
+    uint64_t start = it == seg.index.begin() ? kSegmentHeaderSize : std::prev(it)->offset;
     Cursor cur(seg.file.get(), start, seg.corrupt_at.value_or(seg.size));
     while (taken < limits.max_records) {
       uint64_t counter = 0, off = 0;

@@ -2,7 +2,7 @@
 //
 // A shard's directory holds segments named <first_counter, 20 digits>.seg.
 // Appends go to the last (active) segment, which rolls once it reaches
-// Options::segment_bytes. Each segment keeps a sparse in-memory index
+// Options::segment_bytes or its first record is Options::segment_max_age_ms old. Each segment keeps a sparse in-memory index
 // (an entry every ~4 KiB: counter, arrival time, offset) rebuilt by scanning
 // the segment when the log is opened, so memory stays small as data grows:
 // record bytes are read back with positional reads, never kept on the heap.
@@ -50,6 +50,9 @@ class DiskShardLog final : public ShardLog {
     // damaged range keeps its counters.
     uint64_t min_next_counter = 0;
     uint64_t segment_bytes = 64 << 20;
+    // Also roll once the active segment's first record is this old (by the
+    // arrival time of the record being appended). 0: size only.
+    int64_t segment_max_age_ms = 0;
   };
 
   // Opens (recovering) or creates the log in options.dir. `report` may be null.
@@ -118,7 +121,7 @@ class DiskShardLog final : public ShardLog {
   // Whether an intact record frame starts anywhere in [from, file_size).
   bool ValidFrameAfter(const Segment& seg, uint64_t from, uint64_t file_size) const;
   absl::Status StartSegment(uint64_t first_counter);
-  absl::Status RollIfFull();
+  absl::Status RollIfFull(int64_t next_arrival_ms);
   void IndexRecord(Segment* seg, const Decoded& r, uint64_t offset);
   std::string SegmentPath(uint64_t first_counter) const;
   // Decodes the record at `offset` of `seg`, reading into `buf`. NotFound-ish

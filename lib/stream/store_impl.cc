@@ -133,6 +133,7 @@ absl::StatusOr<std::unique_ptr<log::ShardLog>> StoreImpl::OpenLog(const std::str
   o.start_counter = start_counter;
   o.min_next_counter = min_next_counter;
   o.segment_bytes = options_.segment_bytes;
+  o.segment_max_age_ms = absl::ToInt64Milliseconds(options_.segment_max_age);
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<log::DiskShardLog> d, log::DiskShardLog::Open(o, &recovery_));
   return std::unique_ptr<log::ShardLog>(std::move(d));
 }

@@ -270,3 +270,50 @@ TEST_CASE("Destroy removes the log's files", "[log][disk]") {
 
 }  // namespace
 }  // namespace tributary::log
+
+namespace tributary::log {
+namespace {
+
+TEST_CASE("disk log rolls by age so retention can free a slow shard", "[log][disk][retention]") {
+  TestDir t(false);
+  DiskShardLog::Options o;
+  o.env = t.env;
+  o.dir = t.dir;
+  o.shard_index = 3;
+  o.start_counter = 1;
+  o.segment_max_age_ms = 1000;
+  auto opened = DiskShardLog::Open(o, nullptr);
+  REQUIRE_OK(opened);
+  auto& log = **opened;
+  // One small record every 400 ms for 10 s: a new segment about every second.
+  for (int i = 0; i < 25; ++i) AppendN(log, 1 + i, 1, 10000 + i * 400);
+  CHECK(log.segment_count() >= 9);
+  log.TrimBefore(10000 + 6000);  // the first 6 s expired
+  CHECK(log.segment_count() <= 5);
+  auto data = ReadAll(log);
+  REQUIRE_FALSE(data.empty());
+  CHECK(data.back() == "record-25");
+}
+
+TEST_CASE("disk log seeks by counter and time across many segments", "[log][disk]") {
+  TestDir t(false);
+  auto log = OpenLog(t, nullptr, /*segment_bytes=*/1024);
+  for (int i = 0; i < 2000; ++i) AppendN(*log, 1 + i, 1, 1000 + i);
+  CHECK(log->segment_count() > 50);
+  for (uint64_t c : {1u, 2u, 777u, 1999u, 2000u}) {
+    std::vector<Record> out;
+    auto next = log->Read(c, 0, {1, ~size_t{0}}, 3, &out);
+    REQUIRE_OK(next);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].sequence_number.counter() == c);
+  }
+  for (int64_t ts : {1000, 1001, 1500, 2999}) {
+    auto seek = log->SeekTimestamp(ts);
+    REQUIRE_OK(seek);
+    REQUIRE(seek->has_value());
+    CHECK(**seek == static_cast<uint64_t>(ts - 1000 + 1));
+  }
+}
+
+}  // namespace
+}  // namespace tributary::log
