@@ -8,8 +8,9 @@
 #ifndef TRIBUTARY_CLOCK_H_
 #define TRIBUTARY_CLOCK_H_
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace tributary {
@@ -42,17 +43,17 @@ class ManualClock final : public Clock {
   // (2024-01-01T00:00:00Z), so tests are reproducible.
   explicit ManualClock(absl::Time start = absl::FromUnixSeconds(1704067200));
 
-  absl::Time Now() override ABSL_LOCKS_EXCLUDED(mu_);
-  void SleepFor(absl::Duration d) override ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Time Now() override;
+  void SleepFor(absl::Duration d) override;
 
   // Moves time forward by `d`. REQUIRES: d >= absl::ZeroDuration().
-  void Advance(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
+  void Advance(absl::Duration d);
   // Sets the time. REQUIRES: t >= Now() (a clock never goes backwards).
-  void Set(absl::Time t) ABSL_LOCKS_EXCLUDED(mu_);
+  void Set(absl::Time t);
 
  private:
-  absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  absl::Time now_;  // guarded by mu_
 };
 
 }  // namespace tributary

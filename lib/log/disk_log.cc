@@ -314,7 +314,7 @@ absl::Status DiskShardLog::RollIfFull(int64_t next_arrival_ms) {
   const bool too_old = cur.records > 0 && options_.segment_max_age_ms > 0 &&
                        next_arrival_ms - cur.first_arrival_ms >= options_.segment_max_age_ms;
   if (active_ && cur.size < options_.segment_bytes && !too_old) return absl::OkStatus();
-  absl::MutexLock l(&sync_mu_);
+  util::MutexLock l(&sync_mu_);
   while (syncing_) sync_cv_.Wait(&sync_mu_);
   // The old segment is synced before it is closed, so every byte before the
   // roll is durable and Sync() only ever needs the active file.
@@ -339,7 +339,7 @@ absl::Status DiskShardLog::RollIfFull(int64_t next_arrival_ms) {
 
 absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
   {
-    absl::MutexLock l(&sync_mu_);
+    util::MutexLock l(&sync_mu_);
     if (!sync_error_.ok()) return sync_error_;
   }
   // Roll before appending, never after: an append that reached the file is
@@ -371,7 +371,7 @@ absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
   if (!s.ok()) {
     // The file may now end in a partial frame: refuse further appends until
     // the store is reopened, where recovery truncates it.
-    absl::MutexLock l(&sync_mu_);
+    util::MutexLock l(&sync_mu_);
     sync_error_ = s;
     return s;
   }
@@ -383,7 +383,7 @@ absl::Status DiskShardLog::Append(absl::Span<const AppendRecord> records) {
 }
 
 absl::Status DiskShardLog::Sync(uint64_t token) {
-  absl::MutexLock l(&sync_mu_);
+  util::MutexLock l(&sync_mu_);
   while (synced_bytes_ < token) {
     if (!sync_error_.ok()) return sync_error_;
     if (syncing_) {

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 #include "log/shard_log.h"
 #include "tributary/env.h"
 
@@ -140,8 +140,8 @@ class DiskShardLog final : public ShardLog {
   std::atomic<uint64_t> appended_bytes_{0};
 
   // Group commit: one thread syncs, the others wait for it.
-  absl::Mutex sync_mu_;
-  absl::CondVar sync_cv_;
+  util::Mutex sync_mu_;
+  util::CondVar sync_cv_;
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
   uint64_t synced_bytes_ ABSL_GUARDED_BY(sync_mu_) = 0;
   absl::Status sync_error_ ABSL_GUARDED_BY(sync_mu_);

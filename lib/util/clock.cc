@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "absl/time/clock.h"
+
 namespace tributary {
 namespace {
 
@@ -27,7 +29,7 @@ Clock* SystemClock() {
 ManualClock::ManualClock(absl::Time start) : now_(start) {}
 
 absl::Time ManualClock::Now() {
-  absl::MutexLock l(&mu_);
+  std::lock_guard<std::mutex> l(mu_);
   return now_;
 }
 
@@ -35,12 +37,12 @@ void ManualClock::SleepFor(absl::Duration d) { Advance(d); }
 
 void ManualClock::Advance(absl::Duration d) {
   if (d <= absl::ZeroDuration()) return;
-  absl::MutexLock l(&mu_);
+  std::lock_guard<std::mutex> l(mu_);
   now_ += d;
 }
 
 void ManualClock::Set(absl::Time t) {
-  absl::MutexLock l(&mu_);
+  std::lock_guard<std::mutex> l(mu_);
   if (t > now_) now_ = t;
 }
 

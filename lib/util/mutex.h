@@ -18,6 +18,8 @@
 
 namespace tributary::util {
 
+class CondVar;
+
 // An exclusive lock.
 class ABSL_LOCKABLE Mutex {
  public:
@@ -32,7 +34,25 @@ class ABSL_LOCKABLE Mutex {
   void Unlock() ABSL_UNLOCK_FUNCTION() { pthread_mutex_unlock(&mu_); }
 
  private:
+  friend class CondVar;
   pthread_mutex_t mu_;
+};
+
+// A condition variable for Mutex (pthread, so ThreadSanitizer sees it; the
+// Debian abseil build is not instrumented).
+class CondVar {
+ public:
+  CondVar() { pthread_cond_init(&cv_, nullptr); }
+  ~CondVar() { pthread_cond_destroy(&cv_); }
+  CondVar(const CondVar&) = delete;
+  CondVar& operator=(const CondVar&) = delete;
+
+  // REQUIRES: mu held. Releases it while waiting.
+  void Wait(Mutex* mu) { pthread_cond_wait(&cv_, &mu->mu_); }
+  void SignalAll() { pthread_cond_broadcast(&cv_); }
+
+ private:
+  pthread_cond_t cv_;
 };
 
 // A reader/writer lock that prefers writers, so a steady stream of readers
