@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "tributary/status.h"
+#include "util/coding.h"
 
 namespace tributary::stream {
 namespace {
@@ -13,70 +14,16 @@ namespace {
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kIteratorKind = 'I';
 
-class Writer {
+// Encoder plus the trailing checksum and base64 of every token.
+class Writer : public util::Encoder {
  public:
-  void U8(uint8_t v) { buf_.push_back(static_cast<char>(v)); }
-  void U32(uint32_t v) { Fixed(v, 4); }
-  void U64(uint64_t v) { Fixed(v, 8); }
-  void Str(std::string_view s) {
-    U32(static_cast<uint32_t>(s.size()));
-    buf_.append(s.data(), s.size());
-  }
   std::string Finish() {
-    uint64_t h = XXH3_64bits(buf_.data(), buf_.size());
-    U64(h);
-    return absl::Base64Escape(absl::string_view(buf_.data(), buf_.size()));
+    U64(XXH3_64bits(buffer().data(), buffer().size()));
+    return absl::Base64Escape(absl::string_view(buffer().data(), buffer().size()));
   }
-
- private:
-  void Fixed(uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) buf_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  }
-  std::string buf_;
 };
 
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  bool U8(uint8_t* v) {
-    uint64_t x;
-    if (!Fixed(&x, 1)) return false;
-    *v = static_cast<uint8_t>(x);
-    return true;
-  }
-  bool U32(uint32_t* v) {
-    uint64_t x;
-    if (!Fixed(&x, 4)) return false;
-    *v = static_cast<uint32_t>(x);
-    return true;
-  }
-  bool U64(uint64_t* v) { return Fixed(v, 8); }
-  bool I64(int64_t* v) {
-    uint64_t x;
-    if (!Fixed(&x, 8)) return false;
-    *v = static_cast<int64_t>(x);
-    return true;
-  }
-  bool Str(std::string* out) {
-    uint32_t n;
-    if (!U32(&n) || n > s_.size()) return false;
-    out->assign(s_.data(), n);
-    s_.remove_prefix(n);
-    return true;
-  }
-  bool done() const { return s_.empty(); }
-
- private:
-  bool Fixed(uint64_t* v, int n) {
-    if (s_.size() < static_cast<size_t>(n)) return false;
-    uint64_t x = 0;
-    for (int i = 0; i < n; ++i) x |= uint64_t{static_cast<uint8_t>(s_[i])} << (8 * i);
-    s_.remove_prefix(n);
-    *v = x;
-    return true;
-  }
-  std::string_view s_;
-};
+using Reader = util::Decoder;
 
 // Base64-decodes and verifies the trailing checksum; returns the body.
 bool Open(std::string_view token, std::string* body) {
@@ -103,7 +50,7 @@ std::string EncodeIterator(const IteratorToken& t) {
   w.U64(t.stream_incarnation);
   w.U32(t.shard_index);
   w.U64(t.position);
-  w.U64(static_cast<uint64_t>(t.issued_ms));
+  w.I64(t.issued_ms);
   w.Str(t.stream_name);
   return w.Finish();
 }
@@ -128,10 +75,10 @@ std::string EncodePageToken(const PageToken& t) {
   w.U8(t.kind);
   w.U8(kVersion);
   w.U64(t.stream_incarnation);
-  w.U64(static_cast<uint64_t>(t.issued_ms));
+  w.I64(t.issued_ms);
   w.U32(t.after_index);
   w.U8(t.filter_type);
-  w.U64(static_cast<uint64_t>(t.filter_arg));
+  w.I64(t.filter_arg);
   w.U32(static_cast<uint32_t>(t.max_results));
   w.Str(t.stream_name);
   w.Str(t.after_name);
