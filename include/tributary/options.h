@@ -45,6 +45,17 @@ inline constexpr size_t kMaxTagValueLength = 256;
 inline constexpr int kMaxListTagsLimit = 50;
 inline constexpr int kMaxListLimit = 10000;
 inline constexpr int kListShardsPageCap = 1000;
+// Enhanced fan-out consumers.
+inline constexpr int kMaxConsumersPerStream = 20;
+inline constexpr int kMaxCreatingConsumers = 5;  // CREATING at once, per account
+inline constexpr size_t kMaxConsumerNameLength = 128;
+inline constexpr int kDefaultListConsumersResults = 100;
+// State-only settings.
+inline constexpr int kMaxEncryptionKeyChangesPer24h = 25;
+inline constexpr size_t kMaxKeyIdLength = 2048;
+inline constexpr size_t kMaxResourcePolicyBytes = 20480;
+inline constexpr int kMaxWarmThroughputMiBps = 10240;  // 10 GiBps
+inline constexpr absl::Duration kMinimumCommitmentPeriod = absl::Hours(24);
 }  // namespace limits
 
 // Optional per-shard throughput limits, enforced with token buckets on the

@@ -124,6 +124,15 @@ struct StreamDescription {
   int retention_period_hours = 24;
   absl::Time stream_creation_timestamp;
   int max_record_size_kib = 1024;
+  EncryptionType encryption_type = EncryptionType::kNone;
+  std::optional<std::string> key_id;  // set while encryption_type is KMS
+  std::vector<std::string> shard_level_metrics;  // enhanced monitoring, sorted
+};
+
+// Warm throughput of an ON_DEMAND stream (UpdateStreamWarmThroughput).
+struct WarmThroughput {
+  int target_mibps = 0;
+  int current_mibps = 0;
 };
 
 struct StreamDescriptionSummary {
@@ -134,8 +143,74 @@ struct StreamDescriptionSummary {
   int retention_period_hours = 24;
   absl::Time stream_creation_timestamp;
   int open_shard_count = 0;
-  int consumer_count = 0;
+  int consumer_count = 0;  // registered consumers (CREATING, ACTIVE or DELETING)
   int max_record_size_kib = 1024;
+  EncryptionType encryption_type = EncryptionType::kNone;
+  std::optional<std::string> key_id;
+  std::vector<std::string> shard_level_metrics;
+  std::optional<WarmThroughput> warm_throughput;  // once set on the stream
+};
+
+// ---------------------------------------------------------------- consumers
+
+enum class ConsumerStatus { kCreating, kActive, kDeleting };
+std::string_view ToString(ConsumerStatus s);
+
+// An enhanced fan-out consumer (RegisterStreamConsumer). Its ARN is
+// <stream ARN>/consumer/<name>:<creation time in epoch seconds>, so a
+// consumer registered again under the same name gets a new ARN.
+struct ConsumerDescription {
+  std::string consumer_name;
+  std::string consumer_arn;
+  ConsumerStatus consumer_status = ConsumerStatus::kCreating;
+  absl::Time consumer_creation_timestamp;
+  std::string stream_arn;
+};
+
+// Names a consumer: by `consumer_arn`, or by `stream` (name or ARN) and
+// `consumer_name`, or all three as long as they agree (Kinesis' rule).
+struct ConsumerRef {
+  std::optional<std::string> stream;
+  std::optional<std::string> consumer_name;
+  std::optional<std::string> consumer_arn;
+};
+
+struct ListStreamConsumersRequest {
+  std::string stream;  // name or ARN; required even with next_token (Kinesis)
+  std::optional<std::string> next_token;
+  std::optional<int> max_results;  // 1..10000, default 100
+  // Must equal the stream's creation time if given; not with next_token.
+  std::optional<absl::Time> stream_creation_timestamp;
+};
+
+struct ListStreamConsumersResult {
+  std::vector<ConsumerDescription> consumers;  // by consumer name
+  std::optional<std::string> next_token;
+};
+
+// Enhanced monitoring: the shard-level metrics before and after the call.
+struct EnhancedMonitoringResult {
+  std::string stream_name;
+  std::string stream_arn;
+  std::vector<std::string> current_shard_level_metrics;
+  std::vector<std::string> desired_shard_level_metrics;
+};
+
+struct UpdateWarmThroughputResult {
+  std::string stream_name;
+  std::string stream_arn;
+  WarmThroughput warm_throughput;  // target = requested, current = before
+};
+
+// Account settings (DescribeAccountSettings / UpdateAccountSettings).
+enum class CommitmentStatus { kDisabled, kEnabled, kEnabledUntilEarliestAllowedEnd };
+std::string_view ToString(CommitmentStatus s);
+
+struct AccountSettings {
+  CommitmentStatus minimum_throughput_billing_commitment = CommitmentStatus::kDisabled;
+  std::optional<absl::Time> started_at;
+  std::optional<absl::Time> ended_at;
+  std::optional<absl::Time> earliest_allowed_end_at;
 };
 
 struct DescribeStreamRequest {
@@ -259,6 +334,9 @@ class Store {
   // The stream is DELETING for options().delete_delay, then gone (with all
   // its records). Data calls fail with ResourceNotFoundException meanwhile.
   absl::Status DeleteStream(std::string_view stream);
+  // Without `enforce_consumer_deletion`, a stream with registered consumers
+  // is not deleted (ResourceInUseException); with it, they go with it.
+  absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion);
   absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request = {});
   absl::StatusOr<StreamDescription> DescribeStream(const DescribeStreamRequest& request);
   absl::StatusOr<StreamDescriptionSummary> DescribeStreamSummary(std::string_view stream);
@@ -329,6 +407,53 @@ class Store {
       int limit = limits::kMaxListTagsLimit);
 
   absl::StatusOr<DescribeLimitsResult> DescribeLimits();
+
+  // ---- enhanced fan-out consumers (docs/CONCEPTS.md "Consumers")
+  // The consumer is CREATING for options().create_delay, then ACTIVE. At most
+  // limits::kMaxConsumersPerStream per stream (LimitExceededException), at
+  // most limits::kMaxCreatingConsumers CREATING at once in the account
+  // (LimitExceededException); ResourceInUseException if the name is taken
+  // or the stream is CREATING. Tags: as for streams.
+  absl::StatusOr<ConsumerDescription> RegisterStreamConsumer(
+      std::string_view stream, std::string_view consumer_name,
+      const std::map<std::string, std::string>& tags = {});
+  absl::StatusOr<ConsumerDescription> DescribeStreamConsumer(const ConsumerRef& consumer);
+  absl::StatusOr<ListStreamConsumersResult> ListStreamConsumers(
+      const ListStreamConsumersRequest& request);
+  // The consumer is DELETING for options().delete_delay, then gone.
+  absl::Status DeregisterStreamConsumer(const ConsumerRef& consumer);
+
+  // ---- state-only settings: stored, persisted and reported, not enforced
+  // StartStreamEncryption: type must be KMS, key id 1..2048 characters; the
+  // stream goes UPDATING like any change (ResourceInUseException unless
+  // ACTIVE); at most limits::kMaxEncryptionKeyChangesPer24h new keys per
+  // rolling 24 hours (LimitExceededException).
+  absl::Status StartStreamEncryption(std::string_view stream, EncryptionType type,
+                                     std::string_view key_id);
+  absl::Status StopStreamEncryption(std::string_view stream, EncryptionType type,
+                                    std::string_view key_id);
+  // Metric names as Kinesis spells them ("IncomingBytes", ..., or "ALL"),
+  // 1..7 of them.
+  absl::StatusOr<EnhancedMonitoringResult> EnableEnhancedMonitoring(
+      std::string_view stream, const std::vector<std::string>& shard_level_metrics);
+  absl::StatusOr<EnhancedMonitoringResult> DisableEnhancedMonitoring(
+      std::string_view stream, const std::vector<std::string>& shard_level_metrics);
+  // Resource policies of a stream ARN or a consumer ARN; the policy text is
+  // kept as given (1..limits::kMaxResourcePolicyBytes bytes).
+  absl::Status PutResourcePolicy(std::string_view resource_arn, std::string_view policy);
+  // "{}" when the resource has no policy.
+  absl::StatusOr<std::string> GetResourcePolicy(std::string_view resource_arn);
+  // ResourceNotFoundException if the resource has no policy.
+  absl::Status DeleteResourcePolicy(std::string_view resource_arn);
+  // Account-wide; kept in memory only (not in the catalog).
+  absl::StatusOr<AccountSettings> DescribeAccountSettings();
+  absl::StatusOr<AccountSettings> UpdateAccountSettings(bool minimum_throughput_billing_commitment);
+  // ON_DEMAND streams of an account with the minimum throughput billing
+  // commitment enabled only (InvalidArgumentException otherwise); 0..
+  // limits::kMaxWarmThroughputMiBps. The stream goes UPDATING; current
+  // becomes target when it ends.
+  absl::StatusOr<UpdateWarmThroughputResult> UpdateStreamWarmThroughput(std::string_view stream,
+                                                                        int warm_throughput_mibps);
 
   // The ARN the store gives a stream name.
   std::string StreamArn(std::string_view name) const;

@@ -172,6 +172,7 @@ enum class ShardFilterType {
   kAfterShardId, kAtTrimHorizon, kFromTrimHorizon, kAtLatest, kAtTimestamp, kFromTimestamp
 };
 enum class ScalingType { kUniformScaling };
+enum class EncryptionType { kNone = 0, kKms = 1 };
 
 // Wire names ("ACTIVE", "ON_DEMAND", "TRIM_HORIZON", ...) and their parsers.
 std::string_view ToString(StreamStatus s);
@@ -180,10 +181,12 @@ std::string_view ToString(ShardState s);
 std::string_view ToString(ShardIteratorType t);
 std::string_view ToString(ShardFilterType t);
 std::string_view ToString(ScalingType t);
+std::string_view ToString(EncryptionType t);
 absl::StatusOr<StreamMode> ParseStreamMode(std::string_view s);
 absl::StatusOr<ShardIteratorType> ParseShardIteratorType(std::string_view s);
 absl::StatusOr<ShardFilterType> ParseShardFilterType(std::string_view s);
 absl::StatusOr<ScalingType> ParseScalingType(std::string_view s);
+absl::StatusOr<EncryptionType> ParseEncryptionType(std::string_view s);
 
 }  // namespace tributary
 

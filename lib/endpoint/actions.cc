@@ -102,13 +102,15 @@ std::map<std::string, std::string> ToMap(const StringPairs& pairs) {
 }
 
 // ResourceARN of TagResource & co.: only streams carry tags here. A consumer
-// ARN (stream/<name>/consumer/<consumer>:<ts>) cannot name an existing
-// consumer, since RegisterStreamConsumer is not served yet.
-absl::StatusOr<std::string_view> StreamResource(std::string_view arn) {
+// ARN names a consumer that does not exist (ResourceNotFoundException) or
+// one whose tags the server does not keep (InvalidArgumentException).
+absl::StatusOr<std::string_view> StreamResource(Store& store, std::string_view arn) {
   if (arn.find("/consumer/") != std::string_view::npos) {
-    return ResourceNotFoundError(fmt::format(
-        "Consumer {} not found: tributary-server does not serve enhanced fan-out consumers yet",
-        arn.substr(0, 256)));
+    ConsumerRef ref;
+    ref.consumer_arn = std::string(arn);
+    TRIBUTARY_RETURN_IF_ERROR(store.DescribeStreamConsumer(ref).status());
+    return InvalidArgumentError(fmt::format(
+        "Tags of consumer {}: tributary-server keeps tags on streams only", arn.substr(0, 256)));
   }
   return arn;
 }
@@ -150,18 +152,28 @@ void WriteModeDetails(Out& out, StreamMode mode) {
   out.EndObject();
 }
 
-// Enhanced monitoring is not served yet: every stream reports no shard-level
-// metrics, which is what Kinesis reports for a stream that never enabled any.
 template <class Out>
-void WriteNoEnhancedMonitoring(Out& out) {
+void WriteStrings(Out& out, std::string_view key, const std::vector<std::string>& values) {
+  out.Key(key);
+  out.StartArray();
+  for (const std::string& v : values) out.String(v);
+  out.EndArray();
+}
+
+template <class Out>
+void WriteEnhancedMonitoring(Out& out, const std::vector<std::string>& metrics) {
   out.Key("EnhancedMonitoring");
   out.StartArray();
   out.StartObject();
-  out.Key("ShardLevelMetrics");
-  out.StartArray();
-  out.EndArray();
+  WriteStrings(out, "ShardLevelMetrics", metrics);
   out.EndObject();
   out.EndArray();
+}
+
+template <class Out>
+void WriteEncryption(Out& out, EncryptionType type, const std::optional<std::string>& key_id) {
+  Str(out, "EncryptionType", ToString(type));
+  if (key_id) Str(out, "KeyId", *key_id);
 }
 
 template <class Out>
@@ -230,10 +242,9 @@ absl::Status CreateStream(Store& store, const Obj& in, Out& out) {
 template <class Obj, class Out>
 absl::Status DeleteStream(Store& store, const Obj& in, Out& out) {
   TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamOf(in));
-  // EnforceConsumerDeletion: there are no consumers to keep a stream alive.
   std::optional<bool> enforce;
   TRIBUTARY_RETURN_IF_ERROR(in.Get("EnforceConsumerDeletion", enforce));
-  TRIBUTARY_RETURN_IF_ERROR(store.DeleteStream(stream));
+  TRIBUTARY_RETURN_IF_ERROR(store.DeleteStream(stream, enforce.value_or(false)));
   EmptyObject(out);
   return absl::OkStatus();
 }
@@ -263,8 +274,8 @@ absl::Status DescribeStream(Store& store, const Obj& in, Out& out) {
   Num(out, "RetentionPeriodHours", d.retention_period_hours);
   out.Key("StreamCreationTimestamp");
   out.Timestamp(d.stream_creation_timestamp);
-  WriteNoEnhancedMonitoring(out);
-  Str(out, "EncryptionType", "NONE");
+  WriteEnhancedMonitoring(out, d.shard_level_metrics);
+  WriteEncryption(out, d.encryption_type, d.key_id);
   out.EndObject();
   out.EndObject();
   return absl::OkStatus();
@@ -284,10 +295,17 @@ absl::Status DescribeStreamSummary(Store& store, const Obj& in, Out& out) {
   Num(out, "RetentionPeriodHours", d.retention_period_hours);
   out.Key("StreamCreationTimestamp");
   out.Timestamp(d.stream_creation_timestamp);
-  WriteNoEnhancedMonitoring(out);
-  Str(out, "EncryptionType", "NONE");
+  WriteEnhancedMonitoring(out, d.shard_level_metrics);
+  WriteEncryption(out, d.encryption_type, d.key_id);
   Num(out, "OpenShardCount", d.open_shard_count);
   Num(out, "ConsumerCount", d.consumer_count);
+  if (d.warm_throughput) {
+    out.Key("WarmThroughput");
+    out.StartObject();
+    Num(out, "TargetMiBps", d.warm_throughput->target_mibps);
+    Num(out, "CurrentMiBps", d.warm_throughput->current_mibps);
+    out.EndObject();
+  }
   Num(out, "MaxRecordSizeInKiB", d.max_record_size_kib);
   out.EndObject();
   out.EndObject();
@@ -622,7 +640,7 @@ absl::Status TagResource(Store& store, const Obj& in, Out& out) {
   StringPairs tags;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "Tags", tags));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(arn));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
   TRIBUTARY_RETURN_IF_ERROR(store.AddTagsToStream(stream, ToMap(tags)));
   EmptyObject(out);
   return absl::OkStatus();
@@ -634,7 +652,7 @@ absl::Status UntagResource(Store& store, const Obj& in, Out& out) {
   std::vector<std::string_view> keys;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "TagKeys", keys));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(arn));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
   TRIBUTARY_RETURN_IF_ERROR(
       store.RemoveTagsFromStream(stream, std::vector<std::string>(keys.begin(), keys.end())));
   EmptyObject(out);
@@ -645,7 +663,7 @@ template <class Obj, class Out>
 absl::Status ListTagsForResource(Store& store, const Obj& in, Out& out) {
   std::string_view arn;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(arn));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
   // ListTagsForResource has no paging: gather every page of the stream form.
   std::vector<std::pair<std::string, std::string>> tags;
   std::optional<std::string> after;
@@ -675,6 +693,252 @@ absl::Status DescribeLimits(Store& store, const Obj&, Out& out) {
   return absl::OkStatus();
 }
 
+// ---------------------------------------------------------------- consumers
+
+template <class Out>
+void WriteConsumerFields(Out& out, const ConsumerDescription& c) {
+  Str(out, "ConsumerName", c.consumer_name);
+  Str(out, "ConsumerARN", c.consumer_arn);
+  Str(out, "ConsumerStatus", ToString(c.consumer_status));
+  out.Key("ConsumerCreationTimestamp");
+  out.Timestamp(c.consumer_creation_timestamp);
+}
+
+template <class Obj>
+absl::StatusOr<ConsumerRef> ConsumerRefOf(const Obj& in) {
+  std::optional<std::string_view> stream, name, arn;
+  TRIBUTARY_RETURN_IF_ERROR(in.Get("StreamARN", stream));
+  TRIBUTARY_RETURN_IF_ERROR(in.Get("ConsumerName", name));
+  TRIBUTARY_RETURN_IF_ERROR(in.Get("ConsumerARN", arn));
+  ConsumerRef r;
+  if (stream) r.stream = std::string(*stream);
+  if (name) r.consumer_name = std::string(*name);
+  if (arn) r.consumer_arn = std::string(*arn);
+  return r;
+}
+
+template <class Obj, class Out>
+absl::Status RegisterStreamConsumer(Store& store, const Obj& in, Out& out) {
+  std::string_view stream, name;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "StreamARN", stream));
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ConsumerName", name));
+  std::optional<StringPairs> tags;
+  TRIBUTARY_RETURN_IF_ERROR(in.Get("Tags", tags));
+  TRIBUTARY_ASSIGN_OR_RETURN(
+      ConsumerDescription c,
+      store.RegisterStreamConsumer(stream, name, tags ? ToMap(*tags) : std::map<std::string, std::string>()));
+  out.StartObject();
+  out.Key("Consumer");
+  out.StartObject();
+  WriteConsumerFields(out, c);
+  out.EndObject();
+  out.EndObject();
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status DescribeStreamConsumer(Store& store, const Obj& in, Out& out) {
+  TRIBUTARY_ASSIGN_OR_RETURN(ConsumerRef ref, ConsumerRefOf(in));
+  TRIBUTARY_ASSIGN_OR_RETURN(ConsumerDescription c, store.DescribeStreamConsumer(ref));
+  out.StartObject();
+  out.Key("ConsumerDescription");
+  out.StartObject();
+  WriteConsumerFields(out, c);
+  Str(out, "StreamARN", c.stream_arn);
+  out.EndObject();
+  out.EndObject();
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status ListStreamConsumers(Store& store, const Obj& in, Out& out) {
+  ListStreamConsumersRequest req;
+  std::string_view stream;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "StreamARN", stream));
+  req.stream = std::string(stream);
+  std::optional<std::string_view> token;
+  TRIBUTARY_RETURN_IF_ERROR(in.Get("NextToken", token));
+  if (token) req.next_token = std::string(*token);
+  TRIBUTARY_RETURN_IF_ERROR(GetInt(in, "MaxResults", req.max_results));
+  TRIBUTARY_RETURN_IF_ERROR(in.Get("StreamCreationTimestamp", req.stream_creation_timestamp));
+  TRIBUTARY_ASSIGN_OR_RETURN(ListStreamConsumersResult r, store.ListStreamConsumers(req));
+  out.StartObject();
+  out.Key("Consumers");
+  out.StartArray();
+  for (const ConsumerDescription& c : r.consumers) {
+    out.StartObject();
+    WriteConsumerFields(out, c);
+    out.EndObject();
+  }
+  out.EndArray();
+  if (r.next_token) Str(out, "NextToken", *r.next_token);
+  out.EndObject();
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status DeregisterStreamConsumer(Store& store, const Obj& in, Out& out) {
+  TRIBUTARY_ASSIGN_OR_RETURN(ConsumerRef ref, ConsumerRefOf(in));
+  TRIBUTARY_RETURN_IF_ERROR(store.DeregisterStreamConsumer(ref));
+  EmptyObject(out);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- state-only settings
+
+template <class Obj>
+absl::Status EncryptionArgs(const Obj& in, EncryptionType& type, std::string_view& key_id) {
+  std::string_view type_name;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "EncryptionType", type_name));
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "KeyId", key_id));
+  TRIBUTARY_ASSIGN_OR_RETURN(type, ParseEncryptionType(type_name));
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status StartStreamEncryption(Store& store, const Obj& in, Out& out) {
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamOf(in));
+  EncryptionType type;
+  std::string_view key_id;
+  TRIBUTARY_RETURN_IF_ERROR(EncryptionArgs(in, type, key_id));
+  TRIBUTARY_RETURN_IF_ERROR(store.StartStreamEncryption(stream, type, key_id));
+  EmptyObject(out);
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status StopStreamEncryption(Store& store, const Obj& in, Out& out) {
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamOf(in));
+  EncryptionType type;
+  std::string_view key_id;
+  TRIBUTARY_RETURN_IF_ERROR(EncryptionArgs(in, type, key_id));
+  TRIBUTARY_RETURN_IF_ERROR(store.StopStreamEncryption(stream, type, key_id));
+  EmptyObject(out);
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status ChangeMonitoring(Store& store, const Obj& in, Out& out, bool enable) {
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamOf(in));
+  std::vector<std::string_view> metrics;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ShardLevelMetrics", metrics));
+  std::vector<std::string> m(metrics.begin(), metrics.end());
+  TRIBUTARY_ASSIGN_OR_RETURN(EnhancedMonitoringResult r,
+                             enable ? store.EnableEnhancedMonitoring(stream, m)
+                                    : store.DisableEnhancedMonitoring(stream, m));
+  out.StartObject();
+  Str(out, "StreamName", r.stream_name);
+  WriteStrings(out, "CurrentShardLevelMetrics", r.current_shard_level_metrics);
+  WriteStrings(out, "DesiredShardLevelMetrics", r.desired_shard_level_metrics);
+  Str(out, "StreamARN", r.stream_arn);
+  out.EndObject();
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status EnableEnhancedMonitoring(Store& store, const Obj& in, Out& out) {
+  return ChangeMonitoring(store, in, out, true);
+}
+
+template <class Obj, class Out>
+absl::Status DisableEnhancedMonitoring(Store& store, const Obj& in, Out& out) {
+  return ChangeMonitoring(store, in, out, false);
+}
+
+template <class Obj, class Out>
+absl::Status PutResourcePolicy(Store& store, const Obj& in, Out& out) {
+  std::string_view arn, policy;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "Policy", policy));
+  TRIBUTARY_RETURN_IF_ERROR(store.PutResourcePolicy(arn, policy));
+  EmptyObject(out);
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status GetResourcePolicy(Store& store, const Obj& in, Out& out) {
+  std::string_view arn;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string policy, store.GetResourcePolicy(arn));
+  out.StartObject();
+  Str(out, "Policy", policy);
+  out.EndObject();
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status DeleteResourcePolicy(Store& store, const Obj& in, Out& out) {
+  std::string_view arn;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
+  TRIBUTARY_RETURN_IF_ERROR(store.DeleteResourcePolicy(arn));
+  EmptyObject(out);
+  return absl::OkStatus();
+}
+
+template <class Out>
+void WriteAccountSettings(Out& out, const AccountSettings& a) {
+  out.StartObject();
+  out.Key("MinimumThroughputBillingCommitment");
+  out.StartObject();
+  Str(out, "Status", ToString(a.minimum_throughput_billing_commitment));
+  if (a.started_at) {
+    out.Key("StartedAt");
+    out.Timestamp(*a.started_at);
+  }
+  if (a.ended_at) {
+    out.Key("EndedAt");
+    out.Timestamp(*a.ended_at);
+  }
+  if (a.earliest_allowed_end_at) {
+    out.Key("EarliestAllowedEndAt");
+    out.Timestamp(*a.earliest_allowed_end_at);
+  }
+  out.EndObject();
+  out.EndObject();
+}
+
+template <class Obj, class Out>
+absl::Status DescribeAccountSettings(Store& store, const Obj&, Out& out) {
+  TRIBUTARY_ASSIGN_OR_RETURN(AccountSettings a, store.DescribeAccountSettings());
+  WriteAccountSettings(out, a);
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status UpdateAccountSettings(Store& store, const Obj& in, Out& out) {
+  Obj commitment = in;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "MinimumThroughputBillingCommitment", commitment));
+  std::string_view status;
+  TRIBUTARY_RETURN_IF_ERROR(Required(commitment, "Status", status));
+  if (status != "ENABLED" && status != "DISABLED") {
+    return ValidationError(fmt::format(
+        "1 validation error detected: Value '{}' at 'minimumThroughputBillingCommitment.status' "
+        "failed to satisfy constraint: Member must satisfy enum value set: [ENABLED, DISABLED]",
+        status.substr(0, 64)));
+  }
+  TRIBUTARY_ASSIGN_OR_RETURN(AccountSettings a, store.UpdateAccountSettings(status == "ENABLED"));
+  WriteAccountSettings(out, a);
+  return absl::OkStatus();
+}
+
+template <class Obj, class Out>
+absl::Status UpdateStreamWarmThroughput(Store& store, const Obj& in, Out& out) {
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamOf(in));
+  int mibps = 0;
+  TRIBUTARY_RETURN_IF_ERROR(RequiredInt(in, "WarmThroughputMiBps", mibps));
+  TRIBUTARY_ASSIGN_OR_RETURN(UpdateWarmThroughputResult r, store.UpdateStreamWarmThroughput(stream, mibps));
+  out.StartObject();
+  Str(out, "StreamARN", r.stream_arn);
+  Str(out, "StreamName", r.stream_name);
+  out.Key("WarmThroughput");
+  out.StartObject();
+  Num(out, "TargetMiBps", r.warm_throughput.target_mibps);
+  Num(out, "CurrentMiBps", r.warm_throughput.current_mibps);
+  out.EndObject();
+  out.EndObject();
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------- table
 
 #define TRIBUTARY_DONE(name, note)                                                      \
@@ -685,49 +949,49 @@ absl::Status DescribeLimits(Store& store, const Obj&, Out& out) {
 #define TRIBUTARY_NOT_YET(name, step) \
   ActionInfo { #name, ActionStatus::kNotYet, step, nullptr, nullptr }
 
-constexpr std::string_view kFanOut = "enhanced fan-out (a later step of issue 5)";
-constexpr std::string_view kStateOnly = "state-only actions (a later step of issue 5)";
+constexpr std::string_view kFanOut =
+    "enhanced fan-out push delivery (event-stream encoding) is not implemented";
 
 const ActionInfo kActions[] = {
     TRIBUTARY_DONE(AddTagsToStream, ""),
     TRIBUTARY_DONE(CreateStream, ""),
     TRIBUTARY_DONE(DecreaseStreamRetentionPeriod, ""),
-    TRIBUTARY_NOT_YET(DeleteResourcePolicy, kStateOnly),
+    TRIBUTARY_DONE(DeleteResourcePolicy, ""),
     TRIBUTARY_DONE(DeleteStream, ""),
-    TRIBUTARY_NOT_YET(DeregisterStreamConsumer, kFanOut),
-    TRIBUTARY_NOT_YET(DescribeAccountSettings, kStateOnly),
+    TRIBUTARY_DONE(DeregisterStreamConsumer, ""),
+    TRIBUTARY_DONE(DescribeAccountSettings, "kept in memory, not in the catalog"),
     TRIBUTARY_DONE(DescribeLimits, ""),
     TRIBUTARY_DONE(DescribeStream, ""),
-    TRIBUTARY_NOT_YET(DescribeStreamConsumer, kFanOut),
+    TRIBUTARY_DONE(DescribeStreamConsumer, ""),
     TRIBUTARY_DONE(DescribeStreamSummary, ""),
-    TRIBUTARY_NOT_YET(DisableEnhancedMonitoring, kStateOnly),
-    TRIBUTARY_NOT_YET(EnableEnhancedMonitoring, kStateOnly),
+    TRIBUTARY_DONE(DisableEnhancedMonitoring, ""),
+    TRIBUTARY_DONE(EnableEnhancedMonitoring, ""),
     TRIBUTARY_DONE(GetRecords, ""),
-    TRIBUTARY_NOT_YET(GetResourcePolicy, kStateOnly),
+    TRIBUTARY_DONE(GetResourcePolicy, ""),
     TRIBUTARY_DONE(GetShardIterator, ""),
     TRIBUTARY_DONE(IncreaseStreamRetentionPeriod, ""),
     TRIBUTARY_DONE(ListShards, ""),
-    TRIBUTARY_NOT_YET(ListStreamConsumers, kFanOut),
+    TRIBUTARY_DONE(ListStreamConsumers, ""),
     TRIBUTARY_DONE(ListStreams, ""),
     TRIBUTARY_DONE(ListTagsForResource, "Store::ListTagsForStream, all pages (stream ARNs only)"),
     TRIBUTARY_DONE(ListTagsForStream, ""),
     TRIBUTARY_DONE(MergeShards, ""),
     TRIBUTARY_DONE(PutRecord, "Store::Put"),
     TRIBUTARY_DONE(PutRecords, "Store::PutBatch"),
-    TRIBUTARY_NOT_YET(PutResourcePolicy, kStateOnly),
-    TRIBUTARY_NOT_YET(RegisterStreamConsumer, kFanOut),
+    TRIBUTARY_DONE(PutResourcePolicy, ""),
+    TRIBUTARY_DONE(RegisterStreamConsumer, ""),
     TRIBUTARY_DONE(RemoveTagsFromStream, ""),
     TRIBUTARY_DONE(SplitShard, ""),
-    TRIBUTARY_NOT_YET(StartStreamEncryption, kStateOnly),
-    TRIBUTARY_NOT_YET(StopStreamEncryption, kStateOnly),
+    TRIBUTARY_DONE(StartStreamEncryption, ""),
+    TRIBUTARY_DONE(StopStreamEncryption, ""),
     TRIBUTARY_NOT_YET(SubscribeToShard, kFanOut),
-    TRIBUTARY_DONE(TagResource, "Store::AddTagsToStream (stream ARNs only)"),
+    TRIBUTARY_DONE(TagResource, "Store::AddTagsToStream (stream ARNs only; consumer ARNs: InvalidArgumentException)"),
     TRIBUTARY_DONE(UntagResource, "Store::RemoveTagsFromStream (stream ARNs only)"),
-    TRIBUTARY_NOT_YET(UpdateAccountSettings, kStateOnly),
+    TRIBUTARY_DONE(UpdateAccountSettings, "kept in memory, not in the catalog"),
     TRIBUTARY_DONE(UpdateMaxRecordSize, ""),
     TRIBUTARY_DONE(UpdateShardCount, ""),
     TRIBUTARY_DONE(UpdateStreamMode, ""),
-    TRIBUTARY_NOT_YET(UpdateStreamWarmThroughput, kStateOnly),
+    TRIBUTARY_DONE(UpdateStreamWarmThroughput, ""),
 };
 
 #undef TRIBUTARY_DONE

@@ -88,6 +88,10 @@ constexpr std::array<std::pair<ShardFilterType, std::string_view>, 6> kFilterTyp
 constexpr std::array<std::pair<ScalingType, std::string_view>, 1> kScalingType{{
     {ScalingType::kUniformScaling, "UNIFORM_SCALING"},
 }};
+constexpr std::array<std::pair<EncryptionType, std::string_view>, 2> kEncryptionType{{
+    {EncryptionType::kNone, "NONE"},
+    {EncryptionType::kKms, "KMS"},
+}};
 
 }  // namespace
 
@@ -97,6 +101,7 @@ std::string_view ToString(ShardState s) { return Name(kShardState, s); }
 std::string_view ToString(ShardIteratorType t) { return Name(kIteratorType, t); }
 std::string_view ToString(ShardFilterType t) { return Name(kFilterType, t); }
 std::string_view ToString(ScalingType t) { return Name(kScalingType, t); }
+std::string_view ToString(EncryptionType t) { return Name(kEncryptionType, t); }
 
 absl::StatusOr<StreamMode> ParseStreamMode(std::string_view s) {
   return Parse(kStreamMode, s, "StreamMode");
@@ -109,6 +114,9 @@ absl::StatusOr<ShardFilterType> ParseShardFilterType(std::string_view s) {
 }
 absl::StatusOr<ScalingType> ParseScalingType(std::string_view s) {
   return Parse(kScalingType, s, "ScalingType");
+}
+absl::StatusOr<EncryptionType> ParseEncryptionType(std::string_view s) {
+  return Parse(kEncryptionType, s, "EncryptionType");
 }
 
 }  // namespace tributary

@@ -36,6 +36,48 @@ absl::Status ValidateRecord(const PutRecordInput& r, std::string_view where) {
   return absl::OkStatus();
 }
 
+// The stream and consumer a ConsumerRef names (Kinesis: the consumer ARN, or
+// the stream ARN and the consumer name, or all three if they agree).
+absl::StatusOr<std::pair<std::string, stream::ConsumerKey>> ResolveConsumer(StoreImpl& impl,
+                                                                            const ConsumerRef& r) {
+  if (r.consumer_arn.has_value()) {
+    TRIBUTARY_ASSIGN_OR_RETURN(auto parsed, StoreImpl::ParseConsumerArn(*r.consumer_arn));
+    if (r.consumer_name.has_value() && *r.consumer_name != parsed.second.name) {
+      return InvalidArgumentError(fmt::format("ConsumerName '{}' and ConsumerARN '{}' name different consumers",
+                                              r.consumer_name->substr(0, 128),
+                                              r.consumer_arn->substr(0, 256)));
+    }
+    if (r.stream.has_value()) {
+      TRIBUTARY_ASSIGN_OR_RETURN(std::string_view a, impl.ResolveName(*r.stream));
+      TRIBUTARY_ASSIGN_OR_RETURN(std::string_view b, impl.ResolveName(parsed.first));
+      if (a != b) {
+        return InvalidArgumentError(fmt::format("StreamARN '{}' and ConsumerARN '{}' name different streams",
+                                                r.stream->substr(0, 256), r.consumer_arn->substr(0, 256)));
+      }
+    }
+    return parsed;
+  }
+  if (!r.stream.has_value() || !r.consumer_name.has_value()) {
+    return InvalidArgumentError("Either ConsumerARN or both StreamARN and ConsumerName must be given");
+  }
+  TRIBUTARY_RETURN_IF_ERROR(stream::ValidateConsumerName(*r.consumer_name));
+  return std::make_pair(*r.stream, stream::ConsumerKey{*r.consumer_name, std::nullopt});
+}
+
+// ResourceARN of the policy actions: a stream ARN or a consumer ARN.
+absl::StatusOr<std::pair<std::string, std::optional<stream::ConsumerKey>>> ResolveResource(
+    std::string_view arn) {
+  if (arn.empty() || arn.size() > 2048 || arn.substr(0, 4) != "arn:") {
+    return ValidationError(fmt::format("ResourceARN '{}' is not a Kinesis stream or consumer ARN",
+                                       arn.substr(0, 256)));
+  }
+  if (arn.find("/consumer/") != std::string_view::npos) {
+    TRIBUTARY_ASSIGN_OR_RETURN(auto parsed, StoreImpl::ParseConsumerArn(arn));
+    return std::make_pair(parsed.first, std::optional<stream::ConsumerKey>(std::move(parsed.second)));
+  }
+  return std::make_pair(std::string(arn), std::optional<stream::ConsumerKey>());
+}
+
 absl::StatusOr<HashKey> RecordHash(const PutRecordInput& r) {
   if (r.explicit_hash_key.has_value()) return HashKey::Parse(*r.explicit_hash_key, "ExplicitHashKey");
   return HashKey::FromPartitionKey(r.partition_key);
@@ -82,7 +124,13 @@ absl::Status Store::CreateStream(std::string_view name, int shard_count) {
   return impl_->CreateStream(name, o);
 }
 
-absl::Status Store::DeleteStream(std::string_view stream) { return impl_->DeleteStream(stream); }
+absl::Status Store::DeleteStream(std::string_view stream) {
+  return impl_->DeleteStream(stream, /*enforce_consumer_deletion=*/false);
+}
+
+absl::Status Store::DeleteStream(std::string_view stream, bool enforce_consumer_deletion) {
+  return impl_->DeleteStream(stream, enforce_consumer_deletion);
+}
 
 absl::StatusOr<ListStreamsResult> Store::ListStreams(const ListStreamsRequest& request) {
   return impl_->ListStreams(request);
@@ -366,5 +414,207 @@ absl::StatusOr<ListTagsResult> Store::ListTagsForStream(std::string_view stream,
 }
 
 absl::StatusOr<DescribeLimitsResult> Store::DescribeLimits() { return impl_->DescribeLimits(); }
+
+// ---------------------------------------------------------------- consumers
+
+std::string_view ToString(ConsumerStatus s) {
+  switch (s) {
+    case ConsumerStatus::kCreating:
+      return "CREATING";
+    case ConsumerStatus::kActive:
+      return "ACTIVE";
+    case ConsumerStatus::kDeleting:
+      return "DELETING";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view ToString(CommitmentStatus s) {
+  switch (s) {
+    case CommitmentStatus::kDisabled:
+      return "DISABLED";
+    case CommitmentStatus::kEnabled:
+      return "ENABLED";
+    case CommitmentStatus::kEnabledUntilEarliestAllowedEnd:
+      return "ENABLED_UNTIL_EARLIEST_ALLOWED_END";
+  }
+  return "UNKNOWN";
+}
+
+absl::StatusOr<ConsumerDescription> Store::RegisterStreamConsumer(
+    std::string_view stream, std::string_view consumer_name,
+    const std::map<std::string, std::string>& tags) {
+  TRIBUTARY_RETURN_IF_ERROR(stream::ValidateConsumerName(consumer_name));
+  if (tags.size() > limits::kMaxTagsPerStream) {
+    return InvalidArgumentError(fmt::format("A consumer can have at most {} tags, got {}",
+                                            limits::kMaxTagsPerStream, tags.size()));
+  }
+  TRIBUTARY_RETURN_IF_ERROR(stream::ValidateTags(tags));
+  return impl_->RegisterConsumer(stream, consumer_name, tags);
+}
+
+absl::StatusOr<ConsumerDescription> Store::DescribeStreamConsumer(const ConsumerRef& consumer) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveConsumer(*impl_, consumer));
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(ref.first, now,
+                           [&](StreamImpl& s) { return s.DescribeConsumer(ref.second, now); });
+}
+
+absl::StatusOr<ListStreamConsumersResult> Store::ListStreamConsumers(
+    const ListStreamConsumersRequest& req) {
+  if (req.max_results.has_value() &&
+      (*req.max_results < 1 || *req.max_results > limits::kMaxListLimit)) {
+    return ValidationError(fmt::format("MaxResults {} is outside [1, {}]", *req.max_results,
+                                       limits::kMaxListLimit));
+  }
+  absl::Time now = impl_->Now();
+  std::string after;
+  int limit = req.max_results.value_or(limits::kDefaultListConsumersResults);
+  std::optional<stream::PageToken> token;
+  if (req.next_token.has_value()) {
+    if (req.stream_creation_timestamp.has_value()) {
+      return InvalidArgumentError(
+          "NextToken cannot be combined with StreamCreationTimestamp: the token already names the "
+          "stream.");
+    }
+    TRIBUTARY_ASSIGN_OR_RETURN(token, stream::DecodePageToken(*req.next_token, 'C'));
+    if (absl::FromUnixMillis(token->issued_ms) + limits::kNextTokenLifetime < now) {
+      return ExpiredNextTokenError("The NextToken has expired (tokens live 300 seconds).");
+    }
+    after = token->after_name;
+    if (!req.max_results.has_value()) limit = token->max_results;
+  }
+  return impl_->WithStream(req.stream, now, [&](StreamImpl& s) -> absl::StatusOr<ListStreamConsumersResult> {
+    if (token.has_value() &&
+        (token->stream_name != s.name() || token->stream_incarnation != s.incarnation())) {
+      return InvalidArgumentError(fmt::format("The NextToken was issued for another stream than {}",
+                                              s.name()));
+    }
+    if (req.stream_creation_timestamp.has_value() &&
+        absl::ToUnixMillis(*req.stream_creation_timestamp) != absl::ToUnixMillis(s.created())) {
+      return ResourceNotFoundError(fmt::format(
+          "Stream {} was created at {}, not at the given StreamCreationTimestamp {}", s.name(),
+          absl::FormatTime(s.created()), absl::FormatTime(*req.stream_creation_timestamp)));
+    }
+    bool more = false;
+    ListStreamConsumersResult r;
+    TRIBUTARY_ASSIGN_OR_RETURN(r.consumers, s.ListConsumers(after, limit, &more, now));
+    if (more) {
+      stream::PageToken t;
+      t.kind = 'C';
+      t.stream_name = s.name();
+      t.stream_incarnation = s.incarnation();
+      t.issued_ms = absl::ToUnixMillis(now);
+      t.max_results = limit;
+      t.after_name = r.consumers.back().consumer_name;
+      r.next_token = stream::EncodePageToken(t);
+    }
+    return r;
+  });
+}
+
+absl::Status Store::DeregisterStreamConsumer(const ConsumerRef& consumer) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveConsumer(*impl_, consumer));
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(ref.first, now,
+                           [&](StreamImpl& s) { return s.DeregisterConsumer(ref.second, now); });
+}
+
+// ---------------------------------------------------------------- state-only settings
+
+namespace {
+absl::Status ValidateKeyId(std::string_view key_id) {
+  if (key_id.empty() || key_id.size() > limits::kMaxKeyIdLength) {
+    return ValidationError(fmt::format("KeyId must be 1..{} characters, got {}", limits::kMaxKeyIdLength,
+                                       key_id.size()));
+  }
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::Status Store::StartStreamEncryption(std::string_view stream, EncryptionType type,
+                                          std::string_view key_id) {
+  TRIBUTARY_RETURN_IF_ERROR(ValidateKeyId(key_id));
+  if (type != EncryptionType::kKms) {
+    return InvalidArgumentError("StartStreamEncryption: EncryptionType must be KMS");
+  }
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.SetEncryption(type, key_id, now); });
+}
+
+absl::Status Store::StopStreamEncryption(std::string_view stream, EncryptionType type,
+                                         std::string_view key_id) {
+  TRIBUTARY_RETURN_IF_ERROR(ValidateKeyId(key_id));
+  if (type != EncryptionType::kKms) {
+    return InvalidArgumentError("StopStreamEncryption: EncryptionType must be KMS (the encryption to stop)");
+  }
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) {
+    return s.SetEncryption(EncryptionType::kNone, "", now);
+  });
+}
+
+absl::StatusOr<EnhancedMonitoringResult> Store::EnableEnhancedMonitoring(
+    std::string_view stream, const std::vector<std::string>& metrics) {
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ChangeMonitoring(metrics, true, now); });
+}
+
+absl::StatusOr<EnhancedMonitoringResult> Store::DisableEnhancedMonitoring(
+    std::string_view stream, const std::vector<std::string>& metrics) {
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ChangeMonitoring(metrics, false, now); });
+}
+
+absl::Status Store::PutResourcePolicy(std::string_view resource_arn, std::string_view policy) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  if (policy.empty() || policy.size() > limits::kMaxResourcePolicyBytes) {
+    return InvalidArgumentError(fmt::format("Policy must be 1..{} bytes, got {}",
+                                            limits::kMaxResourcePolicyBytes, policy.size()));
+  }
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.PutPolicy(ref.second, policy, now); });
+}
+
+absl::StatusOr<std::string> Store::GetResourcePolicy(std::string_view resource_arn) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = impl_->Now();
+  TRIBUTARY_ASSIGN_OR_RETURN(
+      std::optional<std::string> p,
+      impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.GetPolicy(ref.second, now); }));
+  return p.value_or("{}");
+}
+
+absl::Status Store::DeleteResourcePolicy(std::string_view resource_arn) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.DeletePolicy(ref.second, now); });
+}
+
+absl::StatusOr<AccountSettings> Store::DescribeAccountSettings() {
+  return impl_->GetAccountSettings(impl_->Now());
+}
+
+absl::StatusOr<AccountSettings> Store::UpdateAccountSettings(bool minimum_throughput_billing_commitment) {
+  return impl_->SetCommitment(minimum_throughput_billing_commitment, impl_->Now());
+}
+
+absl::StatusOr<UpdateWarmThroughputResult> Store::UpdateStreamWarmThroughput(std::string_view stream,
+                                                                             int mibps) {
+  if (mibps < 0) {
+    return ValidationError(fmt::format("WarmThroughputMiBps {} must be at least 0", mibps));
+  }
+  if (mibps > limits::kMaxWarmThroughputMiBps) {
+    return LimitExceededError(fmt::format("WarmThroughputMiBps {} exceeds the limit of {} MiBps",
+                                          mibps, limits::kMaxWarmThroughputMiBps));
+  }
+  absl::Time now = impl_->Now();
+  if (!impl_->CommitmentActive(now)) {
+    return InvalidArgumentError(
+        "Warm throughput needs the account's MinimumThroughputBillingCommitment to be enabled "
+        "(UpdateAccountSettings).");
+  }
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.UpdateWarmThroughput(mibps, now); });
+}
 
 }  // namespace tributary

@@ -25,6 +25,19 @@ absl::Status ValidateStreamName(std::string_view name) {
 
 }  // namespace
 
+absl::Status ValidateConsumerName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= limits::kMaxConsumerNameLength;
+  for (char c : name) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+  }
+  if (!ok) {
+    return ValidationError(fmt::format(
+        "Consumer name '{}' must be 1..{} characters of [a-zA-Z0-9_.-]", name.substr(0, 140),
+        limits::kMaxConsumerNameLength));
+  }
+  return absl::OkStatus();
+}
+
 StoreImpl::StoreImpl(const StoreOptions& options)
     : options_(options),
       clock_(options.clock != nullptr ? options.clock : SystemClock()),
@@ -313,7 +326,7 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
   return absl::OkStatus();
 }
 
-absl::Status StoreImpl::DeleteStream(std::string_view stream) {
+absl::Status StoreImpl::DeleteStream(std::string_view stream, bool enforce_consumer_deletion) {
   TRIBUTARY_ASSIGN_OR_RETURN(std::string_view name_view, ResolveName(stream));
   std::string name(name_view);
   absl::Time now = Now();
@@ -327,6 +340,14 @@ absl::Status StoreImpl::DeleteStream(std::string_view stream) {
   if (it->second->deleting()) {
     return ResourceInUseError(fmt::format("Stream {} under account {} is already DELETING.", name,
                                           options_.account_id));
+  }
+  if (!enforce_consumer_deletion) {
+    if (int n = it->second->ConsumerCount(now); n > 0) {
+      return ResourceInUseError(fmt::format(
+          "Stream {} under account {} has {} registered consumer(s); deregister them or set "
+          "EnforceConsumerDeletion.",
+          name, options_.account_id, n));
+    }
   }
   // Removing the stream from the catalog is the commit point; its files go
   // when the deletion finishes (or at the next open, if the process dies).
@@ -395,6 +416,90 @@ absl::StatusOr<DescribeLimitsResult> StoreImpl::DescribeLimits() {
   }
   r.on_demand_stream_count = on_demand_streams();
   return r;
+}
+
+absl::StatusOr<ConsumerDescription> StoreImpl::RegisterConsumer(
+    std::string_view stream, std::string_view consumer, const std::map<std::string, std::string>& tags) {
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view name, ResolveName(stream));
+  absl::Time now = Now();
+  util::WriterLock l(&mu_);
+  ReapLocked(now);
+  StreamImpl* s = FindLocked(name, now);
+  if (s == nullptr) {
+    return ResourceNotFoundError(fmt::format("Stream {} under account {} not found.", name,
+                                             options_.account_id));
+  }
+  int creating = 0;
+  for (const auto& [n, st] : streams_) creating += st->CreatingConsumers(now);
+  if (creating >= limits::kMaxCreatingConsumers) {
+    return LimitExceededError(fmt::format(
+        "Account {} already has {} consumers in CREATING status (at most {} at a time).",
+        options_.account_id, creating, limits::kMaxCreatingConsumers));
+  }
+  TRIBUTARY_RETURN_IF_ERROR(CheckHealthy());
+  return s->RegisterConsumer(consumer, tags, now);
+}
+
+absl::StatusOr<std::pair<std::string, ConsumerKey>> StoreImpl::ParseConsumerArn(std::string_view arn) {
+  auto bad = [&] {
+    return ValidationError(fmt::format(
+        "ConsumerARN '{}' is not a Kinesis consumer ARN "
+        "(arn:aws:kinesis:<region>:<account>:stream/<name>/consumer/<consumer>:<timestamp>)",
+        arn.substr(0, 256)));
+  };
+  if (arn.size() > 2048 || arn.substr(0, 4) != "arn:") return bad();
+  size_t c = arn.find("/consumer/");
+  if (c == std::string_view::npos) return bad();
+  std::string_view rest = arn.substr(c + 10);
+  size_t colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size()) return bad();
+  std::string_view ts = rest.substr(colon + 1);
+  if (ts.size() > 18) return bad();
+  int64_t secs = 0;
+  for (char ch : ts) {
+    if (ch < '0' || ch > '9') return bad();
+    secs = secs * 10 + (ch - '0');
+  }
+  ConsumerKey key;
+  key.name = std::string(rest.substr(0, colon));
+  key.created_s = secs;
+  TRIBUTARY_RETURN_IF_ERROR(ValidateConsumerName(key.name));
+  return std::make_pair(std::string(arn.substr(0, c)), std::move(key));
+}
+
+AccountSettings StoreImpl::GetAccountSettings(absl::Time now) {
+  util::MutexLock l(&account_mu_);
+  if (account_.minimum_throughput_billing_commitment == CommitmentStatus::kEnabledUntilEarliestAllowedEnd &&
+      account_.ended_at && now >= *account_.ended_at) {
+    account_.minimum_throughput_billing_commitment = CommitmentStatus::kDisabled;
+  }
+  return account_;
+}
+
+AccountSettings StoreImpl::SetCommitment(bool enable, absl::Time now) {
+  util::MutexLock l(&account_mu_);
+  AccountSettings& a = account_;
+  if (a.minimum_throughput_billing_commitment == CommitmentStatus::kEnabledUntilEarliestAllowedEnd &&
+      a.ended_at && now >= *a.ended_at) {
+    a.minimum_throughput_billing_commitment = CommitmentStatus::kDisabled;
+  }
+  if (enable) {
+    if (a.minimum_throughput_billing_commitment == CommitmentStatus::kDisabled) {
+      a.started_at = now;
+      a.earliest_allowed_end_at = now + limits::kMinimumCommitmentPeriod;
+    }
+    a.minimum_throughput_billing_commitment = CommitmentStatus::kEnabled;
+    a.ended_at.reset();
+  } else if (a.minimum_throughput_billing_commitment == CommitmentStatus::kEnabled) {
+    if (a.earliest_allowed_end_at && now < *a.earliest_allowed_end_at) {
+      a.minimum_throughput_billing_commitment = CommitmentStatus::kEnabledUntilEarliestAllowedEnd;
+      a.ended_at = *a.earliest_allowed_end_at;
+    } else {
+      a.minimum_throughput_billing_commitment = CommitmentStatus::kDisabled;
+      a.ended_at = now;
+    }
+  }
+  return a;
 }
 
 }  // namespace tributary::stream

@@ -22,6 +22,9 @@
 
 namespace tributary::stream {
 
+// 1..128 characters of [a-zA-Z0-9_.-] (ValidationException otherwise).
+absl::Status ValidateConsumerName(std::string_view name);
+
 class StoreImpl {
  public:
   // An in-memory store.
@@ -85,7 +88,18 @@ class StoreImpl {
                              Fn&& fn) -> decltype(fn(std::declval<StreamImpl&>()));
 
   absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options);
-  absl::Status DeleteStream(std::string_view stream);
+  absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion = true);
+  // Checks the account-wide CREATING limit and registers (mu_ exclusive, so
+  // two registrations cannot both take the last slot).
+  absl::StatusOr<ConsumerDescription> RegisterConsumer(std::string_view stream, std::string_view name,
+                                                       const std::map<std::string, std::string>& tags);
+  // A consumer ARN <stream ARN>/consumer/<name>:<epoch seconds>, split into
+  // the stream ARN and the consumer key. ValidationException if malformed.
+  static absl::StatusOr<std::pair<std::string, ConsumerKey>> ParseConsumerArn(std::string_view arn);
+  // Account settings, in memory only.
+  AccountSettings GetAccountSettings(absl::Time now) ABSL_LOCKS_EXCLUDED(account_mu_);
+  AccountSettings SetCommitment(bool enable, absl::Time now) ABSL_LOCKS_EXCLUDED(account_mu_);
+  bool CommitmentActive(absl::Time now) { return GetAccountSettings(now).minimum_throughput_billing_commitment != CommitmentStatus::kDisabled; }
   absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request);
   absl::StatusOr<DescribeLimitsResult> DescribeLimits();
 
@@ -103,6 +117,8 @@ class StoreImpl {
   Clock* const clock_;
   Env* const env_;
   std::string dir_;  // empty for an in-memory store
+  util::Mutex account_mu_;
+  AccountSettings account_ ABSL_GUARDED_BY(account_mu_);
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Catalog> catalog_;
   log::RecoveryReport recovery_;

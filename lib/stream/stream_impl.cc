@@ -124,6 +124,33 @@ std::string StreamImpl::SerializeLocked() const {
     e.U8(sh.released);
     e.U64(sh.reserved_counter.load(std::memory_order_relaxed));
   }
+  // Trailing section (consumers and state-only settings). Blobs written
+  // before it existed end here; Restore reads them as "none".
+  e.U32(static_cast<uint32_t>(consumers_.size()));
+  for (const auto& [n, c] : consumers_) {
+    e.Str(c.name);
+    e.I64(c.created_ms);
+    e.I64(c.active_at_ms);
+    e.I64(c.gone_at_ms);
+    e.U32(static_cast<uint32_t>(c.tags.size()));
+    for (const auto& [k, v] : c.tags) {
+      e.Str(k);
+      e.Str(v);
+    }
+    e.U8(c.policy.has_value());
+    e.Str(c.policy.value_or(""));
+  }
+  e.U8(static_cast<uint8_t>(encryption_));
+  e.Str(key_id_);
+  e.U32(static_cast<uint32_t>(key_changes_.size()));
+  for (absl::Time t : key_changes_) e.I64(Ms(t));
+  e.U32(static_cast<uint32_t>(metrics_.size()));
+  for (const std::string& m : metrics_) e.Str(m);
+  e.U8(policy_.has_value());
+  e.Str(policy_.value_or(""));
+  e.U8(warm_.has_value());
+  e.U32(static_cast<uint32_t>(warm_ ? warm_->target_mibps : 0));
+  e.U32(static_cast<uint32_t>(warm_ ? warm_->current_mibps : 0));
   return std::move(e.buffer());
 }
 
@@ -151,6 +178,11 @@ absl::Status StreamImpl::ReserveCounter(Shard* s, uint64_t counter) {
   }
   s->reserved_counter.store(counter + kReserveStep, std::memory_order_relaxed);
   return PersistLocked();
+}
+
+std::string StreamImpl::Serialize() {
+  util::ReaderLock l(&mu_);
+  return SerializeLocked();
 }
 
 absl::Status StreamImpl::Persist() {
@@ -189,7 +221,7 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     absl::uint128 key = 0;
     int32_t target = 0;
     if (!d.U8(&kind) || !d.U32(&c.a) || !d.U32(&c.b) || !d.U128(&key) || !d.I32(&target) ||
-        !d.U8(&pmode) || kind < 1 || kind > 4) {
+        !d.U8(&pmode) || kind < 1 || kind > 6) {
       return bad();
     }
     c.kind = static_cast<PendingChange::Kind>(kind);
@@ -247,6 +279,58 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     sh->released = released;
     shards.push_back(std::move(sh));
   }
+  // Trailing section; absent in blobs written before consumers existed.
+  std::map<std::string, ConsumerState> consumers;
+  uint8_t encryption = 0, has_policy = 0, has_warm = 0;
+  std::string key_id;
+  std::deque<absl::Time> key_changes;
+  std::set<std::string> metrics;
+  std::optional<std::string> policy;
+  std::optional<WarmThroughput> warm;
+  if (!d.done()) {
+    uint32_t n = 0;
+    if (!d.U32(&n)) return bad();
+    for (uint32_t i = 0; i < n; ++i) {
+      ConsumerState c;
+      uint32_t nt = 0;
+      uint8_t hp = 0;
+      std::string p;
+      if (!d.Str(&c.name) || !d.I64(&c.created_ms) || !d.I64(&c.active_at_ms) ||
+          !d.I64(&c.gone_at_ms) || !d.U32(&nt)) {
+        return bad();
+      }
+      for (uint32_t j = 0; j < nt; ++j) {
+        std::string k, v;
+        if (!d.Str(&k) || !d.Str(&v)) return bad();
+        c.tags[k] = v;
+      }
+      if (!d.U8(&hp) || !d.Str(&p)) return bad();
+      if (hp) c.policy = std::move(p);
+      std::string key = c.name;
+      consumers[key] = std::move(c);
+    }
+    uint32_t nk = 0, nm = 0;
+    if (!d.U8(&encryption) || encryption > 1 || !d.Str(&key_id) || !d.U32(&nk)) return bad();
+    for (uint32_t i = 0; i < nk; ++i) {
+      int64_t t = 0;
+      if (!d.I64(&t)) return bad();
+      key_changes.push_back(absl::FromUnixMillis(t));
+    }
+    if (!d.U32(&nm)) return bad();
+    for (uint32_t i = 0; i < nm; ++i) {
+      std::string m;
+      if (!d.Str(&m)) return bad();
+      metrics.insert(std::move(m));
+    }
+    std::string p;
+    int32_t target = 0, current = 0;
+    if (!d.U8(&has_policy) || !d.Str(&p) || !d.U8(&has_warm) || !d.I32(&target) ||
+        !d.I32(&current)) {
+      return bad();
+    }
+    if (has_policy) policy = std::move(p);
+    if (has_warm) warm = WarmThroughput{target, current};
+  }
   if (!d.done()) return bad();
 
   std::unique_ptr<StreamImpl> st(
@@ -265,6 +349,13 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     st->tags_ = std::move(tags);
     st->rescales_ = std::move(rescales);
     st->mode_changes_ = std::move(mode_changes);
+    st->consumers_ = std::move(consumers);
+    st->encryption_ = static_cast<EncryptionType>(encryption);
+    st->key_id_ = std::move(key_id);
+    st->key_changes_ = std::move(key_changes);
+    st->metrics_ = std::move(metrics);
+    st->policy_ = std::move(policy);
+    st->warm_ = warm;
     st->shards_ = std::move(shards);
     for (auto& sp : st->shards_) {
       Shard& sh = *sp;
@@ -362,6 +453,11 @@ void StreamImpl::ApplyChange(const PendingChange& c, int64_t at_ms) {
       break;
     case PendingChange::Kind::kMode:
       mode_ = c.mode;
+      break;
+    case PendingChange::Kind::kState:
+      break;
+    case PendingChange::Kind::kWarm:
+      if (warm_) warm_->current_mibps = c.target;
       break;
   }
   ReleaseExpired(at_ms);
@@ -918,6 +1014,9 @@ absl::StatusOr<StreamDescription> StreamImpl::Describe(int limit, std::optional<
   d.retention_period_hours = retention_hours_;
   d.stream_creation_timestamp = created_;
   d.max_record_size_kib = static_cast<int>(max_record_size_ / 1024);
+  d.encryption_type = encryption_;
+  if (encryption_ == EncryptionType::kKms) d.key_id = key_id_;
+  d.shard_level_metrics.assign(metrics_.begin(), metrics_.end());
   for (const auto& s : shards_) {
     if (after && s->index <= *after) continue;
     if (Expired(*s, now_ms)) continue;
@@ -942,6 +1041,12 @@ absl::StatusOr<StreamDescriptionSummary> StreamImpl::DescribeSummary(absl::Time 
   d.stream_creation_timestamp = created_;
   d.open_shard_count = static_cast<int>(routes_.size());
   d.max_record_size_kib = static_cast<int>(max_record_size_ / 1024);
+  const int64_t now_ms = Ms(now);
+  for (const auto& [n, c] : consumers_) d.consumer_count += c.gone_at_ms > now_ms;
+  d.encryption_type = encryption_;
+  if (encryption_ == EncryptionType::kKms) d.key_id = key_id_;
+  d.shard_level_metrics.assign(metrics_.begin(), metrics_.end());
+  d.warm_throughput = warm_;
   return d;
 }
 
@@ -1306,6 +1411,306 @@ absl::StatusOr<ListTagsResult> StreamImpl::ListTags(const std::optional<std::str
     }
     r.tags.emplace_back(it->first, it->second);
   }
+  return r;
+}
+
+// ------------------------------------------------------------ consumers
+
+std::string StreamImpl::ConsumerArn(const ConsumerState& c) const {
+  return fmt::format("{}/consumer/{}:{}", arn_, c.name, c.created_ms / 1000);
+}
+
+ConsumerStatus StreamImpl::ConsumerStatusAt(const ConsumerState& c, int64_t now_ms) const {
+  // A DELETING stream takes its consumers with it.
+  if (status_ == StreamStatus::kDeleting || c.gone_at_ms != INT64_MAX) return ConsumerStatus::kDeleting;
+  return now_ms < c.active_at_ms ? ConsumerStatus::kCreating : ConsumerStatus::kActive;
+}
+
+ConsumerDescription StreamImpl::DescribeConsumerLocked(const ConsumerState& c, int64_t now_ms) const {
+  return ConsumerDescription{c.name, ConsumerArn(c), ConsumerStatusAt(c, now_ms),
+                             absl::FromUnixMillis(c.created_ms), arn_};
+}
+
+absl::StatusOr<ConsumerState*> StreamImpl::FindConsumer(const ConsumerKey& key, int64_t now_ms) const {
+  auto it = consumers_.find(key.name);
+  if (it == consumers_.end() || it->second.gone_at_ms <= now_ms ||
+      (key.created_s && *key.created_s != it->second.created_ms / 1000)) {
+    return ResourceNotFoundError(fmt::format("Consumer {} under stream {} under account {} not found.",
+                                             key.name, name_, store_->options().account_id));
+  }
+  return &it->second;
+}
+
+void StreamImpl::ReapConsumersLocked(int64_t now_ms) {
+  for (auto it = consumers_.begin(); it != consumers_.end();) {
+    if (it->second.gone_at_ms <= now_ms) {
+      it = consumers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::Status StreamImpl::CheckExists(std::string_view action) const {
+  if (status_ == StreamStatus::kCreating) {
+    return ResourceInUseError(fmt::format("Stream {} under account {} is CREATING: {} must wait "
+                                          "until it is ACTIVE.",
+                                          name_, store_->options().account_id, action));
+  }
+  if (status_ == StreamStatus::kDeleting) {
+    return ResourceNotFoundError(fmt::format("Stream {} under account {} not found (it is DELETING).",
+                                             name_, store_->options().account_id));
+  }
+  return absl::OkStatus();
+}
+
+int StreamImpl::ConsumerCount(absl::Time now) {
+  util::ReaderLock l(&mu_);
+  int n = 0;
+  for (const auto& [k, c] : consumers_) n += c.gone_at_ms > Ms(now);
+  return n;
+}
+
+int StreamImpl::CreatingConsumers(absl::Time now) {
+  util::ReaderLock l(&mu_);
+  int n = 0;
+  for (const auto& [k, c] : consumers_) n += ConsumerStatusAt(c, Ms(now)) == ConsumerStatus::kCreating;
+  return n;
+}
+
+absl::StatusOr<ConsumerDescription> StreamImpl::RegisterConsumer(
+    std::string_view name, const std::map<std::string, std::string>& tags, absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::WriterLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckExists("RegisterStreamConsumer"));
+  const int64_t now_ms = Ms(now);
+  ReapConsumersLocked(now_ms);
+  std::string key(name);
+  if (consumers_.count(key)) {
+    return ResourceInUseError(fmt::format("Consumer {} under stream {} under account {} already exists.",
+                                          name, name_, store_->options().account_id));
+  }
+  if (static_cast<int>(consumers_.size()) >= limits::kMaxConsumersPerStream) {
+    return LimitExceededError(fmt::format(
+        "Stream {} under account {} already has {} registered consumers (limit {}).", name_,
+        store_->options().account_id, consumers_.size(), limits::kMaxConsumersPerStream));
+  }
+  ConsumerState c;
+  c.name = key;
+  c.created_ms = now_ms;
+  c.active_at_ms = Ms(now + store_->options().create_delay);
+  c.tags = tags;
+  auto [it, inserted] = consumers_.emplace(key, std::move(c));
+  if (absl::Status st = PersistLocked(); !st.ok()) {
+    consumers_.erase(it);
+    return st;
+  }
+  return DescribeConsumerLocked(it->second, now_ms);
+}
+
+absl::StatusOr<ConsumerDescription> StreamImpl::DescribeConsumer(const ConsumerKey& key, absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::ReaderLock l(&mu_);
+  TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(key, Ms(now)));
+  return DescribeConsumerLocked(*c, Ms(now));
+}
+
+absl::StatusOr<std::vector<ConsumerDescription>> StreamImpl::ListConsumers(const std::string& after,
+                                                                           int limit, bool* more,
+                                                                           absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::ReaderLock l(&mu_);
+  if (status_ == StreamStatus::kCreating) TRIBUTARY_RETURN_IF_ERROR(CheckExists("ListStreamConsumers"));
+  const int64_t now_ms = Ms(now);
+  std::vector<ConsumerDescription> out;
+  *more = false;
+  for (auto it = consumers_.upper_bound(after); it != consumers_.end(); ++it) {
+    if (it->second.gone_at_ms <= now_ms) continue;
+    if (static_cast<int>(out.size()) == limit) {
+      *more = true;
+      break;
+    }
+    out.push_back(DescribeConsumerLocked(it->second, now_ms));
+  }
+  return out;
+}
+
+absl::Status StreamImpl::DeregisterConsumer(const ConsumerKey& key, absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::WriterLock l(&mu_);
+  const int64_t now_ms = Ms(now);
+  TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(key, now_ms));
+  if (c->gone_at_ms != INT64_MAX) {
+    return ResourceNotFoundError(fmt::format(
+        "Consumer {} under stream {} under account {} is already DELETING.", key.name, name_,
+        store_->options().account_id));
+  }
+  const ConsumerState before = *c;
+  absl::Duration delay = store_->options().delete_delay;
+  if (delay <= absl::ZeroDuration()) {
+    consumers_.erase(key.name);
+  } else {
+    c->gone_at_ms = Ms(now + delay);
+  }
+  if (absl::Status st = PersistLocked(); !st.ok()) {
+    consumers_[key.name] = before;
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------ state-only settings
+
+absl::Status StreamImpl::SetEncryption(EncryptionType type, std::string_view key_id, absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::WriterLock l(&mu_);
+  const bool start = type == EncryptionType::kKms;
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange(start ? "StartStreamEncryption" : "StopStreamEncryption"));
+  if (start && (encryption_ != EncryptionType::kKms || key_id_ != key_id)) {
+    while (!key_changes_.empty() && key_changes_.front() <= now - absl::Hours(24)) {
+      key_changes_.pop_front();
+    }
+    if (static_cast<int>(key_changes_.size()) >= limits::kMaxEncryptionKeyChangesPer24h) {
+      return LimitExceededError(fmt::format(
+          "Stream {} under account {}: at most {} new encryption keys per rolling 24 hours; the "
+          "next is allowed at {}",
+          name_, store_->options().account_id, limits::kMaxEncryptionKeyChangesPer24h,
+          absl::FormatTime(key_changes_.front() + absl::Hours(24))));
+    }
+    key_changes_.push_back(now);
+  }
+  encryption_ = type;
+  key_id_ = start ? std::string(key_id) : std::string();
+  PendingChange c;
+  c.kind = PendingChange::Kind::kState;
+  return BeginUpdate(now, c);
+}
+
+namespace {
+constexpr std::string_view kMetricNames[] = {
+    "IncomingBytes",         "IncomingRecords",
+    "IteratorAgeMilliseconds", "OutgoingBytes",
+    "OutgoingRecords",       "ReadProvisionedThroughputExceeded",
+    "WriteProvisionedThroughputExceeded",
+};
+}  // namespace
+
+absl::StatusOr<EnhancedMonitoringResult> StreamImpl::ChangeMonitoring(
+    const std::vector<std::string>& metrics, bool enable, absl::Time now) {
+  if (metrics.empty() || metrics.size() > 7) {
+    return ValidationError(fmt::format("ShardLevelMetrics takes 1..7 metric names, got {}", metrics.size()));
+  }
+  std::set<std::string> names;
+  for (const std::string& m : metrics) {
+    if (m == "ALL") {
+      for (std::string_view n : kMetricNames) names.insert(std::string(n));
+      continue;
+    }
+    if (std::find(std::begin(kMetricNames), std::end(kMetricNames), m) == std::end(kMetricNames)) {
+      return ValidationError(fmt::format(
+          "1 validation error detected: Value '{}' at 'shardLevelMetrics' failed to satisfy "
+          "constraint: Member must satisfy enum value set: [IncomingBytes, IncomingRecords, "
+          "OutgoingBytes, OutgoingRecords, WriteProvisionedThroughputExceeded, "
+          "ReadProvisionedThroughputExceeded, IteratorAgeMilliseconds, ALL]",
+          m.substr(0, 64)));
+    }
+    names.insert(m);
+  }
+  FinishTransitionIfDue(now);
+  util::WriterLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(
+      CheckActiveForChange(enable ? "EnableEnhancedMonitoring" : "DisableEnhancedMonitoring"));
+  EnhancedMonitoringResult r;
+  r.stream_name = name_;
+  r.stream_arn = arn_;
+  r.current_shard_level_metrics.assign(metrics_.begin(), metrics_.end());
+  std::set<std::string> before = metrics_;
+  for (const std::string& n : names) {
+    if (enable) {
+      metrics_.insert(n);
+    } else {
+      metrics_.erase(n);
+    }
+  }
+  r.desired_shard_level_metrics.assign(metrics_.begin(), metrics_.end());
+  if (absl::Status st = PersistLocked(); !st.ok()) {
+    metrics_ = std::move(before);
+    return st;
+  }
+  return r;
+}
+
+absl::Status StreamImpl::PutPolicy(const std::optional<ConsumerKey>& consumer, std::string_view policy,
+                                   absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::WriterLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckExists("PutResourcePolicy"));
+  std::optional<std::string>* slot = &policy_;
+  if (consumer) {
+    TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(*consumer, Ms(now)));
+    slot = &c->policy;
+  }
+  std::optional<std::string> before = *slot;
+  *slot = std::string(policy);
+  if (absl::Status st = PersistLocked(); !st.ok()) {
+    *slot = std::move(before);
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> StreamImpl::GetPolicy(
+    const std::optional<ConsumerKey>& consumer, absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::ReaderLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckExists("GetResourcePolicy"));
+  if (!consumer) return policy_;
+  TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(*consumer, Ms(now)));
+  return c->policy;
+}
+
+absl::Status StreamImpl::DeletePolicy(const std::optional<ConsumerKey>& consumer, absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::WriterLock l(&mu_);
+  TRIBUTARY_RETURN_IF_ERROR(CheckExists("DeleteResourcePolicy"));
+  std::optional<std::string>* slot = &policy_;
+  std::string what = fmt::format("stream {}", name_);
+  if (consumer) {
+    TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(*consumer, Ms(now)));
+    slot = &c->policy;
+    what = fmt::format("consumer {} of stream {}", consumer->name, name_);
+  }
+  if (!slot->has_value()) {
+    return ResourceNotFoundError(fmt::format("No resource policy found for {} under account {}.", what,
+                                             store_->options().account_id));
+  }
+  std::optional<std::string> before = *slot;
+  slot->reset();
+  if (absl::Status st = PersistLocked(); !st.ok()) {
+    *slot = std::move(before);
+    return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<UpdateWarmThroughputResult> StreamImpl::UpdateWarmThroughput(int mibps, absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::WriterLock l(&mu_);
+  if (mode_ != StreamMode::kOnDemand) {
+    return InvalidArgumentError(fmt::format(
+        "Warm throughput is only supported for ON_DEMAND streams; {} is {}", name_, ToString(mode_)));
+  }
+  TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("UpdateStreamWarmThroughput"));
+  UpdateWarmThroughputResult r;
+  r.stream_name = name_;
+  r.stream_arn = arn_;
+  r.warm_throughput.target_mibps = mibps;
+  r.warm_throughput.current_mibps = warm_ ? warm_->current_mibps : 0;
+  warm_ = r.warm_throughput;
+  PendingChange c;
+  c.kind = PendingChange::Kind::kWarm;
+  c.target = mibps;
+  TRIBUTARY_RETURN_IF_ERROR(BeginUpdate(now, c));
   return r;
 }
 

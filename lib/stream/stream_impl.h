@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,7 +29,9 @@ class StoreImpl;
 // A reshard or mode change accepted while the stream goes UPDATING, applied
 // when UPDATING ends. Persisted in the catalog: never renumber Kind.
 struct PendingChange {
-  enum class Kind : uint8_t { kSplit = 1, kMerge = 2, kScale = 3, kMode = 4 };
+  // kState: a state-only change (encryption) that was applied at once and
+  // only holds the stream UPDATING; kWarm: warm throughput reaches `target`.
+  enum class Kind : uint8_t { kSplit = 1, kMerge = 2, kScale = 3, kMode = 4, kState = 5, kWarm = 6 };
   Kind kind = Kind::kSplit;
   uint32_t a = 0;  // split: the shard; merge: shard_to_merge
   uint32_t b = 0;  // merge: adjacent_shard_to_merge
@@ -81,6 +84,26 @@ struct Shard {
 
 };
 
+// An enhanced fan-out consumer. Its status follows the clock: CREATING until
+// active_at_ms, then ACTIVE; DELETING from Deregister until gone_at_ms, then
+// gone (dropped at the next change of the stream).
+struct ConsumerState {
+  std::string name;
+  int64_t created_ms = 0;  // the ARN carries created_ms / 1000
+  int64_t active_at_ms = 0;
+  int64_t gone_at_ms = INT64_MAX;  // INT64_MAX: not deregistered
+  std::map<std::string, std::string> tags;
+  std::optional<std::string> policy;
+};
+
+// A consumer named by its stream's ARN parts: name, and the creation second
+// of its ARN when the caller gave an ARN (a re-registered consumer of the
+// same name has another one).
+struct ConsumerKey {
+  std::string name;
+  std::optional<int64_t> created_s;
+};
+
 class StreamImpl {
  public:
   // Creates a stream with `shard_count` equal-width shards, CREATING until
@@ -95,6 +118,8 @@ class StreamImpl {
                                                              const std::string& name,
                                                              std::string_view blob);
 
+  // The catalog blob Persist writes (tests decode it with Restore).
+  std::string Serialize() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes this stream's state to the store's catalog (no-op in memory).
   absl::Status Persist() ABSL_LOCKS_EXCLUDED(mu_);
   // Deletes every shard log's storage (the stream was deleted).
@@ -161,6 +186,38 @@ class StreamImpl {
   int OpenShardCount() ABSL_LOCKS_EXCLUDED(mu_);
   StreamMode Mode() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // ---- consumers
+  // Consumers that exist (not gone), and those of them CREATING.
+  int ConsumerCount(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  int CreatingConsumers(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<ConsumerDescription> RegisterConsumer(std::string_view name,
+                                                       const std::map<std::string, std::string>& tags,
+                                                       absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<ConsumerDescription> DescribeConsumer(const ConsumerKey& key, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Consumers named after `after` (all if empty), by name; up to `limit`;
+  // `*more` tells whether others follow.
+  absl::StatusOr<std::vector<ConsumerDescription>> ListConsumers(const std::string& after, int limit,
+                                                                 bool* more, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status DeregisterConsumer(const ConsumerKey& key, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // ---- state-only settings
+  absl::Status SetEncryption(EncryptionType type, std::string_view key_id, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<EnhancedMonitoringResult> ChangeMonitoring(const std::vector<std::string>& metrics,
+                                                            bool enable, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The policy of the stream (no key) or of one of its consumers.
+  absl::Status PutPolicy(const std::optional<ConsumerKey>& consumer, std::string_view policy,
+                         absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::optional<std::string>> GetPolicy(const std::optional<ConsumerKey>& consumer,
+                                                       absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status DeletePolicy(const std::optional<ConsumerKey>& consumer, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<UpdateWarmThroughputResult> UpdateWarmThroughput(int mibps, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   static constexpr int64_t kNotDeleting = INT64_MAX;
 
@@ -219,6 +276,17 @@ class StreamImpl {
   void InitBuckets(Shard* s, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
 
   std::string ShardNotFound(std::string_view id) const;
+  std::string ConsumerArn(const ConsumerState& c) const;
+  ConsumerStatus ConsumerStatusAt(const ConsumerState& c, int64_t now_ms) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  ConsumerDescription DescribeConsumerLocked(const ConsumerState& c, int64_t now_ms) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The live consumer `key` names; ResourceNotFoundException if none.
+  absl::StatusOr<ConsumerState*> FindConsumer(const ConsumerKey& key, int64_t now_ms) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void ReapConsumersLocked(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // CREATING: ResourceInUseException; DELETING: ResourceNotFoundException.
+  absl::Status CheckExists(std::string_view action) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ChildShardsOf(const Shard& s, std::vector<ChildShard>* out) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
@@ -254,6 +322,17 @@ class StreamImpl {
   // Whether this stream counts against the on-demand stream limit (true from
   // the moment a switch to ON_DEMAND is accepted).
   bool accounted_on_demand_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Enhanced fan-out consumers, by name (mutable: readers compute status
+  // from the clock and never change it).
+  mutable std::map<std::string, ConsumerState> consumers_ ABSL_GUARDED_BY(mu_);
+  // State-only settings (catalog blob's trailing section).
+  EncryptionType encryption_ ABSL_GUARDED_BY(mu_) = EncryptionType::kNone;
+  std::string key_id_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::Time> key_changes_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> metrics_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::string> policy_ ABSL_GUARDED_BY(mu_);
+  std::optional<WarmThroughput> warm_ ABSL_GUARDED_BY(mu_);
 };
 
 // Validation shared by CreateStream and AddTagsToStream.

@@ -151,6 +151,33 @@ err InvalidArgumentException "retention increase to a lower value" increase-stre
 err ValidationException "a stream name with a space" describe-stream-summary --stream-name "bad name"
 err InvalidArgumentException "a shard iterator that does not decode" get-records --shard-iterator garbage
 
+# ---- enhanced fan-out consumers and state-only settings
+cli_arn="$(kt describe-stream-summary --stream-name cli --query StreamDescriptionSummary.StreamARN)"
+consumer_arn="$(kt register-stream-consumer --stream-arn "$cli_arn" --consumer-name cli-app --query Consumer.ConsumerARN)"
+[[ "$consumer_arn" == "$cli_arn/consumer/cli-app:"* ]]
+ok $? "register-stream-consumer returns the consumer ARN ($consumer_arn)"
+eq "$(kt describe-stream-consumer --consumer-arn "$consumer_arn" --query ConsumerDescription.ConsumerStatus)" \
+  ACTIVE "describe-stream-consumer (--create-delay 0)"
+eq "$(kt list-stream-consumers --stream-arn "$cli_arn" --query 'Consumers[].ConsumerName')" cli-app "list-stream-consumers"
+eq "$(kt describe-stream-summary --stream-name cli --query StreamDescriptionSummary.ConsumerCount)" 1 "ConsumerCount"
+err ResourceInUseException "a consumer name taken" register-stream-consumer --stream-arn "$cli_arn" --consumer-name cli-app
+err ResourceNotFoundException "a missing consumer" describe-stream-consumer --stream-arn "$cli_arn" --consumer-name nope
+k deregister-stream-consumer --consumer-arn "$consumer_arn"
+ok $? "deregister-stream-consumer"
+err ResourceNotFoundException "a deregistered consumer is gone (--delete-delay 0)" \
+  describe-stream-consumer --consumer-arn "$consumer_arn"
+k start-stream-encryption --stream-name cli --encryption-type KMS --key-id alias/aws/kinesis
+ok $? "start-stream-encryption"
+eq "$(kt describe-stream-summary --stream-name cli --query StreamDescriptionSummary.EncryptionType)" KMS \
+  "describe-stream-summary reports KMS"
+k stop-stream-encryption --stream-name cli --encryption-type KMS --key-id alias/aws/kinesis
+ok $? "stop-stream-encryption"
+eq "$(kt enable-enhanced-monitoring --stream-name cli --shard-level-metrics IncomingBytes --query 'DesiredShardLevelMetrics')" \
+  IncomingBytes "enable-enhanced-monitoring"
+eq "$(kt disable-enhanced-monitoring --stream-name cli --shard-level-metrics ALL --query 'length(DesiredShardLevelMetrics)')" \
+  0 "disable-enhanced-monitoring ALL"
+err ValidationException "an unknown shard-level metric" enable-enhanced-monitoring --stream-name cli --shard-level-metrics Bogus
+
 # ---- delete and wait
 k delete-stream --stream-name more-1
 ok $? "delete-stream"

@@ -8,6 +8,7 @@ Usage: boto3_test.py PATH/TO/tributary-server
 import collections
 import datetime
 import sys
+import time
 
 import boto3
 import botocore.config
@@ -287,6 +288,92 @@ def scenario_errors(kin):
                 "tested with ManualClock in tests/stream, the server runs on the system clock")
 
 
+def scenario_consumers(kin):
+    kin.create_stream(StreamName="fan", ShardCount=1)
+    wait_active(kin, "fan")
+    arn = kin.describe_stream_summary(StreamName="fan")["StreamDescriptionSummary"]["StreamARN"]
+    c = kin.register_stream_consumer(StreamARN=arn, ConsumerName="app")["Consumer"]
+    checks.eq(c["ConsumerName"], "app", "RegisterStreamConsumer returns the consumer")
+    checks.ok(c["ConsumerARN"].startswith(arn + "/consumer/app:"), f"consumer ARN shape ({c['ConsumerARN']})")
+    checks.eq(c["ConsumerStatus"], "CREATING", "a new consumer is CREATING (--create-delay 200)")
+    checks.ok(isinstance(c["ConsumerCreationTimestamp"], datetime.datetime), "ConsumerCreationTimestamp is a timestamp")
+    for _ in range(200):
+        d = kin.describe_stream_consumer(ConsumerARN=c["ConsumerARN"])["ConsumerDescription"]
+        if d["ConsumerStatus"] == "ACTIVE":
+            break
+        time.sleep(0.01)
+    checks.eq(d["ConsumerStatus"], "ACTIVE", "the consumer becomes ACTIVE")
+    checks.eq(d["StreamARN"], arn, "ConsumerDescription.StreamARN")
+    d2 = kin.describe_stream_consumer(StreamARN=arn, ConsumerName="app")["ConsumerDescription"]
+    checks.eq(d2["ConsumerARN"], c["ConsumerARN"], "DescribeStreamConsumer by StreamARN + ConsumerName")
+    for n in ("b", "c"):
+        kin.register_stream_consumer(StreamARN=arn, ConsumerName=n)
+    checks.eq(kin.describe_stream_summary(StreamName="fan")["StreamDescriptionSummary"]["ConsumerCount"], 3,
+              "DescribeStreamSummary.ConsumerCount")
+    page = kin.list_stream_consumers(StreamARN=arn, MaxResults=2)
+    checks.eq([x["ConsumerName"] for x in page["Consumers"]], ["app", "b"], "ListStreamConsumers first page")
+    page2 = kin.list_stream_consumers(StreamARN=arn, NextToken=page["NextToken"])
+    checks.eq([x["ConsumerName"] for x in page2["Consumers"]], ["c"], "ListStreamConsumers second page")
+    checks.ok("NextToken" not in page2, "no NextToken on the last page")
+    names = [x["ConsumerName"] for p in kin.get_paginator("list_stream_consumers").paginate(
+        StreamARN=arn, PaginationConfig={"PageSize": 1}) for x in p["Consumers"]]
+    checks.eq(names, ["app", "b", "c"], "the boto3 paginator walks every consumer")
+    expect_error("ResourceInUseException", kin.register_stream_consumer, "a consumer name taken",
+                 StreamARN=arn, ConsumerName="app")
+    expect_error("ResourceNotFoundException", kin.describe_stream_consumer, "a consumer that does not exist",
+                 StreamARN=arn, ConsumerName="nope")
+    expect_error("InvalidArgumentException", kin.describe_stream_consumer, "ConsumerName without StreamARN",
+                 ConsumerName="app")
+    expect_error("InvalidArgumentException", kin.list_stream_consumers, "a NextToken that does not decode",
+                 StreamARN=arn, NextToken="garbage")
+    expect_error("ResourceNotFoundException", kin.register_stream_consumer, "a consumer of a missing stream",
+                 StreamARN=arn.replace("stream/fan", "stream/nope"), ConsumerName="x")
+    expect_error("ResourceInUseException", kin.delete_stream, "DeleteStream of a stream with consumers",
+                 StreamName="fan")
+    kin.deregister_stream_consumer(ConsumerARN=c["ConsumerARN"])
+    st = kin.describe_stream_consumer(ConsumerARN=c["ConsumerARN"])["ConsumerDescription"]["ConsumerStatus"]
+    checks.eq(st, "DELETING", "a deregistered consumer is DELETING (--delete-delay 200)")
+    kin.deregister_stream_consumer(StreamARN=arn, ConsumerName="b")
+    for _ in range(200):
+        got, _status = error_code(kin.describe_stream_consumer, ConsumerARN=c["ConsumerARN"])
+        if got == "ResourceNotFoundException":
+            break
+        time.sleep(0.01)
+    checks.eq(got, "ResourceNotFoundException", "a deregistered consumer is gone after --delete-delay")
+    kin.delete_stream(StreamName="fan", EnforceConsumerDeletion=True)
+    kin.get_waiter("stream_not_exists").wait(StreamName="fan", WaiterConfig={"Delay": 0.05, "MaxAttempts": 200})
+
+
+def scenario_state_only(kin):
+    kin.create_stream(StreamName="enc", ShardCount=1)
+    wait_active(kin, "enc")
+    kin.start_stream_encryption(StreamName="enc", EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    checks.eq(kin.describe_stream_summary(StreamName="enc")["StreamDescriptionSummary"]["StreamStatus"], "UPDATING",
+              "StartStreamEncryption makes the stream UPDATING")
+    wait_active(kin, "enc")
+    d = kin.describe_stream(StreamName="enc")["StreamDescription"]
+    checks.eq((d["EncryptionType"], d.get("KeyId")), ("KMS", "alias/aws/kinesis"), "DescribeStream reports encryption")
+    expect_error("ValidationException", kin.start_stream_encryption, "an EncryptionType that does not exist",
+                 StreamName="enc", EncryptionType="ROT13", KeyId="k")
+    expect_error("InvalidArgumentException", kin.start_stream_encryption, "StartStreamEncryption with NONE",
+                 StreamName="enc", EncryptionType="NONE", KeyId="k")
+    kin.stop_stream_encryption(StreamName="enc", EncryptionType="KMS", KeyId="alias/aws/kinesis")
+    expect_error("ResourceInUseException", kin.enable_enhanced_monitoring, "monitoring change while UPDATING",
+                 StreamName="enc", ShardLevelMetrics=["IncomingBytes"])
+    wait_active(kin, "enc")
+    s = kin.describe_stream_summary(StreamName="enc")["StreamDescriptionSummary"]
+    checks.eq((s["EncryptionType"], s.get("KeyId")), ("NONE", None), "StopStreamEncryption clears it")
+    r = kin.enable_enhanced_monitoring(StreamName="enc", ShardLevelMetrics=["IncomingBytes", "OutgoingBytes"])
+    checks.eq((r["CurrentShardLevelMetrics"], r["DesiredShardLevelMetrics"]), ([], ["IncomingBytes", "OutgoingBytes"]),
+              "EnableEnhancedMonitoring: current and desired")
+    r = kin.disable_enhanced_monitoring(StreamName="enc", ShardLevelMetrics=["IncomingBytes"])
+    checks.eq(r["DesiredShardLevelMetrics"], ["OutgoingBytes"], "DisableEnhancedMonitoring")
+    em = kin.describe_stream_summary(StreamName="enc")["StreamDescriptionSummary"]["EnhancedMonitoring"]
+    checks.eq(em, [{"ShardLevelMetrics": ["OutgoingBytes"]}], "DescribeStreamSummary reports the metrics")
+    expect_error("ValidationException", kin.enable_enhanced_monitoring, "an unknown metric",
+                 StreamName="enc", ShardLevelMetrics=["Bogus"])
+
+
 def scenario_delete(kin):
     kin.delete_stream(StreamName="page-0")
     st = kin.describe_stream_summary(StreamName="page-0")["StreamDescriptionSummary"]["StreamStatus"]
@@ -332,6 +419,8 @@ def main():
         checks.run(scenario_paging, kin)
         checks.run(scenario_errors, kin)
         checks.run(scenario_delete, kin)
+        checks.run(scenario_consumers, kin)
+        checks.run(scenario_state_only, kin)
         checks.eq(srv.stop(), 0, "tributary-server exits 0 on SIGTERM")
     checks.run(scenario_throughput, binary)
     return checks.finish()

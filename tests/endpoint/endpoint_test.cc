@@ -180,7 +180,15 @@ TEST_CASE("request-shape errors: types, required members, stream addressing",
   CHECK(type_of("UpdateShardCount",
                 R"({"StreamName":"s","TargetShardCount":2,"ScalingType":"SOMETIMES"})") ==
         "ValidationException");
-  CHECK(type_of("RegisterStreamConsumer", R"({})") == "UnknownOperationException");
+  CHECK(type_of("RegisterStreamConsumer", R"({})") == "ValidationException");
+  CHECK(type_of("RegisterStreamConsumer",
+                R"({"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s","ConsumerName":"c"})") == "OK");
+  CHECK(type_of("DescribeStreamConsumer", R"({})") == "InvalidArgumentException");
+  CHECK(type_of("DescribeStreamConsumer", R"({"ConsumerARN":"not-an-arn"})") == "ValidationException");
+  CHECK(type_of("GetResourcePolicy", R"({"ResourceARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s"})") == "OK");
+  CHECK(type_of("UpdateAccountSettings", R"({"MinimumThroughputBillingCommitment":{"Status":"MAYBE"}})") ==
+        "ValidationException");
+  CHECK(type_of("SubscribeToShard", R"({})") == "UnknownOperationException");
 }
 
 TEST_CASE("content types and targets", "[endpoint][protocol]") {

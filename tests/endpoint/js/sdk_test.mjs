@@ -207,7 +207,7 @@ async function scenarios(client, arnOf) {
   eq(rtags.Tags, [{ Key: "owner", Value: "me" }, { Key: "team", Value: "data" }], "TagResource/UntagResource/ListTagsForResource");
   await expectError("ResourceNotFoundException",
     client.send(new K.ListTagsForResourceCommand({ ResourceARN: `${arn}/consumer/c1:1700000000` })),
-    "tags of a consumer ARN (no consumers yet)");
+    "tags of a consumer ARN that names no consumer");
   await expectError("ResourceNotFoundException",
     client.send(new K.TagResourceCommand({ ResourceARN: arnOf("missing"), Tags: { a: "b" } })),
     "TagResource of a missing stream");
@@ -225,13 +225,55 @@ async function scenarios(client, arnOf) {
   }
   eq(names, ["events", "js-0", "js-1", "js-2"], "ListStreams NextToken paging");
 
-  // ---- actions not served yet, and request-shape errors
-  const notYet = await expectError("UnknownOperationException",
-    client.send(new K.RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c" })),
-    "RegisterStreamConsumer is not served yet");
-  ok(/does not serve yet/.test(notYet.message), `the message says so (${notYet.message})`);
-  await expectError("UnknownOperationException", client.send(new K.EnableEnhancedMonitoringCommand({ StreamARN: arn, ShardLevelMetrics: ["ALL"] })),
-    "EnableEnhancedMonitoring is not served yet");
+  // ---- enhanced fan-out consumers, resource policies, account settings, warm throughput
+  const reg = await client.send(new K.RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c" }));
+  eq(reg.Consumer.ConsumerStatus, "CREATING", "RegisterStreamConsumer: CREATING");
+  ok(reg.Consumer.ConsumerARN.startsWith(`${arn}/consumer/c:`), "consumer ARN shape");
+  ok(reg.Consumer.ConsumerCreationTimestamp instanceof Date, "ConsumerCreationTimestamp is a Date");
+  const cdesc = await client.send(new K.DescribeStreamConsumerCommand({ ConsumerARN: reg.Consumer.ConsumerARN }));
+  eq(cdesc.ConsumerDescription.StreamARN, arn, "DescribeStreamConsumer by ConsumerARN");
+  const clist = await client.send(new K.ListStreamConsumersCommand({ StreamARN: arn, MaxResults: 5 }));
+  eq(clist.Consumers.map((c) => c.ConsumerName), ["c"], "ListStreamConsumers");
+  await expectError("ResourceInUseException",
+    client.send(new K.RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c" })), "a consumer name taken");
+  await expectError("ValidationException",
+    client.send(new K.ListStreamConsumersCommand({ StreamARN: arn, MaxResults: 10001 })), "ListStreamConsumers MaxResults 10001");
+  await expectError("InvalidArgumentException",
+    client.send(new K.TagResourceCommand({ ResourceARN: reg.Consumer.ConsumerARN, Tags: { a: "b" } })),
+    "tags of a consumer are not kept");
+  const policy = JSON.stringify({ Version: "2012-10-17", Statement: [] });
+  await client.send(new K.PutResourcePolicyCommand({ ResourceARN: arn, Policy: policy }));
+  eq((await client.send(new K.GetResourcePolicyCommand({ ResourceARN: arn }))).Policy, policy, "Put/GetResourcePolicy");
+  await client.send(new K.PutResourcePolicyCommand({ ResourceARN: reg.Consumer.ConsumerARN, Policy: "{}" }));
+  await client.send(new K.DeleteResourcePolicyCommand({ ResourceARN: arn }));
+  eq((await client.send(new K.GetResourcePolicyCommand({ ResourceARN: arn }))).Policy, "{}", "no policy after DeleteResourcePolicy");
+  await expectError("ResourceNotFoundException", client.send(new K.DeleteResourcePolicyCommand({ ResourceARN: arn })),
+    "DeleteResourcePolicy without a policy");
+  await client.send(new K.DeregisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c" }));
+  await expectError("ResourceNotFoundException",
+    client.send(new K.DescribeStreamConsumerCommand({ StreamARN: arn, ConsumerName: "nope" })), "a missing consumer");
+  const acct0 = await client.send(new K.DescribeAccountSettingsCommand({}));
+  eq(acct0.MinimumThroughputBillingCommitment?.Status, "DISABLED", "DescribeAccountSettings: DISABLED");
+  await expectError("InvalidArgumentException",
+    client.send(new K.UpdateStreamWarmThroughputCommand({ StreamARN: arn, WarmThroughputMiBps: 10 })),
+    "warm throughput without the account commitment");
+  const acct = await client.send(new K.UpdateAccountSettingsCommand({ MinimumThroughputBillingCommitment: { Status: "ENABLED" } }));
+  eq(acct.MinimumThroughputBillingCommitment.Status, "ENABLED", "UpdateAccountSettings ENABLED");
+  ok(acct.MinimumThroughputBillingCommitment.EarliestAllowedEndAt instanceof Date, "EarliestAllowedEndAt");
+  await expectError("InvalidArgumentException",
+    client.send(new K.UpdateStreamWarmThroughputCommand({ StreamName: "js-0", WarmThroughputMiBps: 10 })),
+    "warm throughput of a PROVISIONED stream");
+  await client.send(new K.CreateStreamCommand({ StreamName: "od", StreamModeDetails: { StreamMode: "ON_DEMAND" } }));
+  await K.waitUntilStreamExists(waiter(client), { StreamName: "od" });
+  const warm = await client.send(new K.UpdateStreamWarmThroughputCommand({ StreamName: "od", WarmThroughputMiBps: 10 }));
+  eq(warm.WarmThroughput, { TargetMiBps: 10, CurrentMiBps: 0 }, "UpdateStreamWarmThroughput");
+  await K.waitUntilStreamExists(waiter(client), { StreamName: "od" });
+  const odsum = await client.send(new K.DescribeStreamSummaryCommand({ StreamName: "od" }));
+  eq(odsum.StreamDescriptionSummary.WarmThroughput, { TargetMiBps: 10, CurrentMiBps: 10 }, "summary reports WarmThroughput");
+  const off = await client.send(new K.UpdateAccountSettingsCommand({ MinimumThroughputBillingCommitment: { Status: "DISABLED" } }));
+  eq(off.MinimumThroughputBillingCommitment.Status, "ENABLED_UNTIL_EARLIEST_ALLOWED_END", "disabling early");
+
+  // ---- request-shape errors
   await expectError("InvalidArgumentException", client.send(new K.DescribeStreamSummaryCommand({})),
     "neither StreamName nor StreamARN");
   await expectError("InvalidArgumentException", client.send(new K.DescribeStreamSummaryCommand({ StreamName: "js-0", StreamARN: arn })),
@@ -245,7 +287,7 @@ async function scenarios(client, arnOf) {
     "PutRecord without PartitionKey");
 
   // ---- delete and waitUntilStreamNotExists
-  await client.send(new K.DeleteStreamCommand({ StreamARN: arn }));
+  await client.send(new K.DeleteStreamCommand({ StreamARN: arn, EnforceConsumerDeletion: true }));
   const gone = await K.waitUntilStreamNotExists(waiter(client), { StreamARN: arn });
   eq(gone.state, "SUCCESS", "waitUntilStreamNotExists");
 }
