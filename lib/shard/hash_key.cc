@@ -1,8 +1,8 @@
 #include <fmt/format.h>
 
-#include <sstream>
 
 #include "absl/strings/numbers.h"
+#include "shard/decimal.h"
 #include "tributary/status.h"
 #include "tributary/types.h"
 #include "util/md5.h"
@@ -50,10 +50,6 @@ absl::StatusOr<HashKey> HashKey::Parse(std::string_view decimal, std::string_vie
   return HashKey(v);
 }
 
-std::string HashKey::ToString() const {
-  std::ostringstream os;
-  os << value_;
-  return os.str();
-}
+std::string HashKey::ToString() const { return shard::Uint128ToDecimal(value_); }
 
 }  // namespace tributary

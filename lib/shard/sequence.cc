@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
-#include <sstream>
 
+#include "shard/decimal.h"
 #include "tributary/status.h"
 #include "tributary/types.h"
 
@@ -55,10 +55,6 @@ absl::StatusOr<SequenceNumber> SequenceNumber::Parse(std::string_view decimal,
   return SequenceNumber(v);
 }
 
-std::string SequenceNumber::ToString() const {
-  std::ostringstream os;
-  os << value_;
-  return os.str();
-}
+std::string SequenceNumber::ToString() const { return shard::Uint128ToDecimal(value_); }
 
 }  // namespace tributary
