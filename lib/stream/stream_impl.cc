@@ -719,6 +719,7 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   const int64_t now_ms = Ms(now);
   PutRecordResult result;
   uint64_t token = 0;
+  log::ShardLog* shard_log = nullptr;  // replaced only under mu_ held exclusively
   {
   util::MutexLock dl(&s->data_mu);
   TRIBUTARY_RETURN_IF_ERROR(ThrottleWrite(s, size, now));
@@ -740,11 +741,12 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   s->last_arrival_ms = arrival;
   MaybeTrim(s, now_ms);
   token = s->log->DurabilityToken();
+  shard_log = s->log.get();
   result = PutRecordResult{ShardId(s->index), SequenceNumber::FromParts(counter, s->index)};
   }
   // Outside the shard lock, so concurrent writers of the shard share one
   // sync; the stream lock (shared) keeps the log alive.
-  if (sync) TRIBUTARY_RETURN_IF_ERROR(s->log->Sync(token));
+  if (sync) TRIBUTARY_RETURN_IF_ERROR(shard_log->Sync(token));
   return result;
 }
 
@@ -779,7 +781,7 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
   batch.reserve(records.size());
   // Shards appended to, their durability tokens, and their group's range.
   struct ToSync {
-    Shard* shard;
+    log::ShardLog* log;  // replaced only under mu_ held exclusively
     uint64_t token;
     size_t begin, end;
   };
@@ -833,14 +835,14 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
         s->last_counter = counter - 1;
         s->last_arrival_ms = arrival;
         MaybeTrim(s, now_ms);
-        to_sync.push_back({s, s->log->DurabilityToken(), g, end});
+        to_sync.push_back({s->log.get(), s->log->DurabilityToken(), g, end});
       }
     }
     g = end;
   }
   if (sync) {
     for (const ToSync& t : to_sync) {
-      absl::Status st = t.shard->log->Sync(t.token);
+      absl::Status st = t.log->Sync(t.token);
       if (st.ok()) continue;
       // Not acknowledged as durable: report those entries as failed.
       for (size_t k = t.begin; k < t.end; ++k) {
