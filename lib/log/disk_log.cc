@@ -41,6 +41,23 @@ class Cursor {
 
   enum class Result { kRecord, kEnd, kTorn, kBad };
 
+  // One decoded frame: views into the cursor's window, valid until the next call.
+  struct Frame {
+    Result result = Result::kEnd;
+    uint64_t counter = 0;
+    int64_t arrival = 0;
+    std::string_view key;
+    std::string_view data;
+    uint64_t offset = 0;  // where the frame starts
+    std::string why;      // what was wrong, for kTorn / kBad
+  };
+
+  absl::StatusOr<Frame> Next() {
+    Frame f;
+    TRIBUTARY_ASSIGN_OR_RETURN(f.result, Next(&f.counter, &f.arrival, &f.key, &f.data, &f.offset, &f.why));
+    return f;
+  }
+
   // Decodes the frame at the current offset. kEnd at `limit`; kTorn when the
   // frame runs past `limit`; kBad for a checksum or framing mismatch. `why`
   // says what was wrong.
@@ -218,33 +235,29 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
   seg->last_indexed_offset = 0;
   Cursor cur(seg->file.get(), kSegmentHeaderSize, file_size);
   while (true) {
-    uint64_t counter = 0, off = 0;
-    int64_t arrival = 0;
-    std::string_view key, data;
-    std::string why;
-    TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Result r, cur.Next(&counter, &arrival, &key, &data, &off, &why));
-    if (r == Cursor::Result::kEnd) break;
-    if (r == Cursor::Result::kRecord) {
-      Decoded d{counter, arrival, key, data, cur.offset() - off};
-      IndexRecord(seg, d, off);
+    TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Frame fr, cur.Next());
+    if (fr.result == Cursor::Result::kEnd) break;
+    if (fr.result == Cursor::Result::kRecord) {
+      Decoded d{fr.counter, fr.arrival, fr.key, fr.data, cur.offset() - fr.offset};
+      IndexRecord(seg, d, fr.offset);
       seg->size = cur.offset();
       continue;
     }
     // Only damage with no intact record after it can be a torn tail (what a
     // crash mid-append leaves). Intact records after a bad one mean the bad
     // one is corruption, and those records were acknowledged.
-    if (is_last && !ValidFrameAfter(*seg, off + 1, file_size)) {
+    if (is_last && !ValidFrameAfter(*seg, fr.offset + 1, file_size)) {
       // The tail of the active segment: a crash mid-append leaves a partial
       // or garbled last frame. Nothing after it was acknowledged as synced.
       report->problems.push_back(fmt::format("{}: torn tail at offset {} ({}), {} bytes truncated",
-                                             seg->path, off, why, file_size - off));
-      report->truncated_bytes += file_size - off;
-      TRIBUTARY_RETURN_IF_ERROR(options_.env->TruncateFile(seg->path, off));
+                                             seg->path, fr.offset, fr.why, file_size - fr.offset));
+      report->truncated_bytes += file_size - fr.offset;
+      TRIBUTARY_RETURN_IF_ERROR(options_.env->TruncateFile(seg->path, fr.offset));
       break;
     }
-    seg->corrupt_at = off;
+    seg->corrupt_at = fr.offset;
     report->problems.push_back(
-        fmt::format("{}: corrupt record at offset {} ({}); reads past it fail", seg->path, off, why));
+        fmt::format("{}: corrupt record at offset {} ({}); reads past it fail", seg->path, fr.offset, fr.why));
     break;
   }
   return absl::OkStatus();
@@ -459,31 +472,27 @@ absl::StatusOr<uint64_t> DiskShardLog::Read(uint64_t from_counter, int64_t min_a
     uint64_t start = it == seg.index.begin() ? kSegmentHeaderSize : std::prev(it)->offset;
     Cursor cur(seg.file.get(), start, seg.corrupt_at.value_or(seg.size));
     while (taken < limits.max_records) {
-      uint64_t counter = 0, off = 0;
-      int64_t arrival = 0;
-      std::string_view key, data;
-      std::string why;
-      TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Result r, cur.Next(&counter, &arrival, &key, &data, &off, &why));
-      if (r == Cursor::Result::kEnd) {
+      TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Frame fr, cur.Next());
+      if (fr.result == Cursor::Result::kEnd) {
         if (seg.corrupt_at && taken == 0) return CorruptionAt(seg, *seg.corrupt_at, "corrupt record");
         break;
       }
-      if (r != Cursor::Result::kRecord) {
+      if (fr.result != Cursor::Result::kRecord) {
         if (taken > 0) return resume;  // hand out what was good; the next read reports it
-        return CorruptionAt(seg, off, why);
+        return CorruptionAt(seg, fr.offset, fr.why);
       }
-      if (counter < from_counter || arrival < min_arrival_ms) continue;
-      size_t n = key.size() + data.size();
-      if (taken > 0 && bytes + n > limits.max_bytes) return counter;
+      if (fr.counter < from_counter || fr.arrival < min_arrival_ms) continue;
+      size_t n = fr.key.size() + fr.data.size();
+      if (taken > 0 && bytes + n > limits.max_bytes) return fr.counter;
       Record rec;
-      rec.sequence_number = SequenceNumber::FromParts(counter, shard_index);
-      rec.approximate_arrival_timestamp = absl::FromUnixMillis(arrival);
-      rec.partition_key.assign(key);
-      rec.data.assign(data);
+      rec.sequence_number = SequenceNumber::FromParts(fr.counter, shard_index);
+      rec.approximate_arrival_timestamp = absl::FromUnixMillis(fr.arrival);
+      rec.partition_key.assign(fr.key);
+      rec.data.assign(fr.data);
       out->push_back(std::move(rec));
       bytes += n;
       ++taken;
-      resume = counter + 1;
+      resume = fr.counter + 1;
     }
     if (taken >= limits.max_records) break;
     if (seg.corrupt_at && cur.offset() >= *seg.corrupt_at) break;
@@ -563,14 +572,10 @@ absl::Status DiskShardLog::Verify(RecoveryReport* report) const {
     TRIBUTARY_ASSIGN_OR_RETURN(uint64_t file_size, options_.env->GetFileSize(seg.path));
     Cursor cur(seg.file.get(), kSegmentHeaderSize, file_size);
     while (true) {
-      uint64_t counter = 0, off = 0;
-      int64_t arrival = 0;
-      std::string_view key, data;
-      std::string why;
-      TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Result r, cur.Next(&counter, &arrival, &key, &data, &off, &why));
-      if (r == Cursor::Result::kEnd) break;
-      if (r != Cursor::Result::kRecord) {
-        report->problems.push_back(fmt::format("{}: offset {}: {}", seg.path, off, why));
+      TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Frame fr, cur.Next());
+      if (fr.result == Cursor::Result::kEnd) break;
+      if (fr.result != Cursor::Result::kRecord) {
+        report->problems.push_back(fmt::format("{}: offset {}: {}", seg.path, fr.offset, fr.why));
         break;
       }
       report->records++;
