@@ -113,6 +113,12 @@ Store::~Store() = default;
 
 const StoreOptions& Store::options() const { return impl_->options(); }
 std::string Store::StreamArn(std::string_view name) const { return impl_->Arn(name); }
+const std::string& Store::directory() const { return impl_->dir(); }
+Env* Store::env() const { return impl_->env(); }
+std::shared_ptr<void> Store::GetOrCreateAttachment(
+    std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
+  return impl_->GetOrCreateAttachment(key, make);
+}
 
 absl::Status Store::CreateStream(std::string_view name, const CreateStreamOptions& options) {
   return impl_->CreateStream(name, options);
