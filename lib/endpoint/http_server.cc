@@ -194,8 +194,20 @@ class Session : public std::enable_shared_from_this<Session> {
     if (req.method() == http::verb::post) {
       Response r;
       try {
-        r = server_->endpoint->Handle(req["X-Amz-Target"], req[http::field::content_type],
-                                      req.body());
+        Request in;
+        in.method = req.method_string();
+        std::string_view target = req.target();
+        size_t q = target.find('?');
+        in.path = target.substr(0, q);
+        if (q != std::string_view::npos) in.query = target.substr(q + 1);
+        in.amz_target = req["X-Amz-Target"];
+        in.content_type = req[http::field::content_type];
+        in.authorization = req[http::field::authorization];
+        if (server_->endpoint->wants_headers()) {
+          for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
+        }
+        in.body = &req.body();
+        r = server_->endpoint->Handle(in);
       } catch (const std::exception& e) {
         r = Endpoint::ErrorResponse(req[http::field::content_type],
                                     InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
