@@ -406,6 +406,17 @@ class Store {
       std::string_view stream, std::optional<std::string> exclusive_start_tag_key = std::nullopt,
       int limit = limits::kMaxListTagsLimit);
 
+  // The resource forms (TagResource, UntagResource, ListTagsForResource):
+  // `resource_arn` is a stream ARN or a consumer ARN (consumer tags are kept
+  // with the consumer, persisted, and gone when it is deregistered). Same
+  // limits as the stream forms: 1..50 tags per call, 50 per resource.
+  // ListTagsForResource returns every tag, sorted by key (no paging).
+  absl::Status TagResource(std::string_view resource_arn,
+                           const std::map<std::string, std::string>& tags);
+  absl::Status UntagResource(std::string_view resource_arn, const std::vector<std::string>& tag_keys);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTagsForResource(
+      std::string_view resource_arn);
+
   absl::StatusOr<DescribeLimitsResult> DescribeLimits();
 
   // ---- enhanced fan-out consumers (docs/CONCEPTS.md "Consumers")

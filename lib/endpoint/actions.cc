@@ -101,20 +101,6 @@ std::map<std::string, std::string> ToMap(const StringPairs& pairs) {
   return m;
 }
 
-// ResourceARN of TagResource & co.: only streams carry tags here. A consumer
-// ARN names a consumer that does not exist (ResourceNotFoundException) or
-// one whose tags the server does not keep (InvalidArgumentException).
-absl::StatusOr<std::string_view> StreamResource(Store& store, std::string_view arn) {
-  if (arn.find("/consumer/") != std::string_view::npos) {
-    ConsumerRef ref;
-    ref.consumer_arn = std::string(arn);
-    TRIBUTARY_RETURN_IF_ERROR(store.DescribeStreamConsumer(ref).status());
-    return InvalidArgumentError(fmt::format(
-        "Tags of consumer {}: tributary-server keeps tags on streams only", arn.substr(0, 256)));
-  }
-  return arn;
-}
-
 // ---------------------------------------------------------------- writing
 
 template <class Out>
@@ -640,8 +626,7 @@ absl::Status TagResource(Store& store, const Obj& in, Out& out) {
   StringPairs tags;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "Tags", tags));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
-  TRIBUTARY_RETURN_IF_ERROR(store.AddTagsToStream(stream, ToMap(tags)));
+  TRIBUTARY_RETURN_IF_ERROR(store.TagResource(arn, ToMap(tags)));
   EmptyObject(out);
   return absl::OkStatus();
 }
@@ -652,9 +637,8 @@ absl::Status UntagResource(Store& store, const Obj& in, Out& out) {
   std::vector<std::string_view> keys;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "TagKeys", keys));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
   TRIBUTARY_RETURN_IF_ERROR(
-      store.RemoveTagsFromStream(stream, std::vector<std::string>(keys.begin(), keys.end())));
+      store.UntagResource(arn, std::vector<std::string>(keys.begin(), keys.end())));
   EmptyObject(out);
   return absl::OkStatus();
 }
@@ -663,16 +647,7 @@ template <class Obj, class Out>
 absl::Status ListTagsForResource(Store& store, const Obj& in, Out& out) {
   std::string_view arn;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
-  // ListTagsForResource has no paging: gather every page of the stream form.
-  std::vector<std::pair<std::string, std::string>> tags;
-  std::optional<std::string> after;
-  while (true) {
-    TRIBUTARY_ASSIGN_OR_RETURN(ListTagsResult r, store.ListTagsForStream(stream, after));
-    tags.insert(tags.end(), r.tags.begin(), r.tags.end());
-    if (!r.has_more_tags || r.tags.empty()) break;
-    after = r.tags.back().first;
-  }
+  TRIBUTARY_ASSIGN_OR_RETURN(auto tags, store.ListTagsForResource(arn));
   out.StartObject();
   WriteTags(out, tags);
   out.EndObject();
@@ -973,7 +948,7 @@ const ActionInfo kActions[] = {
     TRIBUTARY_DONE(ListShards, ""),
     TRIBUTARY_DONE(ListStreamConsumers, ""),
     TRIBUTARY_DONE(ListStreams, ""),
-    TRIBUTARY_DONE(ListTagsForResource, "Store::ListTagsForStream, all pages (stream ARNs only)"),
+    TRIBUTARY_DONE(ListTagsForResource, "Store::ListTagsForResource (stream or consumer ARN)"),
     TRIBUTARY_DONE(ListTagsForStream, ""),
     TRIBUTARY_DONE(MergeShards, ""),
     TRIBUTARY_DONE(PutRecord, "Store::Put"),
@@ -985,8 +960,8 @@ const ActionInfo kActions[] = {
     TRIBUTARY_DONE(StartStreamEncryption, ""),
     TRIBUTARY_DONE(StopStreamEncryption, ""),
     TRIBUTARY_NOT_YET(SubscribeToShard, kFanOut),
-    TRIBUTARY_DONE(TagResource, "Store::AddTagsToStream (stream ARNs only; consumer ARNs: InvalidArgumentException)"),
-    TRIBUTARY_DONE(UntagResource, "Store::RemoveTagsFromStream (stream ARNs only)"),
+    TRIBUTARY_DONE(TagResource, "Store::TagResource (stream or consumer ARN)"),
+    TRIBUTARY_DONE(UntagResource, "Store::UntagResource (stream or consumer ARN)"),
     TRIBUTARY_DONE(UpdateAccountSettings, "kept in memory, not in the catalog"),
     TRIBUTARY_DONE(UpdateMaxRecordSize, ""),
     TRIBUTARY_DONE(UpdateShardCount, ""),

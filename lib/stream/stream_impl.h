@@ -177,11 +177,15 @@ class StreamImpl {
   absl::Status UpdateMode(StreamMode mode, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status UpdateMaxRecordSize(int kib, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status ChangeRetention(int hours, bool increase, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status AddTags(const std::map<std::string, std::string>& tags, absl::Time now)
+  // Tags of the stream (no key) or of one of its consumers.
+  absl::Status AddTags(const std::optional<ConsumerKey>& consumer,
+                       const std::map<std::string, std::string>& tags, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status RemoveTags(const std::vector<std::string>& keys, absl::Time now)
+  absl::Status RemoveTags(const std::optional<ConsumerKey>& consumer,
+                          const std::vector<std::string>& keys, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<ListTagsResult> ListTags(const std::optional<std::string>& after, int limit,
+  absl::StatusOr<ListTagsResult> ListTags(const std::optional<ConsumerKey>& consumer,
+                                          const std::optional<std::string>& after, int limit,
                                           absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   int OpenShardCount() ABSL_LOCKS_EXCLUDED(mu_);
   StreamMode Mode() ABSL_LOCKS_EXCLUDED(mu_);

@@ -236,11 +236,20 @@ async function scenarios(client, arnOf) {
   eq(clist.Consumers.map((c) => c.ConsumerName), ["c"], "ListStreamConsumers");
   await expectError("ResourceInUseException",
     client.send(new K.RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c" })), "a consumer name taken");
+  // ---- resource tags on a consumer ARN
+  const carn = reg.Consumer.ConsumerARN;
+  await client.send(new K.TagResourceCommand({ ResourceARN: carn, Tags: { app: "billing", tier: "gold" } }));
+  await client.send(new K.UntagResourceCommand({ ResourceARN: carn, TagKeys: ["tier"] }));
+  const ctags = await client.send(new K.ListTagsForResourceCommand({ ResourceARN: carn }));
+  eq(ctags.Tags, [{ Key: "app", Value: "billing" }], "TagResource/UntagResource/ListTagsForResource on a consumer ARN");
+  const stags = await client.send(new K.ListTagsForResourceCommand({ ResourceARN: arn }));
+  ok(!stags.Tags.some((t) => t.Key === "app"), "a consumer's tags are not the stream's");
+  await expectError("InvalidArgumentException",
+    client.send(new K.TagResourceCommand({ ResourceARN: carn,
+      Tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"])) })),
+    "more than 50 tags on a consumer");
   await expectError("ValidationException",
     client.send(new K.ListStreamConsumersCommand({ StreamARN: arn, MaxResults: 10001 })), "ListStreamConsumers MaxResults 10001");
-  await expectError("InvalidArgumentException",
-    client.send(new K.TagResourceCommand({ ResourceARN: reg.Consumer.ConsumerARN, Tags: { a: "b" } })),
-    "tags of a consumer are not kept");
   const policy = JSON.stringify({ Version: "2012-10-17", Statement: [] });
   await client.send(new K.PutResourcePolicyCommand({ ResourceARN: arn, Policy: policy }));
   eq((await client.send(new K.GetResourcePolicyCommand({ ResourceARN: arn }))).Policy, policy, "Put/GetResourcePolicy");
