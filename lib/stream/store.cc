@@ -285,8 +285,10 @@ absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRec
   }
   absl::Time now = impl_->Now();
   const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
-  return impl_->WithStream(stream, now,
-                           [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
+  absl::StatusOr<PutRecordResult> r = impl_->WithStream(
+      stream, now, [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
+  if (r.ok()) impl_->NotifyAppend();
+  return r;
 }
 
 absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
@@ -317,8 +319,10 @@ absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
   }
   absl::Time now = impl_->Now();
   const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
-  return impl_->WithStream(stream, now,
-                           [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
+  absl::StatusOr<PutBatchResult> r = impl_->WithStream(
+      stream, now, [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
+  if (r.ok()) impl_->NotifyAppend();
+  return r;
 }
 
 absl::StatusOr<std::string> Store::GetShardIterator(const GetShardIteratorRequest& request) {

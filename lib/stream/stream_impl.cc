@@ -939,7 +939,8 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
 }
 
 absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& token, int limit,
-                                                        absl::Time now) {
+                                                        absl::Time now, bool metered,
+                                                        std::optional<SequenceNumber>* continuation) {
   FinishTransitionIfDue(now);
   util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
@@ -956,7 +957,7 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   }
   const int64_t visible_from = VisibleFromMs(now_ms);
   util::MutexLock dl(&s->data_mu);
-  if (throughput_.enabled) {
+  if (throughput_.enabled && metered) {
     if (!s->read_calls.CanTake(1, now) || !s->read_bytes.Positive(now)) {
       return ThroughputExceededError(fmt::format(
           "Rate exceeded for shard {} in stream {} under account {}.", s->id, name_,
@@ -967,7 +968,7 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   log::ReadLimits lim{static_cast<size_t>(limit), limits::kMaxGetRecordsBytes};
   TRIBUTARY_ASSIGN_OR_RETURN(uint64_t next, s->log->Read(token.position, visible_from, lim,
                                                          s->index, &result.records));
-  if (throughput_.enabled) {
+  if (throughput_.enabled && metered) {
     size_t bytes = 0;
     for (const Record& r : result.records) bytes += r.data.size() + r.partition_key.size();
     s->read_bytes.Take(static_cast<double>(bytes));
@@ -997,6 +998,11 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     t.position = next;
     t.issued_ms = now_ms;
     result.next_shard_iterator = EncodeIterator(t);
+    if (continuation != nullptr) {
+      *continuation = result.records.empty()
+                          ? SequenceNumber::FromParts(std::max(next, s->start_counter) - 1, s->index)
+                          : result.records.back().sequence_number;
+    }
   }
   return result;
 }
