@@ -9,11 +9,13 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "endpoint/cbor_codec.h"
+#include "endpoint/event_stream.h"
 #include "endpoint/json_codec.h"
 #include "util/status_macros.h"
 
@@ -184,6 +186,41 @@ void WriteShards(Out& out, const std::vector<ShardDescription>& shards) {
   out.Key("Shards");
   out.StartArray();
   for (const ShardDescription& s : shards) WriteShard(out, s);
+  out.EndArray();
+}
+
+template <class Out>
+void WriteRecords(Out& out, const std::vector<Record>& records) {
+  out.Key("Records");
+  out.StartArray();
+  for (const Record& rec : records) {
+    out.StartObject();
+    Str(out, "SequenceNumber", rec.sequence_number.ToString());
+    out.Key("ApproximateArrivalTimestamp");
+    out.Timestamp(rec.approximate_arrival_timestamp);
+    out.Key("Data");
+    out.Blob(rec.data);
+    Str(out, "PartitionKey", rec.partition_key);
+    out.EndObject();
+  }
+  out.EndArray();
+}
+
+template <class Out>
+void WriteChildShards(Out& out, const std::vector<ChildShard>& children) {
+  if (children.empty()) return;
+  out.Key("ChildShards");
+  out.StartArray();
+  for (const ChildShard& c : children) {
+    out.StartObject();
+    Str(out, "ShardId", c.shard_id);
+    out.Key("ParentShards");
+    out.StartArray();
+    for (const std::string& p : c.parent_shards) out.String(p);
+    out.EndArray();
+    WriteHashKeyRange(out, c.hash_key_range);
+    out.EndObject();
+  }
   out.EndArray();
 }
 
@@ -458,38 +495,108 @@ absl::Status GetRecords(Store& store, const Obj& in, Out& out) {
   TRIBUTARY_ASSIGN_OR_RETURN(
       GetRecordsResult r, store.GetRecords(iterator, limit.value_or(limits::kMaxGetRecordsLimit)));
   out.StartObject();
-  out.Key("Records");
-  out.StartArray();
-  for (const Record& rec : r.records) {
-    out.StartObject();
-    Str(out, "SequenceNumber", rec.sequence_number.ToString());
-    out.Key("ApproximateArrivalTimestamp");
-    out.Timestamp(rec.approximate_arrival_timestamp);
-    out.Key("Data");
-    out.Blob(rec.data);
-    Str(out, "PartitionKey", rec.partition_key);
-    out.EndObject();
-  }
-  out.EndArray();
+  WriteRecords(out, r.records);
   if (r.next_shard_iterator) Str(out, "NextShardIterator", *r.next_shard_iterator);
   Num(out, "MillisBehindLatest", r.millis_behind_latest);
-  if (!r.child_shards.empty()) {
-    out.Key("ChildShards");
-    out.StartArray();
-    for (const ChildShard& c : r.child_shards) {
-      out.StartObject();
-      Str(out, "ShardId", c.shard_id);
-      out.Key("ParentShards");
-      out.StartArray();
-      for (const std::string& p : c.parent_shards) out.String(p);
-      out.EndArray();
-      WriteHashKeyRange(out, c.hash_key_range);
-      out.EndObject();
-    }
-    out.EndArray();
-  }
+  WriteChildShards(out, r.child_shards);
   out.EndObject();
   return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- SubscribeToShard
+
+// The event stream of one subscription: an initial-response event, then
+// one SubscribeToShardEvent per ShardSubscription::Next(), or an exception
+// event when the subscription fails; the body ends with the subscription.
+template <class Writer>
+class SubscribeStream final : public ResponseStream {
+ public:
+  SubscribeStream(std::unique_ptr<ShardSubscription> sub, std::string_view content_type)
+      : sub_(std::move(sub)), content_type_(content_type) {}
+
+  bool Next(std::string* piece) override {
+    if (state_ == State::kInitial) {
+      state_ = State::kFirstEvent;
+      std::string payload;
+      Writer w(&payload);
+      EmptyObject(w);
+      AppendEventMessage({{":message-type", "event"}, {":event-type", "initial-response"},
+                          {":content-type", content_type_}},
+                         payload, piece);
+      return true;
+    }
+    if (state_ == State::kDone) return false;
+    // The first event goes out at once; later ones when records arrive, or
+    // as a heartbeat after a second without any.
+    const absl::Duration wait =
+        state_ == State::kFirstEvent ? absl::ZeroDuration() : kHeartbeat;
+    state_ = State::kEvents;
+    absl::StatusOr<std::optional<SubscribeToShardEvent>> ev = sub_->Next(wait);
+    if (!ev.ok()) {
+      state_ = State::kDone;
+      WireError wire = WireErrorOf(ev.status());
+      std::string payload;
+      Writer w(&payload);
+      w.StartObject();
+      Str(w, "message", std::string_view(ev.status().message().data(), ev.status().message().size()));
+      w.EndObject();
+      AppendEventMessage({{":message-type", "exception"}, {":exception-type", wire.type},
+                          {":content-type", content_type_}},
+                         payload, piece);
+      return true;
+    }
+    if (!ev->has_value()) {
+      state_ = State::kDone;
+      return false;
+    }
+    const SubscribeToShardEvent& e = **ev;
+    std::string payload;
+    Writer w(&payload);
+    w.StartObject();
+    WriteRecords(w, e.records);
+    if (e.continuation_sequence_number) {
+      Str(w, "ContinuationSequenceNumber", *e.continuation_sequence_number);
+    }
+    Num(w, "MillisBehindLatest", e.millis_behind_latest);
+    WriteChildShards(w, e.child_shards);
+    w.EndObject();
+    AppendEventMessage({{":message-type", "event"}, {":event-type", "SubscribeToShardEvent"},
+                        {":content-type", content_type_}},
+                       payload, piece);
+    return true;
+  }
+
+  void Cancel() override { sub_->Cancel(); }
+
+ private:
+  static constexpr absl::Duration kHeartbeat = absl::Seconds(1);
+  enum class State { kInitial, kFirstEvent, kEvents, kDone };
+  std::unique_ptr<ShardSubscription> sub_;
+  std::string_view content_type_;
+  State state_ = State::kInitial;
+};
+
+template <class Obj, class Writer>
+absl::StatusOr<std::shared_ptr<ResponseStream>> SubscribeToShardStream(Store& store, const Obj& in) {
+  std::string_view consumer, shard;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ConsumerARN", consumer));
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ShardId", shard));
+  Obj pos = in;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "StartingPosition", pos));
+  std::string_view type;
+  TRIBUTARY_RETURN_IF_ERROR(Required(pos, "Type", type));
+  StartingPosition p;
+  TRIBUTARY_ASSIGN_OR_RETURN(p.type, ParseShardIteratorType(type));
+  std::optional<std::string_view> seq;
+  TRIBUTARY_RETURN_IF_ERROR(pos.Get("SequenceNumber", seq));
+  if (seq) p.sequence_number = std::string(*seq);
+  TRIBUTARY_RETURN_IF_ERROR(pos.Get("Timestamp", p.timestamp));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<ShardSubscription> sub,
+                             store.SubscribeToShard(consumer, shard, p));
+  const std::string_view content_type =
+      std::is_same_v<Writer, CborWriter> ? kCborContentType : kJsonContentType;
+  return std::shared_ptr<ResponseStream>(
+      std::make_shared<SubscribeStream<Writer>>(std::move(sub), content_type));
 }
 
 // ---------------------------------------------------------------- resharding
@@ -924,9 +1031,6 @@ absl::Status UpdateStreamWarmThroughput(Store& store, const Obj& in, Out& out) {
 #define TRIBUTARY_NOT_YET(name, step) \
   ActionInfo { #name, ActionStatus::kNotYet, step, nullptr, nullptr }
 
-constexpr std::string_view kFanOut =
-    "enhanced fan-out push delivery (event-stream encoding) is not implemented";
-
 const ActionInfo kActions[] = {
     TRIBUTARY_DONE(AddTagsToStream, ""),
     TRIBUTARY_DONE(CreateStream, ""),
@@ -959,7 +1063,10 @@ const ActionInfo kActions[] = {
     TRIBUTARY_DONE(SplitShard, ""),
     TRIBUTARY_DONE(StartStreamEncryption, ""),
     TRIBUTARY_DONE(StopStreamEncryption, ""),
-    TRIBUTARY_NOT_YET(SubscribeToShard, kFanOut),
+    ActionInfo{"SubscribeToShard", ActionStatus::kDone,
+               "Store::SubscribeToShard, as an event stream over HTTP/1.1 (chunked)", nullptr,
+               nullptr, &SubscribeToShardStream<JsonObject, JsonWriter>,
+               &SubscribeToShardStream<CborObject, CborWriter>},
     TRIBUTARY_DONE(TagResource, "Store::TagResource (stream or consumer ARN)"),
     TRIBUTARY_DONE(UntagResource, "Store::UntagResource (stream or consumer ARN)"),
     TRIBUTARY_DONE(UpdateAccountSettings, "kept in memory, not in the catalog"),

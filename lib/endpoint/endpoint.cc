@@ -6,6 +6,7 @@
 
 #include "endpoint/actions.h"
 #include "endpoint/cbor_codec.h"
+#include "endpoint/event_stream.h"
 #include "endpoint/json_codec.h"
 #include "util/status_macros.h"
 
@@ -182,6 +183,13 @@ Response Endpoint::Handle(const Request& request) const {
       st = SerializationError("The request body is empty; send {} for an action without input");
     } else if (absl::StatusOr<JsonObject> in = ParseJsonRequest(body, &scratch); !in.ok()) {
       st = in.status();
+    } else if (action->json_stream != nullptr) {
+      absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->json_stream(**store, *in);
+      if (stream.ok()) {
+        r.content_type = kEventStreamContentType;
+        r.stream = std::move(*stream);
+      }
+      st = stream.status();
     } else {
       JsonWriter out(&r.body);
       st = action->json(**store, *in, out);
@@ -191,8 +199,18 @@ Response Endpoint::Handle(const Request& request) const {
       st = doc.status();
     } else {
       r.content_type = kCborContentType;
-      CborWriter out(&r.body);
-      st = action->cbor(**store, doc->root(), out);
+      if (action->cbor_stream != nullptr) {
+        absl::StatusOr<std::shared_ptr<ResponseStream>> stream =
+            action->cbor_stream(**store, doc->root());
+        if (stream.ok()) {
+          r.content_type = kEventStreamContentType;
+          r.stream = std::move(*stream);
+        }
+        st = stream.status();
+      } else {
+        CborWriter out(&r.body);
+        st = action->cbor(**store, doc->root(), out);
+      }
     }
   }
   if (!st.ok()) return MakeErrorResponse(enc, st);

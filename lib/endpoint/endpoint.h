@@ -43,6 +43,20 @@ inline constexpr std::string_view kJsonContentType = "application/x-amz-json-1.1
 inline constexpr std::string_view kCborContentType = "application/x-amz-cbor-1.1";
 inline constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
 
+// A response body produced over time (SubscribeToShard's event stream).
+// The transport sends it as it comes (HTTP/1.1 chunked transfer encoding).
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Blocks until the next piece of the body is ready and appends it to
+  // `piece`; false at the end of the body (nothing appended). Called from
+  // one thread at a time.
+  virtual bool Next(std::string* piece) = 0;
+  // From any thread: the client went away or the server is shutting down; a
+  // blocked Next() returns soon, and later ones end the body.
+  virtual void Cancel() = 0;
+};
+
 struct Response {
   int status = 200;
   std::string_view content_type = kJsonContentType;  // points to a constant
@@ -50,6 +64,8 @@ struct Response {
   // The Kinesis error type of an error response ("" on success), for logs
   // and the x-amzn-ErrorType header.
   std::string_view error_type;
+  // Set for a streamed response: the body comes from here (`body` is empty).
+  std::shared_ptr<ResponseStream> stream;
 };
 
 // How a failed Status goes on the wire.
