@@ -177,6 +177,10 @@ Response Endpoint::Handle(const Request& request) const {
 
   Scratch scratch;
   Response r;
+  if (request.response_storage != nullptr) {
+    r.body.swap(*request.response_storage);
+    r.body.clear();
+  }
   absl::Status st;
   if (enc == Encoding::kJson) {
     if (body.empty()) {
