@@ -4,6 +4,7 @@
 #include <rapidjson/writer.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "absl/strings/escaping.h"
@@ -263,9 +264,22 @@ void JsonWriter::StartObject() { impl_->writer.StartObject(); }
 void JsonWriter::EndObject() { impl_->writer.EndObject(); }
 void JsonWriter::StartArray() { impl_->writer.StartArray(); }
 void JsonWriter::EndArray() { impl_->writer.EndArray(); }
-void JsonWriter::Key(std::string_view name) {
-  impl_->writer.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
+namespace {
+// `"s"` without RapidJSON scanning (or even copying byte by byte) the text:
+// it emits the separator and the opening quote as a raw value, so its
+// comma/colon and nesting state stay right, and the text and the closing
+// quote are appended to the output directly. Only for text known to need no
+// escaping.
+void RawQuoted(rapidjson::Writer<StringStream>& w, std::string* out, std::string_view s) {
+  w.RawValue("\"", 1, rapidjson::kStringType);
+  out->append(s);
+  out->push_back('"');
 }
+}  // namespace
+
+// Keys are member names of the Kinesis API: ASCII letters only.
+void JsonWriter::Key(std::string_view name) { RawQuoted(impl_->writer, impl_->stream.out, name); }
+void JsonWriter::SafeString(std::string_view s) { RawQuoted(impl_->writer, impl_->stream.out, s); }
 void JsonWriter::String(std::string_view s) {
   impl_->writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
