@@ -51,6 +51,17 @@ inline void PutUnsafe(StringStream& s, char c) { s.out->push_back(c); }
 
 }  // namespace
 
+bool DecodeBase64(std::string_view b64, Scratch* scratch, std::string_view* out) {
+  // absl decodes into a std::string: a per-thread one, reused, then one copy
+  // into the request's arena (no allocation per record).
+  thread_local std::string decoded;
+  if (!absl::Base64Unescape(absl::string_view(b64.data(), b64.size()), &decoded)) return false;
+  char* p = scratch->Allocate(decoded.size());
+  if (!decoded.empty()) std::memcpy(p, decoded.data(), decoded.size());
+  *out = std::string_view(p, decoded.size());
+  return true;
+}
+
 std::string MemberPath(std::string_view parent, int index, std::string_view key) {
   if (parent.empty()) return std::string(key);
   if (index >= 0) return fmt::format("{}[{}].{}", parent, index, key);
@@ -150,8 +161,8 @@ absl::Status JsonObject::Get(std::string_view key, std::optional<Blob>& out) con
   if (v->get_string().get(b64) != simdjson::SUCCESS) {
     return TypeError(key, "a base64 string", *v);
   }
-  std::string& bytes = scratch_->NewString();
-  if (!absl::Base64Unescape(absl::string_view(b64.data(), b64.size()), &bytes)) {
+  std::string_view bytes;
+  if (!DecodeBase64(b64, scratch_, &bytes)) {
     return SerializationError(fmt::format("Member '{}' is not valid base64", Path(key)));
   }
   out = Blob{bytes};
