@@ -93,6 +93,9 @@ struct Request {
   // Not modified; spare capacity beyond its size (64 bytes) lets the JSON
   // parser read it in place.
   const std::string* body = nullptr;
+  // Optional: memory for the response body (moved from, so its capacity is
+  // reused instead of allocating, and page-faulting, a new buffer).
+  std::string* response_storage = nullptr;
 };
 
 struct EndpointOptions {
