@@ -3,6 +3,7 @@
 #define TRIBUTARY_TRIBUTARY_H_
 
 #include "tributary/clock.h"
+#include "tributary/fault_injector.h"
 #include "tributary/options.h"
 #include "tributary/status.h"
 #include "tributary/store.h"
