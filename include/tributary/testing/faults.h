@@ -101,6 +101,7 @@ class Faults final : public FaultInjector {
                            int batches = 1, Target target = {});
   // Same, with the failing records chosen by `pick(position, record)`; a
   // non-empty target.partition_key further limits it to records of that key.
+  // `pick` runs under this object's lock: it must not call back into it.
   Faults& FailBatchRecordsIf(std::function<bool(size_t, const PutRecordInput&)> pick,
                              ErrorType type = ErrorType::kProvisionedThroughputExceeded,
                              int batches = 1, Target target = {});
