@@ -310,6 +310,23 @@ struct RecoveryReport {
 
 // DescribeLimits: the account's shard limit and use, and the on-demand
 // stream limit and use.
+// Per-shard figures for status pages and tools (not a Kinesis action):
+// GetShardStatistics.
+struct ShardStatistics {
+  std::string shard_id;
+  // Records and bytes (data + partition key) the shard holds. Records past
+  // the retention period count until their space is reclaimed (in-memory
+  // stores check at most once a second on append, durable stores free a
+  // segment at a time), so these can exceed what a reader would get.
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  // The newest record's sequence number, if the shard ever held one.
+  std::optional<SequenceNumber> last_sequence_number;
+  // Arrival times of the oldest and newest record held; unset when empty.
+  std::optional<absl::Time> oldest_arrival;
+  std::optional<absl::Time> newest_arrival;
+};
+
 struct DescribeLimitsResult {
   int shard_limit = 0;
   int open_shard_count = 0;
@@ -379,6 +396,9 @@ class Store {
   // for a token older than 300 s; ResourceNotFoundException for an unknown
   // stream (or one re-created since the token was issued).
   absl::StatusOr<ListShardsResult> ListShards(const ListShardsRequest& request);
+  // ShardStatistics of every shard that is not EXPIRED, by shard id. Cheap:
+  // no record is read. ResourceNotFoundException for an unknown stream.
+  absl::StatusOr<std::vector<ShardStatistics>> GetShardStatistics(std::string_view stream);
 
   // ---- writing
   // Routes by MD5(partition key) (or the explicit hash key) to the open

@@ -275,6 +275,13 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
   });
 }
 
+absl::StatusOr<std::vector<ShardStatistics>> Store::GetShardStatistics(std::string_view stream) {
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) -> absl::StatusOr<std::vector<ShardStatistics>> {
+    return s.Statistics(now);
+  });
+}
+
 absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRecordInput& record,
                                            std::optional<std::string_view> ordering,
                                            const WriteOptions& write_options) {
