@@ -66,6 +66,9 @@ class Endpoint {
   // transport detects (body too large, malformed HTTP).
   static Response ErrorResponse(std::string_view content_type, const absl::Status& status);
 
+  // The store it serves (the status page reads it).
+  Store* store() const { return store_; }
+
  private:
   Store* store_;
 };

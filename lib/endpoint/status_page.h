@@ -1,0 +1,40 @@
+// The read-only status page of tributary-server (GET /ui): every stream with
+// its status and settings, a picture of its shard lineage (SVG, rendered
+// server-side by Graphviz' dot), and a table of its shards (state, key
+// range, parents, sequence range, record count, bytes, newest record) and
+// registered consumers.
+//
+//   GET /ui                        the page (HTML; reloads itself every 10 s)
+//   GET /ui/lineage/<stream>.svg   one stream's lineage picture alone
+//
+// Everything comes from the public Store API (ListStreams, DescribeStreamSummary,
+// ListShards, GetShardStatistics, ListStreamConsumers); the page changes
+// nothing. Rendering runs dot once per stream (a few ms each); at most
+// kMaxPictures streams get an inline picture, the others a link.
+//
+// Thread safety: safe for concurrent use (the Store is; no shared state).
+#ifndef TRIBUTARY_LIB_ENDPOINT_STATUS_PAGE_H_
+#define TRIBUTARY_LIB_ENDPOINT_STATUS_PAGE_H_
+
+#include <string_view>
+
+#include "endpoint/endpoint.h"
+#include "tributary/store.h"
+
+namespace tributary::endpoint {
+
+inline constexpr std::string_view kStatusPagePath = "/ui";
+inline constexpr int kMaxPictures = 20;
+
+// True for the paths the status page serves: /ui, /ui/ and /ui/...,
+// with or without a query string.
+bool IsStatusPagePath(std::string_view target);
+
+// Answers GET `target` (REQUIRES: IsStatusPagePath(target)). 200 with HTML or
+// SVG; 404 (HTML) for an unknown /ui/ path or stream; 500 (HTML, with the
+// error) if the Store fails.
+Response RenderStatusPage(Store& store, std::string_view target);
+
+}  // namespace tributary::endpoint
+
+#endif  // TRIBUTARY_LIB_ENDPOINT_STATUS_PAGE_H_
