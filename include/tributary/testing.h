@@ -9,6 +9,8 @@
 //   testing/reshard.h     split the shard holding a key, merge neighbours,
 //                         wait for ACTIVE on the manual clock
 //   testing/test_store.h  TestStore: an in-memory Store wired to all of the above
+//   testing/ordering_verifier.h  OrderingVerifier: per-key order and completeness
+//                         of what a consumer delivered against what was written
 //
 // Nothing here depends on a test framework; use it from Catch2, GoogleTest
 // or plain asserts. docs/API.md ("Testing toolkit") walks through it and
@@ -18,6 +20,7 @@
 
 #include "tributary/testing/clock.h"
 #include "tributary/testing/faults.h"
+#include "tributary/testing/ordering_verifier.h"
 #include "tributary/testing/reshard.h"
 #include "tributary/testing/test_store.h"
 #include "tributary/tributary.h"
