@@ -2,15 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "lineage/lineage_graph.h"
+#include "tributary/lease_table.h"
 #include "tributary/status.h"
 
 namespace tributary::endpoint {
@@ -106,6 +109,7 @@ h1 { font-size: 1.5em; margin-bottom: 0.2em; }
 .sub { color: #666; margin-top: 0; }
 section.stream { border-top: 1px solid #ccc; padding-top: 0.6em; margin-top: 1.4em; }
 h2 { font-size: 1.25em; margin: 0.3em 0; }
+h3 { font-size: 1em; margin: 0.8em 0 0.2em; }
 .badge { font-size: 0.7em; padding: 0.15em 0.5em; border-radius: 0.6em; background: #e4e4e4; vertical-align: middle; }
 .ACTIVE, .OPEN { background: #d8f0d8; } .UPDATING, .CREATING { background: #fbeec1; }
 .DELETING { background: #f6d0cc; } .CLOSED { background: #eeeeee; }
@@ -159,6 +163,63 @@ std::vector<ConsumerDescription> AllConsumers(Store& store, const std::string& s
     if (!page->next_token.has_value()) return out;
     req.next_token = page->next_token;
   }
+}
+
+// How far one ordered consumer (tributary/consumer.h) is behind on one
+// stream, from its checkpoints in the store's lease table: for each lease
+// not at SHARD_END, one GetRecords(limit 1) from the checkpoint tells the
+// age of the first unprocessed record and how many follow it.
+struct OrderedLag {
+  std::string consumer;
+  std::set<std::string> workers;  // holders of unexpired leases
+  int reading = 0, finished = 0;
+  int64_t max_millis = 0;
+  int64_t records = 0;
+  bool records_known = true;
+};
+
+std::vector<OrderedLag> OrderedConsumerLag(Store& store, const std::string& stream, absl::Time now) {
+  std::vector<OrderedLag> out;
+  absl::StatusOr<std::shared_ptr<LeaseTable>> table = LeaseTableFor(store);
+  if (!table.ok()) return out;
+  absl::StatusOr<std::vector<LeaseScope>> scopes = (*table)->ListScopes();
+  if (!scopes.ok()) return out;
+  for (const LeaseScope& scope : *scopes) {
+    if (scope.stream_name != stream) continue;
+    absl::StatusOr<std::vector<Lease>> leases = (*table)->ListLeases(scope);
+    if (!leases.ok()) continue;
+    OrderedLag lag;
+    lag.consumer = scope.consumer_name;
+    for (const Lease& l : *leases) {
+      if (!l.owner.empty() && l.expires_at > now) lag.workers.insert(l.owner);
+      if (l.checkpoint.is_shard_end()) {
+        ++lag.finished;
+        continue;
+      }
+      GetShardIteratorRequest req{stream, l.shard_id, ShardIteratorType::kTrimHorizon};
+      if (l.checkpoint.has_sequence_number()) {
+        req.type = ShardIteratorType::kAfterSequenceNumber;
+        req.starting_sequence_number = l.checkpoint.sequence_number.ToString();
+      } else if (l.checkpoint.kind == CheckpointPosition::Kind::kAtTimestamp) {
+        req.type = ShardIteratorType::kAtTimestamp;
+        req.timestamp = l.checkpoint.timestamp;
+      }
+      absl::StatusOr<std::string> it = store.GetShardIterator(req);
+      if (!it.ok()) continue;  // the shard expired meanwhile
+      ++lag.reading;
+      absl::StatusOr<GetRecordsResult> r = store.GetRecords(*it, 1);
+      if (!r.ok() || r->records.empty()) continue;  // caught up
+      lag.max_millis = std::max(lag.max_millis,
+                                absl::ToInt64Milliseconds(now - r->records[0].approximate_arrival_timestamp));
+      if (r->records_behind_latest.has_value()) {
+        lag.records += 1 + *r->records_behind_latest;
+      } else {
+        lag.records_known = false;
+      }
+    }
+    out.push_back(std::move(lag));
+  }
+  return out;
 }
 
 // The lineage picture as inline SVG, with record counts on the boxes.
@@ -235,16 +296,32 @@ std::string StreamSection(Store& store, const std::string& name, bool picture, a
   }
   out += "</table></div>\n";
 
-  if (!consumers.empty()) {
-    out += "<table class=\"consumers\">\n<tr><th>consumer</th><th>status</th><th>registered</th><th>lag</th></tr>\n";
-    for (const ConsumerDescription& c : consumers) {
+  std::vector<OrderedLag> ordered = OrderedConsumerLag(store, name, now);
+  if (!ordered.empty()) {
+    out += "<h3>Ordered consumers (checkpoints in the lease table)</h3>\n"
+           "<table class=\"lag\">\n<tr><th>consumer</th><th>workers</th><th>shards reading</th>"
+           "<th>shards done</th><th>lag</th><th>records behind</th></tr>\n";
+    for (const OrderedLag& l : ordered) {
+      std::string workers;
+      for (const std::string& w : l.workers) workers += (workers.empty() ? "" : ", ") + Esc(w);
       out += fmt::format(
-          "<tr data-consumer=\"{}\"><td>{}</td><td>{}</td><td>{} UTC</td><td class=\"note\">n/a</td></tr>\n",
-          Esc(c.consumer_name), Esc(c.consumer_name), ToString(c.consumer_status),
-          Time(c.consumer_creation_timestamp));
+          "<tr data-lag-consumer=\"{}\"><td>{}</td><td>{}</td><td class=\"num\">{}</td>"
+          "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\" data-records-behind=\"{}\">{}{}</td></tr>\n",
+          Esc(l.consumer), Esc(l.consumer), workers.empty() ? "(none running)" : workers, l.reading,
+          l.finished, Age(absl::Milliseconds(l.max_millis)), l.records, l.records,
+          l.records_known ? "" : "+");
     }
-    out += "</table>\n<p class=\"note\">Lag needs consumer checkpoints, which enhanced fan-out "
-           "registrations do not have; it appears with the ordered consumer (issue 4).</p>\n";
+    out += "</table>\n";
+  }
+  if (!consumers.empty()) {
+    out += "<h3>Registered consumers (enhanced fan-out)</h3>\n"
+           "<table class=\"consumers\">\n<tr><th>consumer</th><th>status</th><th>registered</th></tr>\n";
+    for (const ConsumerDescription& c : consumers) {
+      out += fmt::format("<tr data-consumer=\"{}\"><td>{}</td><td>{}</td><td>{} UTC</td></tr>\n",
+                         Esc(c.consumer_name), Esc(c.consumer_name), ToString(c.consumer_status),
+                         Time(c.consumer_creation_timestamp));
+    }
+    out += "</table>\n";
   }
   return out + "</section>\n";
 }

@@ -1,15 +1,17 @@
 // The read-only status page of tributary-server (GET /ui): every stream with
 // its status and settings, a picture of its shard lineage (SVG, rendered
 // server-side by Graphviz' dot), and a table of its shards (state, key
-// range, parents, sequence range, record count, bytes, newest record) and
-// registered consumers.
+// range, parents, sequence range, record count, bytes, newest record), the
+// lag of ordered consumers (from their checkpoints in LeaseTableFor(store))
+// and the registered enhanced fan-out consumers.
 //
 //   GET /ui                        the page (HTML; reloads itself every 10 s)
 //   GET /ui/lineage/<stream>.svg   one stream's lineage picture alone
 //
-// Everything comes from the public Store API (ListStreams, DescribeStreamSummary,
-// ListShards, GetShardStatistics, ListStreamConsumers); the page changes
-// nothing. Rendering runs dot once per stream (a few ms each); at most
+// Everything comes from the public API (ListStreams, DescribeStreamSummary,
+// ListShards, GetShardStatistics, ListStreamConsumers, and LeaseTable's
+// ListScopes/ListLeases plus one GetRecords(limit 1) per unfinished lease
+// for the lag); the page changes no stream, lease or checkpoint. Rendering runs dot once per stream (a few ms each); at most
 // kMaxPictures streams get an inline picture, the others a link.
 //
 // Thread safety: safe for concurrent use (the Store is; no shared state).

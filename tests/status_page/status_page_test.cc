@@ -56,6 +56,38 @@ TEST_CASE("the status page shows every stream, shard, record count and the linea
   CHECK(std::regex_search(h, std::regex(">\\d+ records</text>")));
 }
 
+TEST_CASE("the status page shows an ordered consumer's lag from its checkpoints", "[status_page]") {
+  ManualClock clock;
+  StoreOptions o;
+  o.clock = &clock;
+  ASSIGN_OR_REQUIRE(std::unique_ptr<Store> store, Store::OpenInMemory(o));
+  REQUIRE_OK(store->CreateStream("s", 1));
+  for (int i = 0; i < 10; ++i) {
+    REQUIRE_OK(store->Put("s", {"k", "v"}));
+    clock.Advance(absl::Seconds(1));
+  }
+  ConsumerOptions co;
+  co.stream = "s";
+  co.consumer_name = "billing";
+  co.max_records_per_batch = 4;
+  ASSIGN_OR_REQUIRE(std::unique_ptr<Consumer> consumer, Consumer::Create(*store, co));
+  std::optional<RecordBatch> batch;
+  for (int i = 0; i < 5 && !batch; ++i) {
+    ASSIGN_OR_REQUIRE(batch, consumer->Poll());
+  }
+  REQUIRE(batch.has_value());
+  REQUIRE(batch->records.size() == 4);
+  REQUIRE_OK(consumer->Checkpoint(*batch));
+  clock.Advance(absl::Seconds(80));  // the 5th record arrived at +4 s: now 86 s old
+
+  Response r = RenderStatusPage(*store, "/ui");
+  REQUIRE(r.status == 200);
+  INFO(r.body);
+  CHECK(std::regex_search(r.body, std::regex(
+      "<tr data-lag-consumer=\"billing\"><td>billing</td><td>[^<]*</td><td class=\"num\">1</td>"
+      "<td class=\"num\">0</td><td class=\"num\">86 s</td><td class=\"num\" data-records-behind=\"6\">6</td>")));
+}
+
 TEST_CASE("the status page routes /ui, /ui/lineage/STREAM.svg and 404s the rest", "[status_page]") {
   Fixture f;
   CHECK(IsStatusPagePath("/ui"));
