@@ -88,6 +88,30 @@ TEST_CASE("the status page shows an ordered consumer's lag from its checkpoints"
       "<td class=\"num\">0</td><td class=\"num\">86 s</td><td class=\"num\" data-records-behind=\"6\">6</td>")));
 }
 
+TEST_CASE("the status page finds ordered consumers in a durable store's lease table", "[status_page]") {
+  std::unique_ptr<Env> env = NewMemEnv();
+  StoreOptions o;
+  o.env = env.get();
+  ASSIGN_OR_REQUIRE(std::unique_ptr<Store> store, Store::Open("/db", o));
+  REQUIRE_OK(store->CreateStream("s", 1));
+  for (int i = 0; i < 3; ++i) REQUIRE_OK(store->Put("s", {"k", "v"}));
+  ConsumerOptions co;
+  co.stream = "s";
+  co.consumer_name = "audit";
+  ASSIGN_OR_REQUIRE(std::unique_ptr<Consumer> consumer, Consumer::Create(*store, co));
+  std::optional<RecordBatch> batch;
+  for (int i = 0; i < 5 && !batch; ++i) {
+    ASSIGN_OR_REQUIRE(batch, consumer->Poll());
+  }
+  REQUIRE(batch.has_value());
+  REQUIRE_OK(consumer->Checkpoint(*batch));  // everything read: no lag
+  Response r = RenderStatusPage(*store, "/ui");
+  REQUIRE(r.status == 200);
+  INFO(r.body);
+  CHECK(r.body.find("<tr data-lag-consumer=\"audit\">") != std::string::npos);
+  CHECK(r.body.find("data-records-behind=\"0\"") != std::string::npos);
+}
+
 TEST_CASE("the status page routes /ui, /ui/lineage/STREAM.svg and 404s the rest", "[status_page]") {
   Fixture f;
   CHECK(IsStatusPagePath("/ui"));
