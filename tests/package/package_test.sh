@@ -23,7 +23,8 @@ jobs="${TRIBUTARY_PACKAGE_JOBS:-2}"
 
 case "$mode" in
   install)
-    rm -rf "$work"
+    # Only its own directories: package.add_subdirectory may run meanwhile.
+    rm -rf "$work/build" "$prefix" "$work/find_package" "$work/pkg_config" "$work/testing"
     mkdir -p "$work"
     # -O0 and nothing but the two libraries: this test is about the package,
     # not the code, so it should cost as little build time as possible.
