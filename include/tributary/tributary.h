@@ -4,6 +4,7 @@
 
 #include "tributary/clock.h"
 #include "tributary/consumer.h"
+#include "tributary/fault_injector.h"
 #include "tributary/lease_table.h"
 #include "tributary/options.h"
 #include "tributary/status.h"

@@ -131,6 +131,9 @@ class Endpoint {
   // transport detects (body too large, malformed HTTP).
   static Response ErrorResponse(std::string_view content_type, const absl::Status& status);
 
+  // The store it serves (the status page reads it).
+  Store* store() const { return store_; }
+
  private:
   // The store a request addresses, after its signature is checked.
   absl::StatusOr<Store*> Authenticate(const Request& request) const;

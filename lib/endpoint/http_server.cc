@@ -17,6 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "endpoint/status_page.h"
 #include "util/mutex.h"
 
 namespace tributary::endpoint {
@@ -309,6 +310,9 @@ class Session : public std::enable_shared_from_this<Session> {
       Response r;
       r.content_type = "text/plain";
       return Reply(std::move(r), 200, keep_alive);
+    }
+    if (req.method() == http::verb::get && IsStatusPagePath(req.target())) {  // status_page.h
+      return Reply(RenderStatusPage(*server_->endpoint->store(), req.target()), 0, keep_alive);
     }
     if (req.method() == http::verb::get && req.target() == "/healthcheck") {
       Response r;
