@@ -324,6 +324,13 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const StoreOptions& options() const;
+  // The directory of a durable store (as given to Open); empty for an
+  // in-memory store. Layers built on the store (applications) keep their own
+  // files under it.
+  const std::string& directory() const;
+  // options().env and options().clock with their defaults resolved: never null.
+  Env* env() const;
+  Clock* clock() const;
 
   // ---- streams
   // CreateStream: the stream is CREATING for options().create_delay, then

@@ -112,6 +112,9 @@ Store::Store(std::unique_ptr<stream::StoreImpl> impl) : impl_(std::move(impl)) {
 Store::~Store() = default;
 
 const StoreOptions& Store::options() const { return impl_->options(); }
+const std::string& Store::directory() const { return impl_->dir(); }
+Env* Store::env() const { return impl_->env(); }
+Clock* Store::clock() const { return impl_->clock(); }
 std::string Store::StreamArn(std::string_view name) const { return impl_->Arn(name); }
 
 absl::Status Store::CreateStream(std::string_view name, const CreateStreamOptions& options) {

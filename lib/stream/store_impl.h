@@ -58,6 +58,8 @@ class StoreImpl {
 
   const StoreOptions& options() const { return options_; }
   Clock* clock() const { return clock_; }
+  Env* env() const { return env_; }
+  const std::string& dir() const { return dir_; }
   absl::Time Now() const { return clock_->Now(); }
   log::ChunkPool* chunk_pool() { return &pool_; }
 

@@ -29,6 +29,10 @@ constexpr Entry kNames[] = {
     {ErrorType::kSerialization, "SerializationException"},
     {ErrorType::kWaiterTimeout, "WaiterTimeout"},
     {ErrorType::kCorruption, "Corruption"},
+    {ErrorType::kConcurrentModification, "ConcurrentModificationException"},
+    {ErrorType::kInvalidRequest, "InvalidRequestException"},
+    {ErrorType::kInvalidApplicationConfiguration, "InvalidApplicationConfigurationException"},
+    {ErrorType::kUnsupportedOperation, "UnsupportedOperationException"},
 };
 
 }  // namespace

@@ -44,7 +44,10 @@ TEST_CASE("MakeError keeps code, type and message", "[shard][status]") {
                        ErrorType::kExpiredIterator, ErrorType::kExpiredNextToken,
                        ErrorType::kAccessDenied, ErrorType::kInternalFailure,
                        ErrorType::kUnknownOperation, ErrorType::kSerialization,
-                       ErrorType::kWaiterTimeout, ErrorType::kCorruption);
+                       ErrorType::kWaiterTimeout, ErrorType::kCorruption,
+                       ErrorType::kConcurrentModification, ErrorType::kInvalidRequest,
+                       ErrorType::kInvalidApplicationConfiguration,
+                       ErrorType::kUnsupportedOperation);
   absl::Status s = MakeError(absl::StatusCode::kAborted, type, "stream s1 shard shardId-000000000003");
   CHECK(s.code() == absl::StatusCode::kAborted);
   CHECK(GetErrorType(s) == type);
