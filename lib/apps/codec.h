@@ -1,0 +1,33 @@
+// Byte encodings of the applications layer (spec: docs/FORMAT.md
+// "Applications"). Little-endian, via util::Encoder/Decoder; files end with
+// an XXH3-64 checksum of everything before it.
+#ifndef TRIBUTARY_LIB_APPS_CODEC_H_
+#define TRIBUTARY_LIB_APPS_CODEC_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "apps/model.h"
+
+namespace tributary::apps {
+
+inline constexpr char kMetaMagic[8] = {'T', 'R', 'B', 'A', 'P', 'P', 'S', '\1'};
+inline constexpr char kCutMagic[8] = {'T', 'R', 'B', 'C', 'U', 'T', '\0', '\1'};
+inline constexpr uint32_t kMetaFormatVersion = 1;
+inline constexpr uint32_t kCutFormatVersion = 1;
+
+// The APPS file: every application plus the manager's incarnation counter.
+std::string EncodeMeta(uint64_t next_incarnation, const std::map<std::string, AppState>& apps);
+// DataLoss (kCorruption) naming `path` if damaged.
+absl::Status DecodeMeta(std::string_view data, const std::string& path,
+                        uint64_t* next_incarnation, std::map<std::string, AppState>* apps);
+
+// A snapshot or checkpoint file.
+std::string EncodeCut(const Cut& cut);
+absl::StatusOr<Cut> DecodeCut(std::string_view data, const std::string& path);
+
+}  // namespace tributary::apps
+
+#endif  // TRIBUTARY_LIB_APPS_CODEC_H_
