@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/cord.h"
 #include "tributary/status.h"
 
 namespace tributary::apps {
@@ -16,6 +17,24 @@ inline std::string Msg(const absl::Status& s) { return std::string(s.message());
 
 // Stale CurrentApplicationVersionId (absl Aborted, the style guide's code
 // for a version conflict).
+// `s` with `prefix` in front of its message; code and error type kept.
+inline absl::Status Annotate(const absl::Status& s, std::string_view prefix) {
+  absl::Status out(s.code(), std::string(prefix) + std::string(s.message()));
+  s.ForEachPayload([&out](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
+}
+
+// "<error type or code>: <message>", the form failure causes are recorded in.
+inline std::string Cause(const absl::Status& s) {
+  ErrorType t = GetErrorType(s);
+  std::string label = t == ErrorType::kInternalFailure && s.code() != absl::StatusCode::kInternal
+                          ? absl::StatusCodeToString(s.code())
+                          : std::string(ErrorTypeName(t));
+  return label + ": " + std::string(s.message());
+}
+
 inline absl::Status ConcurrentModificationError(std::string_view m) {
   return MakeError(absl::StatusCode::kAborted, ErrorType::kConcurrentModification, m);
 }

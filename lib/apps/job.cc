@@ -93,7 +93,7 @@ absl::Status Job::Deploy(absl::Time now) {
     ctx.parallelism = c.parallelism;
     ctx.properties = &spec_.config.properties;
     absl::StatusOr<std::unique_ptr<Processor>> p = factory(ctx);
-    if (!p.ok()) return absl::Status(p.status().code(), fmt::format("worker {}: create: {}", w, Msg(p.status())));
+    if (!p.ok()) return Annotate(p.status(), fmt::format("worker {}: create: ", w));
     if (*p == nullptr) return InternalFailureError(fmt::format("worker {}: the factory returned no processor", w));
     if (restore_state) {
       const bool same = cut->parallelism == c.parallelism &&
@@ -101,9 +101,8 @@ absl::Status Job::Deploy(absl::Time now) {
       absl::Status s = same ? (*p)->RestoreState(cut->states[static_cast<size_t>(w)])
                             : (*p)->RestoreRescaledState(cut->states);
       if (!s.ok()) {
-        return absl::Status(s.code(), fmt::format("worker {}: {}: {}", w,
-                                                  same ? "RestoreState" : "RestoreRescaledState",
-                                                  Msg(s)));
+        return Annotate(s, fmt::format("worker {}: {}: ", w,
+                                       same ? "RestoreState" : "RestoreRescaledState"));
       }
     }
     procs.push_back(std::move(*p));
@@ -132,13 +131,13 @@ absl::Status Job::Round(absl::Time now, std::string* cause) {
   for (int w = 0; w < c.parallelism; ++w) {
     absl::StatusOr<SourceBatch> b = source_->Next(w, c.max_batch_records);
     if (!b.ok()) {
-      *cause = fmt::format("worker {}: read: {}", w, b.status().ToString());
+      *cause = fmt::format("worker {}: read: {}", w, Cause(b.status()));
       return b.status();
     }
     if (!b->records.empty()) {
       absl::Status s = processors_[static_cast<size_t>(w)]->Process(b->records);
       if (!s.ok()) {
-        *cause = fmt::format("worker {}: Process: {}", w, s.ToString());
+        *cause = fmt::format("worker {}: Process: {}", w, Cause(s));
         return s;
       }
       records_processed_ += static_cast<int64_t>(b->records.size());
@@ -153,19 +152,19 @@ absl::Status Job::Round(absl::Time now, std::string* cause) {
   if (c.checkpoints.enabled && now - last_checkpoint_ >= c.checkpoints.interval) {
     absl::StatusOr<Cut> cut = TakeCut();
     if (!cut.ok()) {
-      *cause = fmt::format("checkpoint: {}", cut.status().ToString());
+      *cause = fmt::format("checkpoint: {}", Cause(cut.status()));
       return cut.status();
     }
     if (services_.save_checkpoint) {
       absl::Status s = services_.save_checkpoint(*cut);
       if (!s.ok()) {
-        *cause = fmt::format("checkpoint: write: {}", s.ToString());
+        *cause = fmt::format("checkpoint: write: {}", Cause(s));
         return s;
       }
     }
     absl::Status s = source_->Commit(cut->positions);
     if (!s.ok()) {
-      *cause = fmt::format("checkpoint: commit positions: {}", s.ToString());
+      *cause = fmt::format("checkpoint: commit positions: {}", Cause(s));
       return s;
     }
     checkpoint_ = std::move(*cut);
@@ -204,7 +203,7 @@ Job::StepResult Job::Step(absl::Time now) {
     absl::Status s = Deploy(now);
     if (!s.ok()) {
       Undeploy();
-      Fail(now, "start: " + s.ToString(), &r);
+      Fail(now, "start: " + Cause(s), &r);
       return r;
     }
     r.deployed = true;
@@ -232,8 +231,7 @@ absl::StatusOr<Cut> Job::TakeCut() const {
   for (size_t w = 0; w < processors_.size(); ++w) {
     absl::StatusOr<std::string> s = processors_[w]->SaveState();
     if (!s.ok()) {
-      return absl::Status(s.status().code(),
-                          fmt::format("worker {}: SaveState: {}", w, Msg(s.status())));
+      return Annotate(s.status(), fmt::format("worker {}: SaveState: ", w));
     }
     c.states.push_back(std::move(*s));
   }
