@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/codec.h"
 #include "testing/fault_env.h"
 #include "testing/status_matchers.h"
 #include "tributary/tributary.h"
@@ -1260,6 +1261,121 @@ TEST_CASE("DeleteApplication removes the application with its snapshot files", "
   REQUIRE_OK(f.mgr->CreateApplication("app", Fixture::Config()));
   CHECK(f.Operations().size() == 1);
   CHECK(f.Snapshots().empty());
+}
+
+
+// ---------------------------------------------------------------- format
+
+// Reads a whole file of an Env.
+std::string ReadFile(Env* env, const std::string& path) {
+  ASSIGN_OR_REQUIRE(uint64_t size, env->GetFileSize(path));
+  std::string bytes(size, '\0');
+  ASSIGN_OR_REQUIRE(auto file, env->NewRandomAccessFile(path));
+  ASSIGN_OR_REQUIRE(std::string_view got, file->Read(0, size, bytes.data()));
+  return std::string(got);
+}
+void WriteFile(Env* env, const std::string& path, const std::string& bytes) {
+  ASSIGN_OR_REQUIRE(auto file, env->NewWritableFile(path));
+  REQUIRE_OK(file->Append(bytes));
+  REQUIRE_OK(file->Close());
+}
+
+TEST_CASE("a cut file is byte for byte the worked example of docs/FORMAT.md", "[app][format]") {
+  apps::Cut c;
+  c.job_id = 3;
+  c.application_version_id = 2;
+  c.processor_name = "counter";
+  c.code_version = "1.0";
+  c.runtime_environment = "1.15";
+  c.input_stream = "in";
+  c.parallelism = 1;
+  c.states = {"k=1\n"};
+  const std::string seq = SequenceNumber::FromParts(5, 0).ToString();
+  c.positions["shardId-000000000000"] = {seq, false};
+  const std::string bytes = apps::EncodeCut(c);
+  REQUIRE(bytes.size() == 0x9c);
+  CHECK(bytes.substr(0, 8) == std::string("TRBCUT\0\1", 8));
+  CHECK(bytes.substr(0x0c, 1) == "\x03");
+  CHECK(bytes.substr(0x20, 7) == "counter");
+  CHECK(bytes.substr(0x40, 4) == std::string("\x01\0\0\0", 4));
+  CHECK(bytes.substr(0x48, 4) == "k=1\n");
+  CHECK(bytes.substr(0x54, 20) == "shardId-000000000000");
+  CHECK(bytes.substr(0x6c, 39) == seq);
+  CHECK(bytes[0x93] == 0);
+  ASSIGN_OR_REQUIRE(apps::Cut back, apps::DecodeCut(bytes, "cut"));
+  CHECK(back.states == c.states);
+  CHECK(back.positions == c.positions);
+  CHECK(back.processor_name == "counter");
+  CHECK(back.job_id == 3);
+
+  SECTION("a flipped byte anywhere is DataLoss") {
+    for (size_t i = 0; i < bytes.size(); i += 7) {
+      std::string bad = bytes;
+      bad[i] ^= 0x01;
+      absl::Status s = apps::DecodeCut(bad, "cut").status();
+      CHECK(s.code() == absl::StatusCode::kDataLoss);
+      CHECK(GetErrorType(s) == ErrorType::kCorruption);
+    }
+  }
+  SECTION("a truncated file is DataLoss") {
+    for (size_t n : {size_t{0}, size_t{10}, bytes.size() / 2, bytes.size() - 1}) {
+      CHECK(apps::DecodeCut(bytes.substr(0, n), "cut").status().code() == absl::StatusCode::kDataLoss);
+    }
+  }
+}
+
+TEST_CASE("a damaged CHECKPOINT is ignored after a reopen; the job restores its snapshot",
+          "[app][durable][corruption]") {
+  std::unique_ptr<Env> env = NewMemEnv();
+  Fixture f(1, "/store", env.get());
+  ApplicationConfiguration c = Fixture::Config("1.0", "1.15", 1);
+  c.checkpoints.interval = absl::ZeroDuration();
+  f.CreateRunning(c);
+  f.Put(20);
+  f.Pump();
+  REQUIRE_OK(f.mgr->StopApplication("app"));
+  f.Pump();
+  REQUIRE_OK(f.mgr->StartApplication("app"));
+  f.Put(10);
+  f.Pump();
+  f.Pump();  // a checkpoint exists now
+  f.Reopen();
+  ASSIGN_OR_REQUIRE(auto dirs, env->GetChildren("/store/apps/app"));
+  const std::string path = "/store/apps/app/" + dirs[0] + "/CHECKPOINT";
+  std::string bytes = ReadFile(env.get(), path);
+  bytes[bytes.size() / 2] ^= 0x55;
+  WriteFile(env.get(), path, bytes);
+  f.Reopen();
+  f.Pump(2);
+  ApplicationDetail d = f.Describe();
+  CHECK(d.job.status == JobStatus::kRunning);
+  CHECK(d.job.restored_from == f.Snapshots().back().snapshot_name);
+  CHECK(f.world.Total() == f.truth);
+}
+
+TEST_CASE("a damaged snapshot file fails the job start that needs it", "[app][durable][corruption]") {
+  std::unique_ptr<Env> env = NewMemEnv();
+  Fixture f(1, "/store", env.get());
+  ApplicationConfiguration c = Fixture::Config("1.0", "1.15", 1);
+  c.restart_strategy = RestartStrategy::NoRestart();
+  f.CreateRunning(c);
+  f.Put(20);
+  f.Pump();
+  REQUIRE_OK(f.mgr->StopApplication("app"));
+  f.Pump();
+  ASSIGN_OR_REQUIRE(auto dirs, env->GetChildren("/store/apps/app"));
+  ASSIGN_OR_REQUIRE(auto files, env->GetChildren("/store/apps/app/" + dirs[0]));
+  REQUIRE(files.size() == 1);
+  const std::string path = "/store/apps/app/" + dirs[0] + "/" + files[0];
+  std::string bytes = ReadFile(env.get(), path);
+  bytes[bytes.size() / 2] ^= 0x55;
+  WriteFile(env.get(), path, bytes);
+  ASSIGN_OR_REQUIRE(OperationResult st, f.mgr->StartApplication("app"));
+  f.Pump();
+  CHECK(f.Status() == ApplicationStatus::kReady);
+  ApplicationOperationInfoDetails op = f.Operation(st.operation_id);
+  CHECK(op.operation_status == OperationStatus::kFailed);
+  CHECK_THAT(op.operation_failure_details->error_string, Catch::Contains("damaged"));
 }
 
 }  // namespace

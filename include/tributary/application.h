@@ -145,9 +145,8 @@ std::string_view ToString(Initiator i);
 // ---------------------------------------------------------------- configuration
 
 // When a failed job is restarted (Flink's restart strategies).
-//   FIXED_DELAY:  restart after `delay`, at most `max_attempts` times in a
-//                 row (unset: forever, Managed Flink's default); a healthy
-//                 batch resets the count.
+//   FIXED_DELAY:  restart after `delay`, at most `max_attempts` times over
+//                 the job's life (unset: forever, Managed Flink's default).
 //   FAILURE_RATE: restart after `delay` unless more than `max_failures`
 //                 failures happened within the last `failure_interval`.
 //   NO_RESTART:   the first failure is final.

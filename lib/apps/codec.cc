@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include <cstring>
+
 #include "util/coding.h"
+#include "util/status_macros.h"
 
 namespace tributary::apps {
 namespace {
@@ -404,56 +407,173 @@ absl::Status DecodeMeta(std::string_view data, const std::string& path, uint64_t
   return absl::OkStatus();
 }
 
-std::string EncodeCut(const Cut& c) {
-  Encoder e;
-  e.buffer().reserve(c.StateBytes() + 256 + 64 * c.positions.size());
-  e.Raw(std::string_view(kCutMagic, 8));
-  e.U32(kCutFormatVersion);
-  e.U64(c.job_id);
-  e.I64(c.application_version_id);
-  e.Str(c.processor_name);
-  e.Str(c.code_version);
-  e.Str(c.runtime_environment);
-  e.Str(c.input_stream);
-  I32(&e, c.parallelism);
-  e.U32(static_cast<uint32_t>(c.states.size()));
-  for (const std::string& s : c.states) e.Str(s);
-  e.U32(static_cast<uint32_t>(c.positions.size()));
-  for (const auto& [shard, p] : c.positions) {
-    e.Str(shard);
-    e.Str(p.sequence_number);
-    Bool(&e, p.finished);
-  }
-  Seal(&e);
-  return std::move(e.buffer());
+absl::Status EncodeCutTo(const Cut& c, const std::function<absl::Status(std::string_view)>& sink) {
+  XXH3_state_t* h = XXH3_createState();
+  XXH3_64bits_reset(h);
+  auto put = [&](std::string_view piece) {
+    XXH3_64bits_update(h, piece.data(), piece.size());
+    return sink(piece);
+  };
+  absl::Status s = [&]() -> absl::Status {
+    Encoder e;
+    e.Raw(std::string_view(kCutMagic, 8));
+    e.U32(kCutFormatVersion);
+    e.U64(c.job_id);
+    e.I64(c.application_version_id);
+    e.Str(c.processor_name);
+    e.Str(c.code_version);
+    e.Str(c.runtime_environment);
+    e.Str(c.input_stream);
+    I32(&e, c.parallelism);
+    e.U32(static_cast<uint32_t>(c.states.size()));
+    TRIBUTARY_RETURN_IF_ERROR(put(e.buffer()));
+    for (const std::string& state : c.states) {
+      Encoder len;
+      len.U32(static_cast<uint32_t>(state.size()));
+      TRIBUTARY_RETURN_IF_ERROR(put(len.buffer()));
+      TRIBUTARY_RETURN_IF_ERROR(put(state));
+    }
+    Encoder tail;
+    tail.U32(static_cast<uint32_t>(c.positions.size()));
+    for (const auto& [shard, p] : c.positions) {
+      tail.Str(shard);
+      tail.Str(p.sequence_number);
+      Bool(&tail, p.finished);
+    }
+    TRIBUTARY_RETURN_IF_ERROR(put(tail.buffer()));
+    Encoder sum;
+    sum.U64(XXH3_64bits_digest(h));
+    return sink(sum.buffer());  // the checksum is not part of what it covers
+  }();
+  XXH3_freeState(h);
+  return s;
 }
 
-absl::StatusOr<Cut> DecodeCut(std::string_view data, const std::string& path) {
-  absl::StatusOr<std::string_view> body = Unseal(data, kCutMagic, kCutFormatVersion, path);
-  if (!body.ok()) return body.status();
-  Decoder d(*body);
+std::string EncodeCut(const Cut& c) {
+  std::string out;
+  out.reserve(c.StateBytes() + 256 + 64 * c.positions.size());
+  IgnoreError(EncodeCutTo(c, [&out](std::string_view piece) {
+    out.append(piece.data(), piece.size());
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+namespace {
+
+class StringSource final : public ByteSource {
+ public:
+  explicit StringSource(std::string_view s) : s_(s) {}
+  bool Read(char* dst, size_t n) override {
+    if (n > s_.size()) return false;
+    std::memcpy(dst, s_.data(), n);
+    s_.remove_prefix(n);
+    return true;
+  }
+  uint64_t remaining() const override { return s_.size(); }
+
+ private:
+  std::string_view s_;
+};
+
+// Reads the body of a cut file (everything but the trailing checksum),
+// hashing what it reads.
+class BodyReader {
+ public:
+  explicit BodyReader(ByteSource* src) : src_(src), h_(XXH3_createState()) { XXH3_64bits_reset(h_); }
+  ~BodyReader() { XXH3_freeState(h_); }
+  uint64_t body_left() const { return src_->remaining() < 8 ? 0 : src_->remaining() - 8; }
+  bool Read(char* dst, size_t n) {
+    if (n > body_left() || !src_->Read(dst, n)) return false;
+    XXH3_64bits_update(h_, dst, n);
+    return true;
+  }
+  bool U32(uint32_t* v) { return Fixed(v, 4); }
+  bool U64(uint64_t* v) { return Fixed(v, 8); }
+  bool I64(int64_t* v) {
+    uint64_t x;
+    if (!U64(&x)) return false;
+    *v = static_cast<int64_t>(x);
+    return true;
+  }
+  bool I32(int* v) {
+    uint32_t x;
+    if (!U32(&x)) return false;
+    *v = static_cast<int32_t>(x);
+    return true;
+  }
+  bool Str(std::string* s) {
+    uint32_t n;
+    if (!U32(&n) || n > body_left()) return false;
+    s->resize(n);
+    return Read(s->data(), n);
+  }
+  uint64_t digest() const { return XXH3_64bits_digest(h_); }
+
+ private:
+  template <typename T>
+  bool Fixed(T* v, int n) {
+    char b[8];
+    if (!Read(b, static_cast<size_t>(n))) return false;
+    uint64_t x = 0;
+    for (int i = 0; i < n; ++i) x |= uint64_t{static_cast<uint8_t>(b[i])} << (8 * i);
+    *v = static_cast<T>(x);
+    return true;
+  }
+  ByteSource* src_;
+  XXH3_state_t* h_;
+};
+
+}  // namespace
+
+absl::StatusOr<Cut> DecodeCutFrom(ByteSource* src, const std::string& path) {
+  if (src->remaining() < 8 + 4 + 8) return Corrupt(path, "truncated");
+  BodyReader r(src);
+  char magic[8];
+  uint32_t version = 0;
+  if (!r.Read(magic, 8) || std::string_view(magic, 8) != std::string_view(kCutMagic, 8)) {
+    return Corrupt(path, "bad magic");
+  }
+  if (!r.U32(&version) || version != kCutFormatVersion) {
+    return Corrupt(path, fmt::format("format version {} (this build reads {})", version,
+                                     kCutFormatVersion));
+  }
   Cut c;
   uint32_t n;
-  if (!d.U64(&c.job_id) || !d.I64(&c.application_version_id) || !d.Str(&c.processor_name) ||
-      !d.Str(&c.code_version) || !d.Str(&c.runtime_environment) || !d.Str(&c.input_stream) ||
-      !I32(&d, &c.parallelism) || !d.U32(&n) || n > d.remaining()) {
+  if (!r.U64(&c.job_id) || !r.I64(&c.application_version_id) || !r.Str(&c.processor_name) ||
+      !r.Str(&c.code_version) || !r.Str(&c.runtime_environment) || !r.Str(&c.input_stream) ||
+      !r.I32(&c.parallelism) || !r.U32(&n) || n > r.body_left() / 4) {
     return Corrupt(path, "truncated header");
   }
   c.states.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
-    if (!d.Str(&c.states[i])) return Corrupt(path, "truncated state");
+    if (!r.Str(&c.states[i])) return Corrupt(path, "truncated state");
   }
-  if (!d.U32(&n)) return Corrupt(path, "truncated positions");
+  if (!r.U32(&n)) return Corrupt(path, "truncated positions");
   for (uint32_t i = 0; i < n; ++i) {
     std::string shard;
     ShardPosition p;
-    if (!d.Str(&shard) || !d.Str(&p.sequence_number) || !Bool(&d, &p.finished)) {
+    uint32_t finished = 0;
+    char f;
+    if (!r.Str(&shard) || !r.Str(&p.sequence_number) || !r.Read(&f, 1) || f > 1) {
       return Corrupt(path, "truncated position");
     }
+    finished = static_cast<uint8_t>(f);
+    p.finished = finished == 1;
     c.positions[shard] = std::move(p);
   }
-  if (!d.done()) return Corrupt(path, "trailing bytes");
+  if (src->remaining() != 8) return Corrupt(path, "trailing bytes");
+  char sum[8];
+  if (!src->Read(sum, 8)) return Corrupt(path, "truncated checksum");
+  uint64_t want = 0;
+  for (int i = 0; i < 8; ++i) want |= uint64_t{static_cast<uint8_t>(sum[i])} << (8 * i);
+  if (want != r.digest()) return Corrupt(path, "checksum mismatch");
   return c;
+}
+
+absl::StatusOr<Cut> DecodeCut(std::string_view data, const std::string& path) {
+  StringSource src(data);
+  return DecodeCutFrom(&src, path);
 }
 
 }  // namespace tributary::apps

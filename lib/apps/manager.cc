@@ -463,7 +463,7 @@ absl::StatusOr<ApplicationDetail> ManagerImpl::CreateApplication(
   TRIBUTARY_RETURN_IF_ERROR(ValidateConfig(config));
   util::MutexLock l(&mu_);
   if (states_.count(std::string(name))) {
-    return ResourceInUseError(fmt::format("Application {} already exists", name));
+    return AlreadyExistsError(fmt::format("Application {} already exists", name));
   }
   TRIBUTARY_RETURN_IF_ERROR(CheckRegisteredLocked(config));
   const absl::Time now = Now();

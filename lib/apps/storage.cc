@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <set>
 
 #include "apps/codec.h"
@@ -82,12 +83,73 @@ absl::Status AppStorage::WriteMeta(uint64_t next_incarnation,
 absl::Status AppStorage::WriteCut(const std::string& path, const Cut& cut) {
   const std::string dir = path.substr(0, path.rfind('/'));
   TRIBUTARY_RETURN_IF_ERROR(env_->CreateDirs(dir));
-  return WriteAtomically(dir, path, EncodeCut(cut));
+  const std::string tmp = path + ".tmp";
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> f, env_->NewWritableFile(tmp));
+  // Small pieces are gathered; states go to the file as they are.
+  std::string pending;
+  auto flush = [&]() -> absl::Status {
+    if (pending.empty()) return absl::OkStatus();
+    absl::Status s = f->Append(pending);
+    pending.clear();
+    return s;
+  };
+  TRIBUTARY_RETURN_IF_ERROR(EncodeCutTo(cut, [&](std::string_view piece) -> absl::Status {
+    if (piece.size() < (64 << 10)) {
+      pending.append(piece.data(), piece.size());
+      return pending.size() < (1 << 20) ? absl::OkStatus() : flush();
+    }
+    TRIBUTARY_RETURN_IF_ERROR(flush());
+    return f->Append(piece);
+  }));
+  TRIBUTARY_RETURN_IF_ERROR(flush());
+  TRIBUTARY_RETURN_IF_ERROR(f->Sync());
+  TRIBUTARY_RETURN_IF_ERROR(f->Close());
+  TRIBUTARY_RETURN_IF_ERROR(env_->RenameFile(tmp, path));
+  return env_->SyncDir(dir);
 }
 
+namespace {
+
+// Reads a file front to back with positional reads straight into the
+// caller's buffer.
+class FileSource final : public ByteSource {
+ public:
+  FileSource(RandomAccessFile* f, uint64_t size) : f_(f), size_(size) {}
+  bool Read(char* dst, size_t n) override {
+    if (n > size_ - offset_) return false;
+    size_t done = 0;
+    while (done < n) {
+      absl::StatusOr<std::string_view> got = f_->Read(offset_, n - done, dst + done);
+      if (!got.ok()) {
+        status_ = got.status();
+        return false;
+      }
+      if (got->empty()) return false;
+      if (got->data() != dst + done) std::memcpy(dst + done, got->data(), got->size());
+      done += got->size();
+      offset_ += got->size();
+    }
+    return true;
+  }
+  uint64_t remaining() const override { return size_ - offset_; }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  RandomAccessFile* f_;
+  const uint64_t size_;
+  uint64_t offset_ = 0;
+  absl::Status status_;
+};
+
+}  // namespace
+
 absl::StatusOr<Cut> AppStorage::ReadCut(const std::string& path) {
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string data, ReadAll(path));
-  return DecodeCut(data, path);
+  TRIBUTARY_ASSIGN_OR_RETURN(uint64_t size, env_->GetFileSize(path));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f, env_->NewRandomAccessFile(path));
+  FileSource src(f.get(), size);
+  absl::StatusOr<Cut> cut = DecodeCutFrom(&src, path);
+  if (!src.status().ok()) return src.status();  // an I/O error, not damage
+  return cut;
 }
 
 absl::Status AppStorage::RemoveFile(const std::string& path) {
