@@ -22,6 +22,7 @@
 #define TRIBUTARY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,6 +99,11 @@ struct GetRecordsResult {
   // milliseconds of clock time; 0 when the reader is caught up.
   int64_t millis_behind_latest = 0;
   std::vector<ChildShard> child_shards;
+  // Tributary extension, not part of Kinesis' GetRecords: how many records
+  // the shard holds after the last one returned, at the time of the call.
+  // The local store sets it; a backend that cannot tell (a remote Kinesis
+  // endpoint) leaves it empty. The ordered consumer reports it as lag.
+  std::optional<int64_t> records_behind_latest;
 };
 
 // ---------------------------------------------------------------- shards
@@ -324,13 +330,6 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   const StoreOptions& options() const;
-  // The directory of a durable store (as given to Open); empty for an
-  // in-memory store. Layers built on the store (applications) keep their own
-  // files under it.
-  const std::string& directory() const;
-  // options().env and options().clock with their defaults resolved: never null.
-  Env* env() const;
-  Clock* clock() const;
 
   // ---- streams
   // CreateStream: the stream is CREATING for options().create_delay, then
@@ -464,6 +463,24 @@ class Store {
 
   // The ARN the store gives a stream name.
   std::string StreamArn(std::string_view name) const;
+
+  // ---- for layers built on the store (the ordered consumer, applications)
+  // The directory of a durable store (as given to Open, without trailing
+  // slashes); empty for an in-memory store.
+  const std::string& directory() const;
+  // The Env a durable store keeps its files on: options().env, or
+  // DefaultEnv() when that is null.
+  Env* env() const;
+  // The clock everything is timed on: options().clock, or SystemClock() when
+  // that is null (the applications layer times restarts and lag with it).
+  Clock* clock() const;
+  // An object the store owns and destroys with itself: made by `make` on the
+  // first call with `key`, returned by every later call with that key (the
+  // consumer keeps its lease table here). A null result of `make` is not
+  // kept (the next call tries again). Safe for concurrent use; `make` runs
+  // under a store-wide lock, so keep it short.
+  std::shared_ptr<void> GetOrCreateAttachment(std::string_view key,
+                                              const std::function<std::shared_ptr<void>()>& make);
 
  private:
   explicit Store(std::unique_ptr<stream::StoreImpl> impl);

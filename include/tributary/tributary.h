@@ -4,6 +4,8 @@
 
 #include "tributary/application.h"
 #include "tributary/clock.h"
+#include "tributary/consumer.h"
+#include "tributary/lease_table.h"
 #include "tributary/options.h"
 #include "tributary/processor.h"
 #include "tributary/status.h"
