@@ -874,7 +874,7 @@ TEST_CASE("a job that recovers after transient failures counts exactly", "[app][
 }
 
 TEST_CASE("a restarted job replays only what came after its latest checkpoint", "[app][health][checkpoint]") {
-  Fixture f;
+  Fixture f(1);  // one shard: one batch per round
   ApplicationConfiguration c = Fixture::Config("7.0", "1.15", 1);
   c.snapshots_enabled = false;
   const bool checkpoints = GENERATE(true, false);

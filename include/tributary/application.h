@@ -222,7 +222,8 @@ struct ApplicationConfiguration {
   // ApplicationSystemRollbackConfiguration.RollbackEnabled.
   bool system_rollback_enabled = false;
   RestartLoopRollback restart_loop_rollback;
-  // Largest batch handed to Process, per worker and round: 1..10000.
+  // Largest batch handed to Process, and about the most records a worker
+  // processes in one round (Pump): 1..10000.
   int max_batch_records = 1000;
 };
 

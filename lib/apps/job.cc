@@ -8,6 +8,10 @@
 namespace tributary::apps {
 namespace {
 
+// Bounds the batches one worker takes in a round (a source that keeps
+// returning empty end-of-shard batches cannot spin).
+constexpr int kMaxPollsPerRound = 1000;
+
 // "arn:aws:kinesis:<region>:<account>:stream/<name>" and "<name>" name the same stream.
 std::string_view StreamName(std::string_view s) {
   size_t p = s.rfind(":stream/");
@@ -15,6 +19,14 @@ std::string_view StreamName(std::string_view s) {
 }
 
 }  // namespace
+
+void MergePositions(Positions* into, const Positions& update) {
+  for (const auto& [shard, p] : update) {
+    ShardPosition& q = (*into)[shard];
+    if (!p.sequence_number.empty()) q.sequence_number = p.sequence_number;
+    q.finished = q.finished || p.finished;
+  }
+}
 
 std::optional<absl::Time> RestartTracker::OnFailure(absl::Time now) {
   ++attempts_;
@@ -129,22 +141,31 @@ absl::Status Job::Round(absl::Time now, std::string* cause) {
   const ApplicationConfiguration& c = spec_.config;
   int64_t lag = 0;
   for (int w = 0; w < c.parallelism; ++w) {
-    absl::StatusOr<SourceBatch> b = source_->Next(w, c.max_batch_records);
-    if (!b.ok()) {
-      *cause = fmt::format("worker {}: read: {}", w, Cause(b.status()));
-      return b.status();
-    }
-    if (!b->records.empty()) {
-      absl::Status s = processors_[static_cast<size_t>(w)]->Process(b->records);
-      if (!s.ok()) {
-        *cause = fmt::format("worker {}: Process: {}", w, Cause(s));
-        return s;
+    // Batches until the worker has nothing to read or processed its share
+    // of the round. The next batch is asked for only after the previous one
+    // was processed: the source counts a batch as processed when the same
+    // worker asks again.
+    int budget = c.max_batch_records;
+    for (int polls = 0; polls < kMaxPollsPerRound && budget > 0; ++polls) {
+      absl::StatusOr<SourceBatch> b = source_->Next(w, budget);
+      if (!b.ok()) {
+        *cause = fmt::format("worker {}: read: {}", w, Cause(b.status()));
+        return b.status();
       }
-      records_processed_ += static_cast<int64_t>(b->records.size());
+      if (b->records.empty() && b->positions.empty()) break;
+      if (!b->records.empty()) {
+        absl::Status s = processors_[static_cast<size_t>(w)]->Process(b->records);
+        if (!s.ok()) {
+          *cause = fmt::format("worker {}: Process: {}", w, Cause(s));
+          return s;
+        }
+        records_processed_ += static_cast<int64_t>(b->records.size());
+        budget -= static_cast<int>(b->records.size());
+      }
+      source_->Ack(b->positions);
+      MergePositions(&processed_, b->positions);
+      lag = std::max(lag, b->millis_behind_latest);
     }
-    source_->Ack(b->positions);
-    MergePositions(&processed_, b->positions);
-    lag = std::max(lag, b->millis_behind_latest);
   }
   millis_behind_ = lag;
   last_healthy_ = now;
@@ -237,6 +258,11 @@ absl::StatusOr<Cut> Job::TakeCut() const {
   }
   c.positions = processed_;
   return c;
+}
+
+absl::Status Job::CommitPositions() {
+  if (status_ != JobStatus::kRunning) return absl::OkStatus();
+  return source_->Commit(processed_);
 }
 
 JobHealth Job::Health(absl::Time now) const {

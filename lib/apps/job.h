@@ -86,6 +86,10 @@ class Job {
   // a SaveState error is returned as is (the job keeps running).
   absl::StatusOr<Cut> TakeCut() const;
 
+  // Commits the processed positions to the source (the consumer's
+  // checkpoints). OK and nothing done if the job is not deployed.
+  absl::Status CommitPositions();
+
   uint64_t id() const { return spec_.job_id; }
   int64_t version_id() const { return spec_.version_id; }
   JobStatus status() const { return status_; }

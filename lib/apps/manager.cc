@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "apps/errors.h"
-#include "apps/store_source.h"
+#include "apps/consumer_source.h"
 #include "util/status_macros.h"
 
 namespace tributary::apps {
@@ -246,6 +247,13 @@ absl::StatusOr<size_t> CheckLimit(std::optional<int> limit, int max) {
   return static_cast<size_t>(*limit);
 }
 
+// The ordered consumer's name for an application: its leases and checkpoints
+// in the store's lease table. The incarnation keeps a re-created application
+// from inheriting them.
+std::string ConsumerName(const AppState& a) {
+  return fmt::format("tributary-application.{}.{}", a.name, a.incarnation);
+}
+
 std::string AutoSnapshotName(const AppState& a, SnapshotTrigger trigger, absl::Time now) {
   std::string_view what = trigger == SnapshotTrigger::kOnStop       ? "stop"
                           : trigger == SnapshotTrigger::kBeforeScale ? "scale"
@@ -415,6 +423,9 @@ absl::StatusOr<std::string> ManagerImpl::TakeSnapshotLocked(AppState& a, Snapsho
   TRIBUTARY_ASSIGN_OR_RETURN(Cut cut, job->TakeCut());
   const uint64_t file_id = a.next_file++;
   TRIBUTARY_RETURN_IF_ERROR(storage_->WriteCut(storage_->SnapshotPath(a, file_id), cut));
+  // The consumer's checkpoints follow (the cut is authoritative: a restore
+  // sets them back to it).
+  TRIBUTARY_RETURN_IF_ERROR(job->CommitPositions());
   if (name.empty()) name = AutoSnapshotName(a, trigger, now);
   SnapshotRecord* rec = FindSnapshot(a, name);
   if (rec == nullptr) {
@@ -955,6 +966,12 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
     case S::kDeleting: {
       rt.job.reset();
       absl::Status s = storage_->RemoveAppDir(a);
+      std::set<std::string> streams;
+      for (const ApplicationVersionDetail& v : a.versions) streams.insert(v.configuration.input_stream);
+      for (const std::string& stream : streams) {
+        absl::Status f = ConsumerSource::Forget(store_, stream, ConsumerName(a));
+        if (!f.ok() && s.ok()) s = f;
+      }
       states_.erase(name);
       runtime_.erase(name);
       absl::Status w = WriteMetaLocked();
@@ -1019,8 +1036,11 @@ void ManagerImpl::EnsureJobLocked(AppState& a, Runtime& rt, absl::Time now) {
   services.lookup = [this](const std::string& n, const std::string& v)
                         ABSL_NO_THREAD_SAFETY_ANALYSIS { return LookupLocked(n, v); };
   Store* store = store_;
-  services.make_source = [store](const std::string& stream) -> std::unique_ptr<RecordSource> {
-    return std::make_unique<StoreSource>(store, stream);
+  const std::string consumer = ConsumerName(a);
+  const int max_batch = a.config().max_batch_records;
+  services.make_source = [store, consumer, max_batch](const std::string& stream)
+      -> std::unique_ptr<RecordSource> {
+    return std::make_unique<ConsumerSource>(store, stream, consumer, max_batch);
   };
   const std::string path = storage_->CheckpointPath(a);
   AppStorage* storage = storage_.get();

@@ -14,8 +14,9 @@
 //     retained was acknowledged to its end (Ack with finished = true), so
 //     per-key order holds across reshards whatever worker owned the parent.
 //
-// Implementations: StoreSource (store_source.h) reads through the public
-// Store API (ListShards, GetShardIterator, GetRecords).
+// Implementation: ConsumerSource (consumer_source.h), over the ordered
+// consumer. (Until the consumer landed, StoreSource read the stream through
+// GetShardIterator/GetRecords directly; see the git history.)
 //
 // One thread at a time per source (the job serializes calls).
 #ifndef TRIBUTARY_LIB_APPS_SOURCE_H_
@@ -64,8 +65,9 @@ class RecordSource {
   // does not exist.
   virtual absl::Status Seek(int parallelism, const Positions& positions) = 0;
 
-  // Up to `max_records` records of worker `worker` (0 <= worker < parallelism);
-  // an empty batch when nothing is available.
+  // Up to about `max_records` records of worker `worker` (0 <= worker <
+  // parallelism); an empty batch when nothing is available. The job asks
+  // again only after it processed the previous batch of that worker.
   virtual absl::StatusOr<SourceBatch> Next(int worker, int max_records) = 0;
 
   // The records of a batch were processed: its positions are final.
