@@ -2,7 +2,9 @@
 // Managed Service for Apache Flink, in process.
 //
 // An ApplicationManager sits on a Store. It holds named applications; each
-// reads one input stream with a registered Processor (tributary/processor.h)
+// reads one input stream through the ordered consumer (tributary/consumer.h,
+// one consumer worker per unit of parallelism) with a registered Processor
+// (tributary/processor.h)
 // and goes through the Managed Flink statuses (READY, STARTING, RUNNING,
 // UPDATING, AUTOSCALING, STOPPING, FORCE_STOPPING, ROLLING_BACK, DELETING):
 // versions (every configuration change makes a new ApplicationVersionId),
@@ -456,8 +458,8 @@ class ApplicationManager {
   std::vector<ApplicationSummary> ListApplications();
 
   // READY -> STARTING -> RUNNING. ResourceInUseException unless READY;
-  // ResourceNotFoundException for an unknown custom snapshot (or one not
-  // READY).
+  // ResourceNotFoundException for an unknown custom snapshot,
+  // InvalidRequestException for one that is not READY.
   absl::StatusOr<OperationResult> StartApplication(std::string_view name,
                                                    const RunConfiguration& run = RunConfiguration());
   // RUNNING -> STOPPING -> READY, taking a snapshot first when snapshots are

@@ -997,7 +997,7 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
       if (a.plan.active) dirty |= StepJobLocked(a, rt, now);
       break;
   }
-  dirty |= TakePendingSnapshotsLocked(a, rt, now);
+  dirty |= TakePendingSnapshotsLocked(a, now);
   if (dirty) {
     absl::Status w = WriteMetaLocked();
     if (!w.ok()) return w;
@@ -1179,7 +1179,7 @@ bool ManagerImpl::AutoscaleLocked(AppState& a, Runtime& rt, absl::Time now) {
   return true;
 }
 
-bool ManagerImpl::TakePendingSnapshotsLocked(AppState& a, Runtime& rt, absl::Time now) {
+bool ManagerImpl::TakePendingSnapshotsLocked(AppState& a, absl::Time now) {
   bool dirty = false;
   for (size_t i = 0; i < a.snapshots.size(); ++i) {
     if (a.snapshots[i].details.snapshot_status != SnapshotStatus::kCreating) continue;
@@ -1198,7 +1198,6 @@ bool ManagerImpl::TakePendingSnapshotsLocked(AppState& a, Runtime& rt, absl::Tim
       rec->details.failure = std::string(Msg(s.status()));
     }
   }
-  (void)rt;
   return dirty;
 }
 

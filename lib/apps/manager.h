@@ -149,7 +149,7 @@ class ManagerImpl {
   bool RestartLoopRuleLocked(AppState& a, Runtime& rt, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AutoscaleLocked(AppState& a, Runtime& rt, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool TakePendingSnapshotsLocked(AppState& a, Runtime& rt, absl::Time now)
+  bool TakePendingSnapshotsLocked(AppState& a, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;
