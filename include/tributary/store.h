@@ -623,13 +623,16 @@ class Store {
   // The ARN the store gives a stream name (whether or not it exists).
   std::string StreamArn(std::string_view name) const;
 
-  // ---- for layers built on the store (the ordered consumer)
+  // ---- for layers built on the store (the ordered consumer, applications)
   // The directory of a durable store (as given to Open, without trailing
   // slashes); empty for an in-memory store.
   const std::string& directory() const;
   // The Env a durable store keeps its files on: options().env, or
   // DefaultEnv() when that is null.
   Env* env() const;
+  // The clock everything is timed on: options().clock, or SystemClock() when
+  // that is null (the applications layer times restarts and lag with it).
+  Clock* clock() const;
   // An object the store owns and destroys with itself: made by `make` on the
   // first call with `key`, returned by every later call with that key (the
   // consumer keeps its lease table here). A null result of `make` is not

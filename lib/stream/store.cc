@@ -116,6 +116,7 @@ const StoreOptions& Store::options() const { return impl_->options(); }
 std::string Store::StreamArn(std::string_view name) const { return impl_->Arn(name); }
 const std::string& Store::directory() const { return impl_->dir(); }
 Env* Store::env() const { return impl_->env(); }
+Clock* Store::clock() const { return impl_->clock(); }
 std::shared_ptr<void> Store::GetOrCreateAttachment(
     std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
   return impl_->GetOrCreateAttachment(key, make);
