@@ -124,6 +124,12 @@ struct StoreOptions {
   // Used to build ARNs: arn:aws:kinesis:<region>:<account_id>:stream/<name>.
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
+
+  // GetRecords returns the user records of records written in the Kinesis
+  // Producer Library's aggregation format instead of the aggregates
+  // themselves (tributary/kpl.h, docs/REMOTE.md "Deaggregation"). The
+  // `limit` of GetRecords still counts stored (Kinesis) records.
+  bool deaggregate_kpl_records = false;
 };
 
 // Options of CreateStream.
