@@ -3,7 +3,9 @@
 #define TRIBUTARY_TRIBUTARY_H_
 
 #include "tributary/clock.h"
+#include "tributary/kpl.h"
 #include "tributary/options.h"
+#include "tributary/remote.h"
 #include "tributary/status.h"
 #include "tributary/store.h"
 #include "tributary/env.h"
