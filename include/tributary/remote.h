@@ -82,19 +82,6 @@ struct RetryPolicy {
   uint64_t jitter_seed = 0;  // 0: seeded from the system; tests fix it
 };
 
-// How requests are authenticated.
-enum class RequestSigning {
-  // AWS Signature Version 4, as Amazon Kinesis requires. Not built yet: the
-  // signer (lib/sigv4) is being written on another branch; OpenRemote fails
-  // with Unimplemented until it is wired in (docs/REMOTE.md).
-  kSigV4,
-  // INTERIM, for local peers only: a well-formed SigV4 Authorization header
-  // (the real access key id and scope) whose signature is all zeros.
-  // tributary-server and kinesalite accept any signature; Amazon Kinesis
-  // rejects it (InvalidSignatureException).
-  kPlaceholderForLocalPeers,
-};
-
 struct RemoteOptions {
   // "http://127.0.0.1:4567" or "https://kinesis.eu-west-1.amazonaws.com";
   // empty: AWS_ENDPOINT_URL_KINESIS, else AWS_ENDPOINT_URL, else
@@ -107,9 +94,10 @@ struct RemoteOptions {
   // Used to build stream ARNs (Store::StreamArn) without asking the server;
   // empty: ask the server (DescribeStreamSummary) when an ARN is needed.
   std::string account_id;
-  // nullptr: DefaultCredentialsProvider().
+  // nullptr: DefaultCredentialsProvider(). Every request is signed with AWS
+  // Signature Version 4 (service "kinesis", `region`); local peers that do
+  // not check signatures accept any credentials, e.g. dummy ones.
   std::shared_ptr<CredentialsProvider> credentials;
-  RequestSigning signing = RequestSigning::kSigV4;
 
   RetryPolicy retry;
   absl::Duration connect_timeout = absl::Seconds(5);

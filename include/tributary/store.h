@@ -22,6 +22,7 @@
 #define TRIBUTARY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -114,6 +115,11 @@ struct GetRecordsResult {
   // milliseconds of clock time; 0 when the reader is caught up.
   int64_t millis_behind_latest = 0;
   std::vector<ChildShard> child_shards;
+  // Tributary extension, not part of Kinesis' GetRecords: how many records
+  // the shard holds after the last one returned, at the time of the call.
+  // The local store sets it; a backend that cannot tell (a remote Kinesis
+  // endpoint) leaves it empty. The ordered consumer reports it as lag.
+  std::optional<int64_t> records_behind_latest;
 };
 
 // ---------------------------------------------------------------- shards
@@ -524,6 +530,21 @@ class Store {
   // RemoteOptions::account_id when that is set, otherwise the ARN the server
   // reports for the stream (one DescribeStreamSummary call; "" if it fails).
   std::string StreamArn(std::string_view name) const;
+
+  // ---- for layers built on the store (the ordered consumer)
+  // The directory of a durable store (as given to Open, without trailing
+  // slashes); empty for an in-memory store.
+  const std::string& directory() const;
+  // The Env a durable store keeps its files on: options().env, or
+  // DefaultEnv() when that is null.
+  Env* env() const;
+  // An object the store owns and destroys with itself: made by `make` on the
+  // first call with `key`, returned by every later call with that key (the
+  // consumer keeps its lease table here). A null result of `make` is not
+  // kept (the next call tries again). Safe for concurrent use; `make` runs
+  // under a store-wide lock, so keep it short.
+  std::shared_ptr<void> GetOrCreateAttachment(std::string_view key,
+                                              const std::function<std::shared_ptr<void>()>& make);
 
  private:
   explicit Store(std::unique_ptr<stream::StoreBackend> backend, bool deaggregate_kpl_records);

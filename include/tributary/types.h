@@ -119,12 +119,19 @@ class SequenceNumber {
   static absl::StatusOr<SequenceNumber> ParseAny(std::string_view decimal,
                                                  std::string_view what = "sequence number");
 
-  // REQUIRES: issued by a Tributary store (FromParts or Parse).
+  // True if the number has the layout of Tributary's numbers (39 digits,
+  // 10^38 + counter << 32 | shard index), so counter() and shard_index()
+  // mean something: every number a Tributary store or tributary-server
+  // issues. False for other implementations' numbers.
+  bool has_counter() const;
+  // REQUIRES: has_counter().
   uint64_t counter() const;
   uint32_t shard_index() const;
   // The low 128 bits: the whole value of every number a Tributary store
   // issues (wide() is false for them).
   constexpr absl::uint128 value() const { return value_; }
+  // Bits 128..255: zero except for other implementations' wide numbers.
+  constexpr absl::uint128 high() const { return high_; }
   // True for a number of 2^128 or more (only other implementations issue them).
   constexpr bool wide() const { return high_ != 0; }
   bool valid() const { return value_ != 0 || high_ != 0; }

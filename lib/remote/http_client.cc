@@ -74,26 +74,30 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const HttpOptions
   char* scheme = nullptr;
   char* host = nullptr;
   char* port = nullptr;
+  char* path = nullptr;
   curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
   curl_url_get(u, CURLUPART_HOST, &host, 0);
   curl_url_get(u, CURLUPART_PORT, &port, 0);  // absent when the URL has none
+  curl_url_get(u, CURLUPART_PATH, &path, 0);
   std::string s = scheme ? scheme : "";
   std::string h = host ? host : "";
   std::string p = port ? port : "";
+  std::string pa = path && path[0] != '\0' ? path : "/";
   curl_free(scheme);
   curl_free(host);
   curl_free(port);
+  curl_free(path);
   if ((s != "http" && s != "https") || h.empty()) {
     return InvalidArgumentError(
         fmt::format("endpoint URL '{}' must be http://HOST[:PORT] or https://HOST[:PORT]", options.url));
   }
   std::string host_header = p.empty() ? h : h + ":" + p;
   if (options.max_idle < 0) return InvalidArgumentError("max_idle_connections must be >= 0");
-  return std::unique_ptr<HttpClient>(new HttpClient(options, std::move(host_header)));
+  return std::unique_ptr<HttpClient>(new HttpClient(options, std::move(host_header), std::move(pa)));
 }
 
-HttpClient::HttpClient(HttpOptions options, std::string host)
-    : options_(std::move(options)), host_(std::move(host)) {}
+HttpClient::HttpClient(HttpOptions options, std::string host, std::string path)
+    : options_(std::move(options)), host_(std::move(host)), path_(std::move(path)) {}
 
 HttpClient::~HttpClient() {
   util::MutexLock l(&mu_);

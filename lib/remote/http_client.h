@@ -49,6 +49,8 @@ class HttpClient {
 
   // The Host header value requests carry ("host" or "host:port").
   const std::string& host() const { return host_; }
+  // The URL's path ("/" when it has none): what the request line carries.
+  const std::string& path() const { return path_; }
   const std::string& url() const { return options_.url; }
 
   // POSTs `body` with `headers` ("Name: value" each; Host is added).
@@ -58,12 +60,13 @@ class HttpClient {
   int connections_opened() const;
 
  private:
-  HttpClient(HttpOptions options, std::string host);
+  HttpClient(HttpOptions options, std::string host, std::string path);
   void* Acquire();              // a CURL*
   void Release(void* handle);   // back to the pool, or closed if the pool is full
 
   const HttpOptions options_;
   const std::string host_;
+  const std::string path_;
   mutable util::Mutex mu_;
   std::vector<void*> idle_ ABSL_GUARDED_BY(mu_);
   int opened_ ABSL_GUARDED_BY(mu_) = 0;

@@ -44,14 +44,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenRemote(const RemoteOptions& op
   if (options.poll_interval <= absl::ZeroDuration()) {
     return InvalidArgumentError("RemoteOptions::poll_interval must be positive");
   }
-  if (options.signing == RequestSigning::kSigV4) {
-    // INTERIM: lib/sigv4 (signing against the published AWS test vectors) is
-    // written on another branch and wired in when it is merged.
-    return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
-                     "RequestSigning::kSigV4 is not built into this library yet (lib/sigv4 is "
-                     "pending); Amazon Kinesis needs it. For tributary-server, kinesalite and other "
-                     "local peers, set RemoteOptions::signing = kPlaceholderForLocalPeers.");
-  }
   TRIBUTARY_ASSIGN_OR_RETURN(ResolvedEndpoint where, ResolveEndpoint(options));
   RemoteOptions resolved = options;
   resolved.endpoint_url = where.url;

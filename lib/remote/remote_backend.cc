@@ -13,6 +13,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "remote/signing.h"
 #include "util/status_macros.h"
 
 namespace tributary::remote {
@@ -22,8 +23,6 @@ using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-constexpr char kTargetPrefix[] = "X-Amz-Target: Kinesis_20131202.";
-constexpr char kContentType[] = "application/x-amz-json-1.1";
 
 // ---------------------------------------------------------------- writing
 
@@ -401,20 +400,10 @@ absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Create(const Remot
 
 absl::StatusOr<HttpResponse> RemoteBackend::Attempt(std::string_view action, const std::string& body) {
   TRIBUTARY_ASSIGN_OR_RETURN(AwsCredentials creds, options_.credentials->GetCredentials());
-  std::vector<std::string> headers;
-  headers.reserve(5);
-  headers.push_back(fmt::format("{}{}", kTargetPrefix, action));
-  headers.push_back(fmt::format("Content-Type: {}", kContentType));
-  // Signing. INTERIM (docs/REMOTE.md "Signing"): until lib/sigv4 is merged,
-  // only the placeholder mode exists; Store::OpenRemote refuses kSigV4.
-  const absl::Time now = absl::Now();  // request time is wall time, whatever options_.clock is
-  const std::string amz_date = absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone());
-  headers.push_back("X-Amz-Date: " + amz_date);
-  if (!creds.session_token.empty()) headers.push_back("X-Amz-Security-Token: " + creds.session_token);
-  headers.push_back(fmt::format(
-      "Authorization: AWS4-HMAC-SHA256 Credential={}/{}/{}/kinesis/aws4_request, "
-      "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature={}",
-      creds.access_key_id, amz_date.substr(0, 8), options_.region, std::string(64, '0')));
+  KinesisRequest req{http_->host(), http_->path(), action, body};
+  // Signed with wall time whatever options_.clock is: the server checks it.
+  TRIBUTARY_ASSIGN_OR_RETURN(std::vector<std::string> headers,
+                             SignedKinesisHeaders(req, creds, options_.region, absl::Now()));
   return http_->Post(headers, body);
 }
 
@@ -473,6 +462,16 @@ absl::StatusOr<std::string> RemoteBackend::ArnOf(std::string_view stream) const 
   util::MutexLock l(&arn_mu_);
   arns_[std::string(stream)] = s.stream_arn;
   return s.stream_arn;
+}
+
+std::shared_ptr<void> RemoteBackend::GetOrCreateAttachment(
+    std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
+  util::MutexLock l(&attachments_mu_);
+  auto it = attachments_.find(key);
+  if (it != attachments_.end()) return it->second;
+  std::shared_ptr<void> made = make();
+  if (made != nullptr) attachments_.emplace(std::string(key), made);
+  return made;
 }
 
 std::string RemoteBackend::StreamArn(std::string_view name) const {

@@ -42,6 +42,10 @@ class RemoteBackend final : public stream::StoreBackend {
   const StoreOptions& options() const override { return store_options_; }
   absl::StatusOr<RecoveryReport> GetRecoveryReport() const override;
   std::string StreamArn(std::string_view name) const override;
+  const std::string& directory() const override { return no_directory_; }
+  Env* env() const override { return DefaultEnv(); }
+  std::shared_ptr<void> GetOrCreateAttachment(std::string_view key,
+                                              const std::function<std::shared_ptr<void>()>& make) override;
 
   absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options) override;
   absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion) override;
@@ -120,6 +124,9 @@ class RemoteBackend final : public stream::StoreBackend {
   std::unique_ptr<HttpClient> http_;
   Backoff backoff_;
   std::atomic<int64_t> attempts_{0};
+  const std::string no_directory_;
+  util::Mutex attachments_mu_;
+  std::map<std::string, std::shared_ptr<void>, std::less<>> attachments_ ABSL_GUARDED_BY(attachments_mu_);
   mutable util::Mutex arn_mu_;
   mutable std::map<std::string, std::string, std::less<>> arns_ ABSL_GUARDED_BY(arn_mu_);
 };

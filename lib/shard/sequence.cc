@@ -20,6 +20,10 @@ SequenceNumber SequenceNumber::FromParts(uint64_t counter, uint32_t shard_index)
   return SequenceNumber(kOffset + body);
 }
 
+bool SequenceNumber::has_counter() const {
+  return high_ == 0 && value_ >= kOffset && ((value_ - kOffset) >> 96) == 0;
+}
+
 uint64_t SequenceNumber::counter() const {
   return absl::Uint128Low64((value_ - kOffset) >> 32);
 }

@@ -19,7 +19,9 @@
 #ifndef TRIBUTARY_LIB_STREAM_BACKEND_H_
 #define TRIBUTARY_LIB_STREAM_BACKEND_H_
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +44,13 @@ class StoreBackend {
   // Unimplemented where capabilities().recovery_report is false.
   virtual absl::StatusOr<RecoveryReport> GetRecoveryReport() const = 0;
   virtual std::string StreamArn(std::string_view name) const = 0;
+  // For layers built on the store (Store::directory(), env(),
+  // GetOrCreateAttachment()): a remote store has no directory ("") and
+  // keeps attachments in memory.
+  virtual const std::string& directory() const = 0;
+  virtual Env* env() const = 0;
+  virtual std::shared_ptr<void> GetOrCreateAttachment(
+      std::string_view key, const std::function<std::shared_ptr<void>()>& make) = 0;
 
   // ---- streams
   virtual absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options) = 0;

@@ -110,6 +110,12 @@ Store::~Store() = default;
 
 const StoreOptions& Store::options() const { return backend_->options(); }
 std::string Store::StreamArn(std::string_view name) const { return backend_->StreamArn(name); }
+const std::string& Store::directory() const { return backend_->directory(); }
+Env* Store::env() const { return backend_->env(); }
+std::shared_ptr<void> Store::GetOrCreateAttachment(
+    std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
+  return backend_->GetOrCreateAttachment(key, make);
+}
 
 absl::Status Store::CreateStream(std::string_view name, const CreateStreamOptions& options) {
   return backend_->CreateStream(name, options);

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -60,6 +61,12 @@ class StoreImpl final : public StoreBackend {
 
   const StoreOptions& options() const override { return options_; }
   Clock* clock() const { return clock_; }
+  Env* env() const override { return env_; }
+  const std::string& dir() const { return dir_; }
+  const std::string& directory() const override { return dir_; }
+  std::shared_ptr<void> GetOrCreateAttachment(std::string_view key,
+                                              const std::function<std::shared_ptr<void>()>& make)
+      ABSL_LOCKS_EXCLUDED(attachments_mu_) override;
   absl::Time Now() const { return clock_->Now(); }
   log::ChunkPool* chunk_pool() { return &pool_; }
 
@@ -190,6 +197,9 @@ class StoreImpl final : public StoreBackend {
   std::atomic<int> open_shards_{0};
   std::atomic<int> on_demand_streams_{0};
   log::ChunkPool pool_;  // declared before streams_: outlives every log
+  // Objects of higher layers owned by the store (a leaf lock).
+  util::Mutex attachments_mu_;
+  std::map<std::string, std::shared_ptr<void>, std::less<>> attachments_ ABSL_GUARDED_BY(attachments_mu_);
 
   mutable util::SharedMutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<StreamImpl>> streams_ ABSL_GUARDED_BY(mu_);

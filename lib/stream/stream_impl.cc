@@ -952,6 +952,7 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   if (Expired(*s, now_ms)) {
     // Every record is gone: the shard reads as empty and finished.
     ChildShardsOf(*s, &result.child_shards);
+    result.records_behind_latest = 0;
     return result;
   }
   const int64_t visible_from = VisibleFromMs(now_ms);
@@ -989,6 +990,10 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     int64_t ref = result.records.empty() ? ahead->arrival_ms
                                          : absl::ToUnixMillis(result.records.back().approximate_arrival_timestamp);
     result.millis_behind_latest = std::max<int64_t>(1, now_ms - ref);
+    result.records_behind_latest =
+        static_cast<int64_t>(s->log->CountAtOrAfter(ahead->counter, visible_from));
+  } else {
+    result.records_behind_latest = 0;
   }
   if (s->closed && !ahead) {
     ChildShardsOf(*s, &result.child_shards);

@@ -95,8 +95,7 @@ inline std::unique_ptr<ListeningChild> StartTributaryServer(std::vector<std::str
 }
 
 // Options for a remote store on a local peer: fixed dummy credentials (no
-// environment or file is read), the interim placeholder signature, the peer's
-// default account id (so StreamArn needs no call), no retry waits longer
+// environment or file is read), the peer's default account id (so StreamArn needs no call), no retry waits longer
 // than a few ms.
 inline RemoteOptions LocalPeerOptions(const std::string& url) {
   RemoteOptions o;
@@ -104,7 +103,6 @@ inline RemoteOptions LocalPeerOptions(const std::string& url) {
   o.region = "us-east-1";
   o.account_id = "000000000000";
   o.credentials = StaticCredentialsProvider({"AKIDTRIBUTARYTEST", "tributary-test-secret", ""});
-  o.signing = RequestSigning::kPlaceholderForLocalPeers;
   o.retry.initial_backoff = absl::Milliseconds(5);
   o.retry.max_backoff = absl::Milliseconds(50);
   o.poll_interval = absl::Milliseconds(5);
