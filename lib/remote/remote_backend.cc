@@ -866,6 +866,34 @@ absl::StatusOr<ListTagsResult> RemoteBackend::ListTagsForStream(std::string_view
   return r;
 }
 
+absl::Status RemoteBackend::TagResource(std::string_view resource_arn,
+                                        const std::map<std::string, std::string>& tags) {
+  Json j;
+  j.Str("ResourceARN", resource_arn).Map("Tags", tags);
+  return Exchange("TagResource", j.Take()).status();
+}
+
+absl::Status RemoteBackend::UntagResource(std::string_view resource_arn, const std::vector<std::string>& keys) {
+  Json j;
+  j.Str("ResourceARN", resource_arn).Strings("TagKeys", keys);
+  return Exchange("UntagResource", j.Take()).status();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> RemoteBackend::ListTagsForResource(
+    std::string_view resource_arn) {
+  Json j;
+  j.Str("ResourceARN", resource_arn);
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string body, Exchange("ListTagsForResource", j.Take()));
+  TRIBUTARY_ASSIGN_OR_RETURN(object o, Parse(body));
+  std::vector<std::pair<std::string, std::string>> tags;
+  TRIBUTARY_RETURN_IF_ERROR(ForEachObject(o, "Tags", [&](object t) {
+    tags.emplace_back(StrOr(t, "Key"), StrOr(t, "Value"));
+    return absl::OkStatus();
+  }));
+  std::sort(tags.begin(), tags.end());
+  return tags;
+}
+
 absl::StatusOr<DescribeLimitsResult> RemoteBackend::DescribeLimits() {
   TRIBUTARY_ASSIGN_OR_RETURN(std::string body, Exchange("DescribeLimits", "{}"));
   TRIBUTARY_ASSIGN_OR_RETURN(object o, Parse(body));

@@ -83,6 +83,11 @@ class RemoteBackend final : public stream::StoreBackend {
                                                    std::optional<std::string> exclusive_start_tag_key,
                                                    int limit) override;
   absl::StatusOr<DescribeLimitsResult> DescribeLimits() override;
+  absl::Status TagResource(std::string_view resource_arn,
+                           const std::map<std::string, std::string>& tags) override;
+  absl::Status UntagResource(std::string_view resource_arn, const std::vector<std::string>& tag_keys) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTagsForResource(
+      std::string_view resource_arn) override;
   absl::StatusOr<ConsumerDescription> RegisterStreamConsumer(
       std::string_view stream, std::string_view consumer_name,
       const std::map<std::string, std::string>& tags) override;

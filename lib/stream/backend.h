@@ -34,6 +34,8 @@
 
 namespace tributary::stream {
 
+class StoreImpl;
+
 class StoreBackend {
  public:
   virtual ~StoreBackend() = default;
@@ -44,6 +46,9 @@ class StoreBackend {
   // Unimplemented where capabilities().recovery_report is false.
   virtual absl::StatusOr<RecoveryReport> GetRecoveryReport() const = 0;
   virtual std::string StreamArn(std::string_view name) const = 0;
+  // The local store, for the features only it has (SubscribeToShard);
+  // nullptr for a remote backend.
+  virtual StoreImpl* local() { return nullptr; }
   // For layers built on the store (Store::directory(), env(),
   // GetOrCreateAttachment()): a remote store has no directory ("") and
   // keeps attachments in memory.
@@ -100,6 +105,13 @@ class StoreBackend {
   virtual absl::StatusOr<ListTagsResult> ListTagsForStream(std::string_view stream,
                                                            std::optional<std::string> exclusive_start_tag_key,
                                                            int limit) = 0;
+  // The resource forms; the Store checked that `resource_arn` looks like an ARN.
+  virtual absl::Status TagResource(std::string_view resource_arn,
+                                   const std::map<std::string, std::string>& tags) = 0;
+  virtual absl::Status UntagResource(std::string_view resource_arn,
+                                     const std::vector<std::string>& tag_keys) = 0;
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTagsForResource(
+      std::string_view resource_arn) = 0;
   virtual absl::StatusOr<DescribeLimitsResult> DescribeLimits() = 0;
 
   // ---- consumers

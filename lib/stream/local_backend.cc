@@ -61,6 +61,7 @@ StoreCapabilities StoreImpl::capabilities() const {
   c.env = durable();
   c.sync_control = durable();
   c.in_process = true;
+  c.subscribe_to_shard = true;
   return c;
 }
 
@@ -173,7 +174,10 @@ absl::StatusOr<PutRecordResult> StoreImpl::Put(std::string_view stream, const Pu
   }
   absl::Time now = Now();
   const bool sync = durable() && write_options.sync.value_or(options_.sync) == Sync::kYes;
-  return WithStream(stream, now, [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
+  absl::StatusOr<PutRecordResult> r =
+      WithStream(stream, now, [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
+  if (r.ok()) NotifyAppend();
+  return r;
 }
 
 absl::StatusOr<PutBatchResult> StoreImpl::PutBatch(std::string_view stream,
@@ -182,7 +186,10 @@ absl::StatusOr<PutBatchResult> StoreImpl::PutBatch(std::string_view stream,
                                                    const WriteOptions& write_options) {
   absl::Time now = Now();
   const bool sync = durable() && write_options.sync.value_or(options_.sync) == Sync::kYes;
-  return WithStream(stream, now, [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
+  absl::StatusOr<PutBatchResult> r =
+      WithStream(stream, now, [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
+  if (r.ok()) NotifyAppend();
+  return r;
 }
 
 absl::StatusOr<std::string> StoreImpl::GetShardIterator(const GetShardIteratorRequest& request) {
@@ -248,18 +255,44 @@ absl::Status StoreImpl::DecreaseStreamRetentionPeriod(std::string_view stream, i
 absl::Status StoreImpl::AddTagsToStream(std::string_view stream,
                                         const std::map<std::string, std::string>& tags) {
   absl::Time now = Now();
-  return WithStream(stream, now, [&](StreamImpl& s) { return s.AddTags(tags, now); });
+  return WithStream(stream, now, [&](StreamImpl& s) { return s.AddTags(std::nullopt, tags, now); });
 }
 
 absl::Status StoreImpl::RemoveTagsFromStream(std::string_view stream, const std::vector<std::string>& keys) {
   absl::Time now = Now();
-  return WithStream(stream, now, [&](StreamImpl& s) { return s.RemoveTags(keys, now); });
+  return WithStream(stream, now, [&](StreamImpl& s) { return s.RemoveTags(std::nullopt, keys, now); });
 }
 
 absl::StatusOr<ListTagsResult> StoreImpl::ListTagsForStream(std::string_view stream,
                                                             std::optional<std::string> after, int limit) {
   absl::Time now = Now();
-  return WithStream(stream, now, [&](StreamImpl& s) { return s.ListTags(after, limit, now); });
+  return WithStream(stream, now, [&](StreamImpl& s) { return s.ListTags(std::nullopt, after, limit, now); });
+}
+
+absl::Status StoreImpl::TagResource(std::string_view resource_arn,
+                                    const std::map<std::string, std::string>& tags) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = Now();
+  return WithStream(ref.first, now, [&](StreamImpl& s) { return s.AddTags(ref.second, tags, now); });
+}
+
+absl::Status StoreImpl::UntagResource(std::string_view resource_arn, const std::vector<std::string>& keys) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = Now();
+  return WithStream(ref.first, now, [&](StreamImpl& s) { return s.RemoveTags(ref.second, keys, now); });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StoreImpl::ListTagsForResource(
+    std::string_view resource_arn) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = Now();
+  return WithStream(ref.first, now, [&](StreamImpl& s)
+                        -> absl::StatusOr<std::vector<std::pair<std::string, std::string>>> {
+    // At most kMaxTagsPerStream tags exist, so one page of that size is all of them.
+    TRIBUTARY_ASSIGN_OR_RETURN(ListTagsResult r,
+                               s.ListTags(ref.second, std::nullopt, limits::kMaxListTagsLimit, now));
+    return std::move(r.tags);
+  });
 }
 
 // ---------------------------------------------------------------- consumers

@@ -316,6 +316,23 @@ absl::StatusOr<ListTagsResult> Store::ListTagsForStream(std::string_view stream,
   return backend_->ListTagsForStream(stream, std::move(after), limit);
 }
 
+absl::Status Store::TagResource(std::string_view resource_arn,
+                                const std::map<std::string, std::string>& tags) {
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->TagResource(resource_arn, tags);
+}
+
+absl::Status Store::UntagResource(std::string_view resource_arn, const std::vector<std::string>& keys) {
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->UntagResource(resource_arn, keys);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Store::ListTagsForResource(
+    std::string_view resource_arn) {
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->ListTagsForResource(resource_arn);
+}
+
 absl::StatusOr<DescribeLimitsResult> Store::DescribeLimits() { return backend_->DescribeLimits(); }
 
 // ---------------------------------------------------------------- consumers

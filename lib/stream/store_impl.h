@@ -117,6 +117,7 @@ class StoreImpl final : public StoreBackend {
   StoreCapabilities capabilities() const override;
   absl::StatusOr<RecoveryReport> GetRecoveryReport() const override;
   std::string StreamArn(std::string_view name) const override;
+  StoreImpl* local() override { return this; }
   absl::StatusOr<StreamDescription> DescribeStream(const DescribeStreamRequest& request,
                                                    std::optional<uint32_t> exclusive_start) override;
   absl::StatusOr<StreamDescriptionSummary> DescribeStreamSummary(std::string_view stream) override;
@@ -149,6 +150,11 @@ class StoreImpl final : public StoreBackend {
   absl::StatusOr<ListTagsResult> ListTagsForStream(std::string_view stream,
                                                    std::optional<std::string> exclusive_start_tag_key,
                                                    int limit) override;
+  absl::Status TagResource(std::string_view resource_arn,
+                           const std::map<std::string, std::string>& tags) override;
+  absl::Status UntagResource(std::string_view resource_arn, const std::vector<std::string>& tag_keys) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTagsForResource(
+      std::string_view resource_arn) override;
   absl::StatusOr<ConsumerDescription> RegisterStreamConsumer(
       std::string_view stream, std::string_view consumer_name,
       const std::map<std::string, std::string>& tags) override;
@@ -171,6 +177,37 @@ class StoreImpl final : public StoreBackend {
   absl::StatusOr<AccountSettings> UpdateAccountSettings(bool minimum_throughput_billing_commitment) override;
   absl::StatusOr<UpdateWarmThroughputResult> UpdateStreamWarmThroughput(std::string_view stream,
                                                                         int warm_throughput_mibps) override;
+
+  // ---- subscriptions (subscription.cc)
+  // Every successful Put/PutBatch bumps the append generation; a subscription
+  // with nothing to read waits for it to change. Cheap when nobody waits:
+  // one atomic increment and one atomic load.
+  uint64_t append_generation() const { return append_gen_.load(); }
+  void NotifyAppend() {
+    append_gen_.fetch_add(1);
+    if (append_waiters_.load() > 0) WakeAppendWaiters();
+  }
+  void WakeAppendWaiters() ABSL_LOCKS_EXCLUDED(append_mu_);
+  // Waits until the generation is no longer `seen`, `*stop` is set, or
+  // `timeout` (real time) passed.
+  void WaitForAppend(uint64_t seen, absl::Duration timeout, const std::atomic<bool>* stop)
+      ABSL_LOCKS_EXCLUDED(append_mu_);
+
+  // One live subscription per consumer and shard (SubscribeToShard's rule).
+  struct SubscriptionSlot {
+    absl::Time started;
+    std::atomic<bool> taken_over{false};
+    std::atomic<bool> ended{false};
+  };
+  // Claims the slot `key` (consumer ARN + shard id) at `now`:
+  // ResourceInUseException if a live subscription claimed it less than
+  // limits::kResubscribeInterval ago; an older live one is taken over.
+  absl::StatusOr<std::shared_ptr<SubscriptionSlot>> ClaimSubscription(const std::string& key,
+                                                                      absl::Time now)
+      ABSL_LOCKS_EXCLUDED(subs_mu_);
+  // Forgets `slot` if it still holds `key`.
+  void ReleaseSubscription(const std::string& key, const SubscriptionSlot* slot)
+      ABSL_LOCKS_EXCLUDED(subs_mu_);
 
  private:
   absl::Status Failure() const;
@@ -205,6 +242,14 @@ class StoreImpl final : public StoreBackend {
   absl::flat_hash_map<std::string, std::unique_ptr<StreamImpl>> streams_ ABSL_GUARDED_BY(mu_);
   uint64_t next_incarnation_ ABSL_GUARDED_BY(mu_) = 1;
   std::atomic<uint64_t> next_incarnation_hint_{1};  // for catalog writes (see PersistStream)
+
+  // Subscriptions (see NotifyAppend / ClaimSubscription).
+  std::atomic<uint64_t> append_gen_{0};
+  std::atomic<int> append_waiters_{0};
+  util::Mutex append_mu_;
+  util::CondVar append_cv_;
+  util::Mutex subs_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<SubscriptionSlot>> subs_ ABSL_GUARDED_BY(subs_mu_);
 };
 
 template <typename Fn>
