@@ -410,7 +410,8 @@ absl::StatusOr<HttpResponse> RemoteBackend::Attempt(std::string_view action, con
 absl::StatusOr<std::string> RemoteBackend::Exchange(std::string_view action, const std::string& body) {
   const int max_attempts = std::max(1, options_.retry.max_attempts);
   absl::Status last;
-  for (int attempt = 1;; ++attempt) {
+  int attempt = 1;
+  for (;; ++attempt) {
     attempts_.fetch_add(1, std::memory_order_relaxed);
     absl::StatusOr<HttpResponse> r = Attempt(action, body);
     int http_status = 0;
@@ -429,9 +430,9 @@ absl::StatusOr<std::string> RemoteBackend::Exchange(std::string_view action, con
     if (attempt >= max_attempts || !IsRetryable(options_.retry, last, http_status)) break;
     clock_->SleepFor(backoff_.Next(attempt));
   }
-  if (max_attempts > 1 && IsRetryable(options_.retry, last, 1)) {
+  if (attempt > 1) {
     return MakeError(last.code(), GetErrorType(last),
-                     fmt::format("{} (gave up after {} attempts)", std::string(last.message()), max_attempts));
+                     fmt::format("{} (gave up after {} attempts)", std::string(last.message()), attempt));
   }
   return last;
 }

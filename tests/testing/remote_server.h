@@ -86,10 +86,12 @@ class ListeningChild {
   std::string url_;
 };
 
-// tributary-server --in-memory on 127.0.0.1, port 0, plus `flags`.
+// tributary-server --in-memory on 127.0.0.1, port 0, instant transitions
+// (later `flags` override), plus `flags`.
 inline std::unique_ptr<ListeningChild> StartTributaryServer(std::vector<std::string> flags = {}) {
   std::vector<std::string> argv = {TRIBUTARY_SERVER_PATH, "--in-memory", "--host", "127.0.0.1",
-                                   "--port", "0", "--threads", "2"};
+                                   "--port", "0", "--threads", "2", "--create-delay", "0",
+                                   "--update-delay", "0", "--delete-delay", "0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   return std::make_unique<ListeningChild>(argv);
 }
