@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "consume_across_reshards.h"
 #include "testing/remote_server.h"
 #include "testing/status_matchers.h"
 #include "testing/store_util.h"
@@ -118,6 +119,12 @@ TEST_CASE("kinesalite: split and merge through the remote API", "[remote][kinesa
   ASSIGN_OR_REQUIRE(PutRecordResult p,
                     s.Put("r", testing::InputWithHash("x", "0", "to the merged shard")));
   CHECK(p.shard_id.ToString() == now_open[0].shard_id);
+}
+
+TEST_CASE("kinesalite: the ordered consumer keeps per-key order across a split and a merge",
+          "[remote][kinesalite][consumer]") {
+  Kinesalite k;
+  ConsumeAcrossReshards(*k.store);
 }
 
 TEST_CASE("kinesalite: its errors map to the same ErrorTypes", "[remote][kinesalite]") {

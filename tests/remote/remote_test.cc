@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include "consume_across_reshards.h"
 #include "remote/credentials.h"
 #include "remote/remote_backend.h"
 #include "remote/retry.h"
@@ -110,6 +111,12 @@ TEST_CASE("a remote store says what it is and what it cannot do", "[remote]") {
   CHECK(local->capabilities().in_process);
   CHECK_FALSE(local->capabilities().sync_control);
   CHECK_OK(local->GetRecoveryReport());
+}
+
+TEST_CASE("the ordered consumer keeps per-key order across a remote split and merge", "[remote][consumer]") {
+  auto server = StartTributaryServer();
+  ASSIGN_OR_REQUIRE(auto store, Store::OpenRemote(LocalPeerOptions(server->url())));
+  ConsumeAcrossReshards(*store);
 }
 
 TEST_CASE("OpenRemote checks its options", "[remote]") {
