@@ -136,6 +136,12 @@ struct StoreOptions {
   // one is tributary::testing::Faults). nullptr (the default): no faults, no
   // cost. Not owned; must outlive the Store.
   FaultInjector* fault_injector = nullptr;
+
+  // GetRecords returns the user records of records written in the Kinesis
+  // Producer Library's aggregation format instead of the aggregates
+  // themselves (tributary/kpl.h, docs/REMOTE.md "Deaggregation"). The
+  // `limit` of GetRecords still counts stored (Kinesis) records.
+  bool deaggregate_kpl_records = false;
 };
 
 // Options of CreateStream.

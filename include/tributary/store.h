@@ -42,8 +42,10 @@
 namespace tributary {
 
 namespace stream {
-class StoreImpl;
+class StoreBackend;
 }  // namespace stream
+
+struct RemoteOptions;  // tributary/remote.h
 
 // ---------------------------------------------------------------- records
 
@@ -77,11 +79,25 @@ struct PutBatchResult {
 };
 
 // A record read back from a shard.
+//
+// Records that a Kinesis Producer Library (KPL) wrote in its aggregation
+// format are one Kinesis record holding many user records. When the store
+// deaggregates (StoreOptions::deaggregate_kpl_records,
+// RemoteOptions::deaggregate_kpl_records; tributary/kpl.h), each user record
+// comes back as a Record of its own: all of them carry the Kinesis record's
+// sequence number and arrival time, their own partition key and data,
+// `aggregated` = true and `sub_sequence_number` = their index in the
+// aggregate (0, 1, ...). A user record's position in the shard is the pair
+// (sequence_number, sub_sequence_number), compared in that order; a record
+// that is not aggregated has sub-sequence number 0. docs/REMOTE.md
+// ("Deaggregation") says how to checkpoint and resume at such a position.
 struct Record {
   SequenceNumber sequence_number;
   absl::Time approximate_arrival_timestamp;  // millisecond precision
   std::string partition_key;
   std::string data;
+  int64_t sub_sequence_number = 0;
+  bool aggregated = false;  // a user record taken out of a KPL aggregate
 };
 
 // A shard opened by the reshard that closed the shard being read: read it
@@ -340,6 +356,41 @@ struct DescribeLimitsResult {
   int on_demand_stream_count_limit = 0;
 };
 
+// ---------------------------------------------------------------- backends
+
+// What a Store runs on: Store::OpenInMemory, Store::Open (a directory) or
+// Store::OpenRemote (a Kinesis endpoint, tributary/remote.h).
+enum class BackendKind { kInMemory, kDurable, kRemote };
+std::string_view ToString(BackendKind kind);  // "in-memory", "durable", "remote"
+
+// What a Store's backend lets the caller control. The stream API itself is
+// the same on every backend; these are the things a remote Kinesis endpoint
+// decides for itself (docs/REMOTE.md has the full table). Calls that need a
+// capability the backend lacks fail with Unimplemented and say so.
+struct StoreCapabilities {
+  // Every clock read (record arrival, retention, iterator and token expiry,
+  // CREATING/UPDATING/DELETING periods) comes from StoreOptions::clock, so a
+  // ManualClock drives them. Remote: the server's clock decides; the
+  // RemoteOptions clock only paces the client's own waits and retries.
+  bool injectable_clock = false;
+  // StoreOptions::create_delay / update_delay / delete_delay set how long
+  // transitions last (zero: instant). Remote: the server decides.
+  bool configurable_transitions = false;
+  // StoreOptions::shard_limit and ::throughput apply. Remote: the server's.
+  bool configurable_limits = false;
+  // GetRecoveryReport() reports what opening the store recovered.
+  bool recovery_report = false;
+  // File I/O goes through StoreOptions::env (so a FaultEnv can inject faults).
+  bool env = false;
+  // WriteOptions::sync chooses whether a write waits for fdatasync.
+  bool sync_control = false;
+  // Every call is served in this process: no network, no retries.
+  bool in_process = false;
+  // SubscribeToShard (enhanced fan-out push). Remote: Unimplemented (it
+  // needs the HTTP/2 event stream Kinesis pushes on; poll with GetRecords).
+  bool subscribe_to_shard = false;
+};
+
 // ---------------------------------------------------------------- subscriptions
 
 // Where a subscription starts (SubscribeToShard's StartingPosition): the
@@ -419,14 +470,30 @@ class Store {
   static absl::StatusOr<std::unique_ptr<Store>> Open(std::string_view directory,
                                                      const StoreOptions& options = StoreOptions());
 
-  // What the last Open recovered (empty for in-memory stores). Never fails.
+  // A store whose streams live at a Kinesis endpoint (Amazon Kinesis or any
+  // Kinesis-compatible server) reached over HTTP(S): see tributary/remote.h
+  // and docs/REMOTE.md. Nothing is contacted until the first call.
+  // InvalidArgument for options that cannot work (no region and no
+  // endpoint, a malformed URL, a bad retry policy), and the credential
+  // provider's error if it has no credentials.
+  static absl::StatusOr<std::unique_ptr<Store>> OpenRemote(const RemoteOptions& options);
+
+  // What the last Open recovered (empty for in-memory and remote stores;
+  // GetRecoveryReport() tells these apart).
   RecoveryReport recovery() const;
+  // Same, but Unimplemented on a remote store, which has no local recovery.
+  absl::StatusOr<RecoveryReport> GetRecoveryReport() const;
+
+  BackendKind backend() const;
+  StoreCapabilities capabilities() const;
 
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // The options the store was opened with. Valid as long as the Store.
+  // The options the store was opened with. On a remote store: defaults,
+  // except `clock` (the client's clock), `region` and
+  // `deaggregate_kpl_records`; the server's limits and delays are its own.
   const StoreOptions& options() const;
 
   // ---- streams
@@ -620,7 +687,9 @@ class Store {
   absl::StatusOr<UpdateWarmThroughputResult> UpdateStreamWarmThroughput(std::string_view stream,
                                                                         int warm_throughput_mibps);
 
-  // The ARN the store gives a stream name (whether or not it exists).
+  // The ARN the store gives a stream name. Remote: built from the region and
+  // RemoteOptions::account_id when that is set, otherwise the ARN the server
+  // reports for the stream (one DescribeStreamSummary call; "" if it fails).
   std::string StreamArn(std::string_view name) const;
 
   // ---- for layers built on the store (the ordered consumer, applications)
@@ -642,8 +711,9 @@ class Store {
                                               const std::function<std::shared_ptr<void>()>& make);
 
  private:
-  explicit Store(std::unique_ptr<stream::StoreImpl> impl);
-  std::unique_ptr<stream::StoreImpl> impl_;
+  explicit Store(std::unique_ptr<stream::StoreBackend> backend, bool deaggregate_kpl_records);
+  std::unique_ptr<stream::StoreBackend> backend_;
+  const bool deaggregate_kpl_records_;
 };
 
 }  // namespace tributary

@@ -88,42 +88,72 @@ struct HashKeyRange {
 // than every sequence number of each of its parents; two records of one
 // stream never share a sequence number.
 //
-// Layout (documented in docs/CONCEPTS.md): the 128-bit value is
+// Layout of the numbers a Tributary store issues (docs/CONCEPTS.md): the
+// 128-bit value is
 //   10^38 + (counter << 32 | shard_index)
 // where `counter` is the shard's append counter (children start above their
 // parents' counters) and `shard_index` is the numeric part of the shard id.
 // The 10^38 offset makes every decimal form exactly 39 digits long, so the
 // strings Kinesis clients see compare the same way as the numbers.
+//
+// Other Kinesis implementations (Amazon Kinesis, kinesalite, ...) issue
+// larger numbers, typically 56 digits. A SequenceNumber holds any number
+// below 2^256 (77 digits) so that records read from a remote store
+// (tributary/remote.h) carry their server's numbers unchanged; ParseAny
+// reads them. Comparison is numeric in all cases.
 class SequenceNumber {
  public:
   constexpr SequenceNumber() = default;
 
   static SequenceNumber FromParts(uint64_t counter, uint32_t shard_index);
-  // Parses a decimal sequence number (Kinesis pattern 0|([1-9]\d{0,128})).
-  // InvalidArgument (ValidationException) if it is not a number;
-  // InvalidArgument (InvalidArgumentException) if it is a number Tributary
-  // never issues (wrong offset or out of range), naming `what`.
+  // Parses a decimal sequence number (Kinesis pattern 0|([1-9]\d{0,128}))
+  // that a Tributary store issued. InvalidArgument (ValidationException) if
+  // it is not a number; InvalidArgument (InvalidArgumentException) if it is a
+  // number Tributary never issues (wrong offset or out of range), naming
+  // `what`.
   static absl::StatusOr<SequenceNumber> Parse(std::string_view decimal,
                                               std::string_view what = "sequence number");
+  // Parses any decimal sequence number below 2^256, whoever issued it (the
+  // remote backend reads its server's numbers with it). ValidationException
+  // if it is not a number, InvalidArgumentException if it is 2^256 or more.
+  static absl::StatusOr<SequenceNumber> ParseAny(std::string_view decimal,
+                                                 std::string_view what = "sequence number");
 
+  // True if the number has the layout of Tributary's numbers (39 digits,
+  // 10^38 + counter << 32 | shard index), so counter() and shard_index()
+  // mean something: every number a Tributary store or tributary-server
+  // issues. False for other implementations' numbers.
+  bool has_counter() const;
+  // REQUIRES: has_counter().
   uint64_t counter() const;
   uint32_t shard_index() const;
+  // The low 128 bits: the whole value of every number a Tributary store
+  // issues (wide() is false for them).
   constexpr absl::uint128 value() const { return value_; }
-  bool valid() const { return value_ != 0; }
+  // Bits 128..255: zero except for other implementations' wide numbers.
+  constexpr absl::uint128 high() const { return high_; }
+  // True for a number of 2^128 or more (only other implementations issue them).
+  constexpr bool wide() const { return high_ != 0; }
+  bool valid() const { return value_ != 0 || high_ != 0; }
 
-  std::string ToString() const;  // 39 decimal digits
+  std::string ToString() const;  // decimal; 39 digits for Tributary's numbers
 
-  friend constexpr bool operator==(SequenceNumber a, SequenceNumber b) { return a.value_ == b.value_; }
-  friend constexpr bool operator!=(SequenceNumber a, SequenceNumber b) { return a.value_ != b.value_; }
-  friend constexpr bool operator<(SequenceNumber a, SequenceNumber b) { return a.value_ < b.value_; }
-  friend constexpr bool operator<=(SequenceNumber a, SequenceNumber b) { return a.value_ <= b.value_; }
-  friend constexpr bool operator>(SequenceNumber a, SequenceNumber b) { return a.value_ > b.value_; }
-  friend constexpr bool operator>=(SequenceNumber a, SequenceNumber b) { return a.value_ >= b.value_; }
+  friend constexpr bool operator==(SequenceNumber a, SequenceNumber b) {
+    return a.value_ == b.value_ && a.high_ == b.high_;
+  }
+  friend constexpr bool operator!=(SequenceNumber a, SequenceNumber b) { return !(a == b); }
+  friend constexpr bool operator<(SequenceNumber a, SequenceNumber b) {
+    return a.high_ != b.high_ ? a.high_ < b.high_ : a.value_ < b.value_;
+  }
+  friend constexpr bool operator<=(SequenceNumber a, SequenceNumber b) { return !(b < a); }
+  friend constexpr bool operator>(SequenceNumber a, SequenceNumber b) { return b < a; }
+  friend constexpr bool operator>=(SequenceNumber a, SequenceNumber b) { return !(a < b); }
   friend std::ostream& operator<<(std::ostream& os, SequenceNumber s) { return os << s.ToString(); }
 
  private:
-  constexpr explicit SequenceNumber(absl::uint128 v) : value_(v) {}
-  absl::uint128 value_ = 0;  // 0: no sequence number
+  constexpr explicit SequenceNumber(absl::uint128 v, absl::uint128 high = 0) : value_(v), high_(high) {}
+  absl::uint128 value_ = 0;  // 0 (and high_ 0): no sequence number
+  absl::uint128 high_ = 0;   // bits 128..255
 };
 
 // Shard ids look like "shardId-000000000007": the prefix and the shard's

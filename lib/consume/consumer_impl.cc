@@ -29,8 +29,11 @@ std::string NewWorkerId() {
   return fmt::format("{}-{}-{}", host[0] ? host : "worker", ::getpid(), n.fetch_add(1));
 }
 
-// Counter distance b - a of two numbers of one shard (0 if b <= a).
+// Counter distance b - a of two numbers of one shard (0 if b <= a, or if
+// the numbers are not Tributary's: another implementation's numbers, read
+// through a remote store, carry no counter).
 uint64_t CounterGap(SequenceNumber a, SequenceNumber b) {
+  if (!a.has_counter() || !b.has_counter()) return 0;
   return b.counter() > a.counter() ? b.counter() - a.counter() : 0;
 }
 
@@ -634,7 +637,8 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Read(const std::string&
   SetLag(shard_id, r);
   Count([](ConsumerStats& s) { ++s.get_records_calls; });
 
-  if (!r.records.empty() && h->expect_after &&
+  if (!r.records.empty() && h->expect_after && h->expect_after->has_counter() &&
+      r.records.front().sequence_number.has_counter() &&
       r.records.front().sequence_number.counter() > h->expect_after->counter() + 1) {
     TRIBUTARY_RETURN_IF_ERROR(ProbeGap(*h, shard_id, r.records.front()));
   }
@@ -822,7 +826,7 @@ absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, SequenceNumber 
   if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
   Held& h = it->second;
   absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
-  if (index.ok() && seq.shard_index() != *index) {
+  if (index.ok() && seq.has_counter() && seq.shard_index() != *index) {
     return InvalidArgumentError(fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
   }
   if (!h.last_delivered || seq > *h.last_delivered) {
@@ -872,7 +876,7 @@ absl::Status ConsumerImpl::PrepareCheckpoint(std::string_view shard_id, Sequence
                                             kMaxPendingStateBytes));
   }
   absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
-  if (index.ok() && seq.shard_index() != *index) {
+  if (index.ok() && seq.has_counter() && seq.shard_index() != *index) {
     return InvalidArgumentError(fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
   }
   if (!h.last_delivered || seq > *h.last_delivered) {

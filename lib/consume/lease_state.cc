@@ -44,7 +44,7 @@ void EncodeCheckpoint(util::Encoder& e, const CheckpointPosition& c) {
 bool DecodeSequence(util::Decoder& d, SequenceNumber* out) {
   std::string s;
   if (!d.Str(&s)) return false;
-  absl::StatusOr<SequenceNumber> seq = SequenceNumber::Parse(s);
+  absl::StatusOr<SequenceNumber> seq = SequenceNumber::ParseAny(s);
   if (!seq.ok()) return false;
   *out = *seq;
   return true;
@@ -62,7 +62,7 @@ bool DecodeCheckpoint(util::Decoder& d, CheckpointPosition* c) {
       if (!seq.empty()) return false;
       break;
     case static_cast<uint8_t>(CheckpointPosition::Kind::kSequenceNumber): {
-      absl::StatusOr<SequenceNumber> s = SequenceNumber::Parse(seq);
+      absl::StatusOr<SequenceNumber> s = SequenceNumber::ParseAny(seq);
       if (!s.ok()) return false;
       c->sequence_number = *s;
       break;

@@ -1,13 +1,16 @@
 // The public Store: validates requests (shape first, as Kinesis does), then
-// forwards to StoreImpl/StreamImpl.
+// forwards to its backend (stream/backend.h): the local StoreImpl
+// (local_backend.cc) or a remote Kinesis endpoint (lib/remote/).
 #include "tributary/store.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "stream/backend.h"
 #include "stream/fault_hooks.h"
 #include "stream/iterator_token.h"
+#include "tributary/kpl.h"
 #include "stream/store_impl.h"
 #include "util/status_macros.h"
 
@@ -15,7 +18,6 @@ namespace tributary {
 namespace {
 
 using stream::StoreImpl;
-using stream::StreamImpl;
 
 // Unicode characters in a UTF-8 string: bytes that are not continuation bytes.
 size_t Utf8Chars(std::string_view s) {
@@ -37,46 +39,23 @@ absl::Status ValidateRecord(const PutRecordInput& r, std::string_view where) {
   return absl::OkStatus();
 }
 
-// The stream and consumer a ConsumerRef names (Kinesis: the consumer ARN, or
-// the stream ARN and the consumer name, or all three if they agree).
-absl::StatusOr<std::pair<std::string, stream::ConsumerKey>> ResolveConsumer(StoreImpl& impl,
-                                                                            const ConsumerRef& r) {
-  if (r.consumer_arn.has_value()) {
-    TRIBUTARY_ASSIGN_OR_RETURN(auto parsed, StoreImpl::ParseConsumerArn(*r.consumer_arn));
-    if (r.consumer_name.has_value() && *r.consumer_name != parsed.second.name) {
-      return InvalidArgumentError(fmt::format("ConsumerName '{}' and ConsumerARN '{}' name different consumers",
-                                              r.consumer_name->substr(0, 128),
-                                              r.consumer_arn->substr(0, 256)));
-    }
-    if (r.stream.has_value()) {
-      TRIBUTARY_ASSIGN_OR_RETURN(std::string_view a, impl.ResolveName(*r.stream));
-      TRIBUTARY_ASSIGN_OR_RETURN(std::string_view b, impl.ResolveName(parsed.first));
-      if (a != b) {
-        return InvalidArgumentError(fmt::format("StreamARN '{}' and ConsumerARN '{}' name different streams",
-                                                r.stream->substr(0, 256), r.consumer_arn->substr(0, 256)));
-      }
-    }
-    return parsed;
-  }
+// A ConsumerRef names a consumer by its ARN, or by stream and consumer name
+// (Kinesis' rule); the backend resolves it.
+absl::Status CheckConsumerRef(const ConsumerRef& r) {
+  if (r.consumer_arn.has_value()) return absl::OkStatus();
   if (!r.stream.has_value() || !r.consumer_name.has_value()) {
     return InvalidArgumentError("Either ConsumerARN or both StreamARN and ConsumerName must be given");
   }
-  TRIBUTARY_RETURN_IF_ERROR(stream::ValidateConsumerName(*r.consumer_name));
-  return std::make_pair(*r.stream, stream::ConsumerKey{*r.consumer_name, std::nullopt});
+  return stream::ValidateConsumerName(*r.consumer_name);
 }
 
 // ResourceARN of the policy actions: a stream ARN or a consumer ARN.
-absl::StatusOr<std::pair<std::string, std::optional<stream::ConsumerKey>>> ResolveResource(
-    std::string_view arn) {
+absl::Status CheckResourceArn(std::string_view arn) {
   if (arn.empty() || arn.size() > 2048 || arn.substr(0, 4) != "arn:") {
     return ValidationError(fmt::format("ResourceARN '{}' is not a Kinesis stream or consumer ARN",
                                        arn.substr(0, 256)));
   }
-  if (arn.find("/consumer/") != std::string_view::npos) {
-    TRIBUTARY_ASSIGN_OR_RETURN(auto parsed, StoreImpl::ParseConsumerArn(arn));
-    return std::make_pair(parsed.first, std::optional<stream::ConsumerKey>(std::move(parsed.second)));
-  }
-  return std::make_pair(std::string(arn), std::optional<stream::ConsumerKey>());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<HashKey> RecordHash(const PutRecordInput& r) {
@@ -92,7 +71,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::OpenInMemory(const StoreOptions& o
       options.delete_delay < absl::ZeroDuration()) {
     return ValidationError("StoreOptions transition delays must not be negative");
   }
-  return std::unique_ptr<Store>(new Store(std::make_unique<StoreImpl>(options)));
+  return std::unique_ptr<Store>(
+      new Store(std::make_unique<StoreImpl>(options), options.deaggregate_kpl_records));
 }
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view directory,
@@ -101,47 +81,68 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view directory,
   if (options.segment_bytes < 4096) return ValidationError("StoreOptions::segment_bytes must be >= 4096");
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<StoreImpl> impl,
                              StoreImpl::OpenDurable(std::string(directory), options));
-  return std::unique_ptr<Store>(new Store(std::move(impl)));
+  return std::unique_ptr<Store>(new Store(std::move(impl), options.deaggregate_kpl_records));
 }
 
 RecoveryReport Store::recovery() const {
-  const log::RecoveryReport& r = impl_->recovery();
-  return RecoveryReport{r.segments, r.records, r.truncated_bytes, r.problems};
+  absl::StatusOr<RecoveryReport> r = backend_->GetRecoveryReport();
+  return r.ok() ? *std::move(r) : RecoveryReport{};
 }
 
-Store::Store(std::unique_ptr<stream::StoreImpl> impl) : impl_(std::move(impl)) {}
+absl::StatusOr<RecoveryReport> Store::GetRecoveryReport() const { return backend_->GetRecoveryReport(); }
+
+BackendKind Store::backend() const { return backend_->kind(); }
+StoreCapabilities Store::capabilities() const { return backend_->capabilities(); }
+
+std::string_view ToString(BackendKind kind) {
+  switch (kind) {
+    case BackendKind::kInMemory:
+      return "in-memory";
+    case BackendKind::kDurable:
+      return "durable";
+    case BackendKind::kRemote:
+      return "remote";
+  }
+  return "unknown";
+}
+
+Store::Store(std::unique_ptr<stream::StoreBackend> backend, bool deaggregate_kpl_records)
+    : backend_(std::move(backend)), deaggregate_kpl_records_(deaggregate_kpl_records) {}
 Store::~Store() = default;
 
-const StoreOptions& Store::options() const { return impl_->options(); }
-std::string Store::StreamArn(std::string_view name) const { return impl_->Arn(name); }
-const std::string& Store::directory() const { return impl_->dir(); }
-Env* Store::env() const { return impl_->env(); }
-Clock* Store::clock() const { return impl_->clock(); }
+const StoreOptions& Store::options() const { return backend_->options(); }
+std::string Store::StreamArn(std::string_view name) const { return backend_->StreamArn(name); }
+const std::string& Store::directory() const { return backend_->directory(); }
+Env* Store::env() const { return backend_->env(); }
+Clock* Store::clock() const {
+  Clock* c = backend_->options().clock;
+  return c != nullptr ? c : SystemClock();
+}
 std::shared_ptr<void> Store::GetOrCreateAttachment(
     std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
-  return impl_->GetOrCreateAttachment(key, make);
+  return backend_->GetOrCreateAttachment(key, make);
 }
 
 absl::Status Store::CreateStream(std::string_view name, const CreateStreamOptions& options) {
-  return impl_->CreateStream(name, options);
+  return backend_->CreateStream(name, options);
 }
 
 absl::Status Store::CreateStream(std::string_view name, int shard_count) {
   CreateStreamOptions o;
   o.shard_count = shard_count;
-  return impl_->CreateStream(name, o);
+  return backend_->CreateStream(name, o);
 }
 
 absl::Status Store::DeleteStream(std::string_view stream) {
-  return impl_->DeleteStream(stream, /*enforce_consumer_deletion=*/false);
+  return backend_->DeleteStream(stream, /*enforce_consumer_deletion=*/false);
 }
 
 absl::Status Store::DeleteStream(std::string_view stream, bool enforce_consumer_deletion) {
-  return impl_->DeleteStream(stream, enforce_consumer_deletion);
+  return backend_->DeleteStream(stream, enforce_consumer_deletion);
 }
 
 absl::StatusOr<ListStreamsResult> Store::ListStreams(const ListStreamsRequest& request) {
-  return impl_->ListStreams(request);
+  return backend_->ListStreams(request);
 }
 
 absl::StatusOr<StreamDescription> Store::DescribeStream(const DescribeStreamRequest& request) {
@@ -157,64 +158,19 @@ absl::StatusOr<StreamDescription> Store::DescribeStream(const DescribeStreamRequ
     }
     after = *idx;
   }
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(request.stream, now, [&](StreamImpl& s) {
-    return s.Describe(request.limit, after, now);
-  });
+  return backend_->DescribeStream(request, after);
 }
 
 absl::StatusOr<StreamDescriptionSummary> Store::DescribeStreamSummary(std::string_view stream) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.DescribeSummary(now); });
+  return backend_->DescribeStreamSummary(stream);
 }
 
 absl::Status Store::WaitUntilActive(std::string_view stream, absl::Duration timeout) {
-  Clock* clock = impl_->clock();
-  const absl::Time deadline = clock->Now() + timeout;
-  while (true) {
-    absl::Time now = clock->Now();
-    absl::Time done;
-    absl::StatusOr<StreamStatus> st = impl_->WithStream(
-        stream, now, [&](StreamImpl& s) -> absl::StatusOr<StreamStatus> {
-          done = s.TransitionDone();
-          return s.Status(now);
-        });
-    if (!st.ok()) return st.status();
-    if (*st == StreamStatus::kActive) return absl::OkStatus();
-    if (*st == StreamStatus::kDeleting) {
-      return ResourceNotFoundError(fmt::format("Stream {} is DELETING; it will not become ACTIVE", stream));
-    }
-    if (now >= deadline) {
-      return MakeError(absl::StatusCode::kDeadlineExceeded, ErrorType::kWaiterTimeout,
-                       fmt::format("Stream {} is still {} after waiting {} for ACTIVE", stream,
-                                   ToString(*st), absl::FormatDuration(timeout)));
-    }
-    absl::Duration nap = std::clamp(done - now, absl::Milliseconds(1), absl::Seconds(1));
-    clock->SleepFor(std::min(nap, deadline - now));
-  }
+  return backend_->WaitUntilActive(stream, timeout);
 }
 
 absl::Status Store::WaitUntilDeleted(std::string_view stream, absl::Duration timeout) {
-  Clock* clock = impl_->clock();
-  const absl::Time deadline = clock->Now() + timeout;
-  while (true) {
-    absl::Time now = clock->Now();
-    absl::Time done;
-    absl::Status st = impl_->WithStream(stream, now, [&](StreamImpl& s) -> absl::Status {
-      done = s.TransitionDone();
-      if (!s.deleting()) done = now + absl::Seconds(1);
-      return absl::OkStatus();
-    });
-    if (GetErrorType(st) == ErrorType::kResourceNotFound) return absl::OkStatus();
-    if (!st.ok()) return st;
-    if (now >= deadline) {
-      return MakeError(absl::StatusCode::kDeadlineExceeded, ErrorType::kWaiterTimeout,
-                       fmt::format("Stream {} still exists after waiting {}", stream,
-                                   absl::FormatDuration(timeout)));
-    }
-    absl::Duration nap = std::clamp(done - now, absl::Milliseconds(1), absl::Seconds(1));
-    clock->SleepFor(std::min(nap, deadline - now));
-  }
+  return backend_->WaitUntilDeleted(stream, timeout);
 }
 
 absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req) {
@@ -223,7 +179,6 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
     return ValidationError(fmt::format("MaxResults {} is outside [1, {}]", *req.max_results,
                                        limits::kMaxListLimit));
   }
-  absl::Time now = impl_->Now();
   if (req.next_token.has_value()) {
     if (req.stream.has_value() || req.exclusive_start_shard_id.has_value() ||
         req.stream_creation_timestamp.has_value() || req.shard_filter.has_value()) {
@@ -232,19 +187,7 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
           "StreamCreationTimestamp or ShardFilter: the token already names the stream and "
           "position.");
     }
-    TRIBUTARY_ASSIGN_OR_RETURN(stream::PageToken t, stream::DecodePageToken(*req.next_token, 'S'));
-    if (absl::FromUnixMillis(t.issued_ms) + limits::kNextTokenLifetime < now) {
-      return ExpiredNextTokenError("The NextToken has expired (tokens live 300 seconds).");
-    }
-    ShardFilter f;
-    f.type = static_cast<ShardFilterType>(t.filter_type);
-    if (f.type == ShardFilterType::kAtTimestamp || f.type == ShardFilterType::kFromTimestamp) {
-      f.timestamp = absl::FromUnixMillis(t.filter_arg);
-    }
-    int page = std::min(req.max_results.value_or(t.max_results), limits::kListShardsPageCap);
-    return impl_->WithStreamIncarnation(t.stream_name, t.stream_incarnation, now, [&](StreamImpl& s) {
-      return s.ListShards(f, t.after_index, page, now);
-    });
+    return backend_->ListShards(req, std::nullopt);
   }
   if (!req.stream.has_value()) {
     return InvalidArgumentError("ListShards needs either NextToken or StreamName/StreamARN.");
@@ -270,21 +213,17 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
     }
     after = *idx;
   }
-  int page = std::min(req.max_results.value_or(limits::kListShardsPageCap), limits::kListShardsPageCap);
-  return impl_->WithStream(*req.stream, now, [&](StreamImpl& s) -> absl::StatusOr<ListShardsResult> {
-    if (req.stream_creation_timestamp.has_value() &&
-        absl::ToUnixMillis(*req.stream_creation_timestamp) != absl::ToUnixMillis(s.created())) {
-      return ResourceNotFoundError(fmt::format(
-          "Stream {} was created at {}, not at the given StreamCreationTimestamp {}", s.name(),
-          absl::FormatTime(s.created()), absl::FormatTime(*req.stream_creation_timestamp)));
-    }
-    return s.ListShards(f, after, page, now);
-  });
+  return backend_->ListShards(req, after);
 }
 
 absl::StatusOr<std::vector<ShardStatistics>> Store::GetShardStatistics(std::string_view stream) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) -> absl::StatusOr<std::vector<ShardStatistics>> {
+  stream::StoreImpl* impl = backend_->local();
+  if (impl == nullptr) {
+    return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
+                     "GetShardStatistics reads a local store's shard logs; a remote store has none");
+  }
+  absl::Time now = impl->Now();
+  return impl->WithStream(stream, now, [&](stream::StreamImpl& s) -> absl::StatusOr<std::vector<ShardStatistics>> {
     return s.Statistics(now);
   });
 }
@@ -294,17 +233,8 @@ absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRec
                                            const WriteOptions& write_options) {
   TRIBUTARY_RETURN_IF_ERROR(ValidateRecord(record, ""));
   TRIBUTARY_ASSIGN_OR_RETURN(HashKey hash, RecordHash(record));
-  std::optional<SequenceNumber> seq;
-  if (ordering.has_value()) {
-    TRIBUTARY_ASSIGN_OR_RETURN(seq, SequenceNumber::Parse(*ordering, "SequenceNumberForOrdering"));
-  }
   if (FaultInjector* f = options().fault_injector) TRIBUTARY_RETURN_IF_ERROR(f->OnPut(stream, record));
-  absl::Time now = impl_->Now();
-  const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
-  absl::StatusOr<PutRecordResult> r = impl_->WithStream(
-      stream, now, [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
-  if (r.ok()) impl_->NotifyAppend();
-  return r;
+  return backend_->Put(stream, record, hash, ordering, write_options);
 }
 
 absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
@@ -333,23 +263,17 @@ absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
     }
     hashes[i] = *h;
   }
-  absl::Time now = impl_->Now();
-  const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
   auto write = [&](absl::Span<const PutRecordInput> rs, absl::Span<const HashKey> hs) {
-    return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.PutBatch(rs, hs, now, sync); });
+    return backend_->PutBatch(stream, rs, hs, write_options);
   };
-  absl::StatusOr<PutBatchResult> r = options().fault_injector == nullptr
+  return options().fault_injector == nullptr
       ? write(records, hashes)
       : stream::PutBatchWithFaults(*options().fault_injector, stream, records, hashes, write);
-  if (r.ok()) impl_->NotifyAppend();
-  return r;
 }
 
 absl::StatusOr<std::string> Store::GetShardIterator(const GetShardIteratorRequest& request) {
   if (FaultInjector* f = options().fault_injector) TRIBUTARY_RETURN_IF_ERROR(f->OnGetShardIterator(request));
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(request.stream, now,
-                           [&](StreamImpl& s) { return s.GetShardIterator(request, now); });
+  return backend_->GetShardIterator(request);
 }
 
 absl::StatusOr<GetRecordsResult> Store::GetRecords(std::string_view shard_iterator, int limit) {
@@ -359,27 +283,21 @@ absl::StatusOr<GetRecordsResult> Store::GetRecords(std::string_view shard_iterat
   if (shard_iterator.empty() || shard_iterator.size() > 512) {
     return ValidationError("ShardIterator must be 1..512 characters");
   }
-  TRIBUTARY_ASSIGN_OR_RETURN(stream::IteratorToken t, stream::DecodeIterator(shard_iterator));
   if (FaultInjector* f = options().fault_injector) {
-    TRIBUTARY_RETURN_IF_ERROR(f->OnGetRecords(t.stream_name, FormatShardId(t.shard_index)));
+    // The hook names the stream and shard; a local iterator carries both (a
+    // remote one is opaque: the hook sees empty names).
+    absl::StatusOr<stream::IteratorToken> t = stream::DecodeIterator(shard_iterator);
+    TRIBUTARY_RETURN_IF_ERROR(t.ok() ? f->OnGetRecords(t->stream_name, FormatShardId(t->shard_index))
+                                     : f->OnGetRecords("", ""));
   }
-  absl::Time now = impl_->Now();
-  if (absl::FromUnixMillis(t.issued_ms) + limits::kIteratorLifetime < now) {
-    return ExpiredIteratorError(fmt::format(
-        "Iterator expired. The iterator was created at time {} while right now it is {} which is "
-        "further in the future than the tolerated delay of 300000 milliseconds.",
-        absl::FormatTime(absl::FromUnixMillis(t.issued_ms)), absl::FormatTime(now)));
-  }
-  return impl_->WithStreamIncarnation(t.stream_name, t.stream_incarnation, now,
-                                      [&](StreamImpl& s) { return s.GetRecords(t, limit, now); });
+  absl::StatusOr<GetRecordsResult> r = backend_->GetRecords(shard_iterator, limit);
+  if (deaggregate_kpl_records_ && r.ok()) DeaggregateRecords(&r->records);
+  return r;
 }
 
 absl::Status Store::SplitShard(std::string_view stream, std::string_view shard_to_split,
                                std::string_view new_starting_hash_key) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) {
-    return s.Split(shard_to_split, new_starting_hash_key, now);
-  });
+  return backend_->SplitShard(stream, shard_to_split, new_starting_hash_key);
 }
 
 absl::Status Store::SplitShard(std::string_view stream, std::string_view shard_to_split,
@@ -389,85 +307,65 @@ absl::Status Store::SplitShard(std::string_view stream, std::string_view shard_t
 
 absl::Status Store::MergeShards(std::string_view stream, std::string_view shard_to_merge,
                                 std::string_view adjacent_shard_to_merge) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) {
-    return s.Merge(shard_to_merge, adjacent_shard_to_merge, now);
-  });
+  return backend_->MergeShards(stream, shard_to_merge, adjacent_shard_to_merge);
 }
 
 absl::StatusOr<UpdateShardCountResult> Store::UpdateShardCount(std::string_view stream, int target,
-                                                               ScalingType) {
+                                                               ScalingType scaling_type) {
   if (target < 1 || target > limits::kMaxShardsPerStream * 10) {
     return ValidationError(fmt::format("TargetShardCount {} must be at least 1", target));
   }
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.UpdateShardCount(target, now); });
+  return backend_->UpdateShardCount(stream, target, scaling_type);
 }
 
 absl::Status Store::UpdateStreamMode(std::string_view stream, StreamMode mode) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.UpdateMode(mode, now); });
+  return backend_->UpdateStreamMode(stream, mode);
 }
 
 absl::Status Store::UpdateMaxRecordSize(std::string_view stream, int kib) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.UpdateMaxRecordSize(kib, now); });
+  return backend_->UpdateMaxRecordSize(stream, kib);
 }
 
 absl::Status Store::IncreaseStreamRetentionPeriod(std::string_view stream, int hours) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ChangeRetention(hours, true, now); });
+  return backend_->IncreaseStreamRetentionPeriod(stream, hours);
 }
 
 absl::Status Store::DecreaseStreamRetentionPeriod(std::string_view stream, int hours) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ChangeRetention(hours, false, now); });
+  return backend_->DecreaseStreamRetentionPeriod(stream, hours);
 }
 
 absl::Status Store::AddTagsToStream(std::string_view stream,
                                     const std::map<std::string, std::string>& tags) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.AddTags(std::nullopt, tags, now); });
+  return backend_->AddTagsToStream(stream, tags);
 }
 
 absl::Status Store::RemoveTagsFromStream(std::string_view stream, const std::vector<std::string>& keys) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.RemoveTags(std::nullopt, keys, now); });
+  return backend_->RemoveTagsFromStream(stream, keys);
 }
 
 absl::StatusOr<ListTagsResult> Store::ListTagsForStream(std::string_view stream,
                                                         std::optional<std::string> after, int limit) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ListTags(std::nullopt, after, limit, now); });
+  return backend_->ListTagsForStream(stream, std::move(after), limit);
 }
 
 absl::Status Store::TagResource(std::string_view resource_arn,
                                 const std::map<std::string, std::string>& tags) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.AddTags(ref.second, tags, now); });
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->TagResource(resource_arn, tags);
 }
 
 absl::Status Store::UntagResource(std::string_view resource_arn, const std::vector<std::string>& keys) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.RemoveTags(ref.second, keys, now); });
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->UntagResource(resource_arn, keys);
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Store::ListTagsForResource(
     std::string_view resource_arn) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(ref.first, now, [&](StreamImpl& s)
-                               -> absl::StatusOr<std::vector<std::pair<std::string, std::string>>> {
-    // At most kMaxTagsPerStream tags exist, so one page of that size is all of them.
-    TRIBUTARY_ASSIGN_OR_RETURN(ListTagsResult r,
-                               s.ListTags(ref.second, std::nullopt, limits::kMaxListTagsLimit, now));
-    return std::move(r.tags);
-  });
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->ListTagsForResource(resource_arn);
 }
 
-absl::StatusOr<DescribeLimitsResult> Store::DescribeLimits() { return impl_->DescribeLimits(); }
+absl::StatusOr<DescribeLimitsResult> Store::DescribeLimits() { return backend_->DescribeLimits(); }
 
 // ---------------------------------------------------------------- consumers
 
@@ -504,14 +402,12 @@ absl::StatusOr<ConsumerDescription> Store::RegisterStreamConsumer(
                                             limits::kMaxTagsPerStream, tags.size()));
   }
   TRIBUTARY_RETURN_IF_ERROR(stream::ValidateTags(tags));
-  return impl_->RegisterConsumer(stream, consumer_name, tags);
+  return backend_->RegisterStreamConsumer(stream, consumer_name, tags);
 }
 
 absl::StatusOr<ConsumerDescription> Store::DescribeStreamConsumer(const ConsumerRef& consumer) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveConsumer(*impl_, consumer));
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(ref.first, now,
-                           [&](StreamImpl& s) { return s.DescribeConsumer(ref.second, now); });
+  TRIBUTARY_RETURN_IF_ERROR(CheckConsumerRef(consumer));
+  return backend_->DescribeStreamConsumer(consumer);
 }
 
 absl::StatusOr<ListStreamConsumersResult> Store::ListStreamConsumers(
@@ -521,57 +417,17 @@ absl::StatusOr<ListStreamConsumersResult> Store::ListStreamConsumers(
     return ValidationError(fmt::format("MaxResults {} is outside [1, {}]", *req.max_results,
                                        limits::kMaxListLimit));
   }
-  absl::Time now = impl_->Now();
-  std::string after;
-  int limit = req.max_results.value_or(limits::kDefaultListConsumersResults);
-  std::optional<stream::PageToken> token;
-  if (req.next_token.has_value()) {
-    if (req.stream_creation_timestamp.has_value()) {
-      return InvalidArgumentError(
-          "NextToken cannot be combined with StreamCreationTimestamp: the token already names the "
-          "stream.");
-    }
-    TRIBUTARY_ASSIGN_OR_RETURN(token, stream::DecodePageToken(*req.next_token, 'C'));
-    if (absl::FromUnixMillis(token->issued_ms) + limits::kNextTokenLifetime < now) {
-      return ExpiredNextTokenError("The NextToken has expired (tokens live 300 seconds).");
-    }
-    after = token->after_name;
-    if (!req.max_results.has_value()) limit = token->max_results;
+  if (req.next_token.has_value() && req.stream_creation_timestamp.has_value()) {
+    return InvalidArgumentError(
+        "NextToken cannot be combined with StreamCreationTimestamp: the token already names the "
+        "stream.");
   }
-  return impl_->WithStream(req.stream, now, [&](StreamImpl& s) -> absl::StatusOr<ListStreamConsumersResult> {
-    if (token.has_value() &&
-        (token->stream_name != s.name() || token->stream_incarnation != s.incarnation())) {
-      return InvalidArgumentError(fmt::format("The NextToken was issued for another stream than {}",
-                                              s.name()));
-    }
-    if (req.stream_creation_timestamp.has_value() &&
-        absl::ToUnixMillis(*req.stream_creation_timestamp) != absl::ToUnixMillis(s.created())) {
-      return ResourceNotFoundError(fmt::format(
-          "Stream {} was created at {}, not at the given StreamCreationTimestamp {}", s.name(),
-          absl::FormatTime(s.created()), absl::FormatTime(*req.stream_creation_timestamp)));
-    }
-    bool more = false;
-    ListStreamConsumersResult r;
-    TRIBUTARY_ASSIGN_OR_RETURN(r.consumers, s.ListConsumers(after, limit, &more, now));
-    if (more) {
-      stream::PageToken t;
-      t.kind = 'C';
-      t.stream_name = s.name();
-      t.stream_incarnation = s.incarnation();
-      t.issued_ms = absl::ToUnixMillis(now);
-      t.max_results = limit;
-      t.after_name = r.consumers.back().consumer_name;
-      r.next_token = stream::EncodePageToken(t);
-    }
-    return r;
-  });
+  return backend_->ListStreamConsumers(req);
 }
 
 absl::Status Store::DeregisterStreamConsumer(const ConsumerRef& consumer) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveConsumer(*impl_, consumer));
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(ref.first, now,
-                           [&](StreamImpl& s) { return s.DeregisterConsumer(ref.second, now); });
+  TRIBUTARY_RETURN_IF_ERROR(CheckConsumerRef(consumer));
+  return backend_->DeregisterStreamConsumer(consumer);
 }
 
 // ---------------------------------------------------------------- state-only settings
@@ -592,8 +448,7 @@ absl::Status Store::StartStreamEncryption(std::string_view stream, EncryptionTyp
   if (type != EncryptionType::kKms) {
     return InvalidArgumentError("StartStreamEncryption: EncryptionType must be KMS");
   }
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.SetEncryption(type, key_id, now); });
+  return backend_->StartStreamEncryption(stream, type, key_id);
 }
 
 absl::Status Store::StopStreamEncryption(std::string_view stream, EncryptionType type,
@@ -602,55 +457,44 @@ absl::Status Store::StopStreamEncryption(std::string_view stream, EncryptionType
   if (type != EncryptionType::kKms) {
     return InvalidArgumentError("StopStreamEncryption: EncryptionType must be KMS (the encryption to stop)");
   }
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) {
-    return s.SetEncryption(EncryptionType::kNone, "", now);
-  });
+  return backend_->StopStreamEncryption(stream, type, key_id);
 }
 
 absl::StatusOr<EnhancedMonitoringResult> Store::EnableEnhancedMonitoring(
     std::string_view stream, const std::vector<std::string>& metrics) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ChangeMonitoring(metrics, true, now); });
+  return backend_->EnableEnhancedMonitoring(stream, metrics);
 }
 
 absl::StatusOr<EnhancedMonitoringResult> Store::DisableEnhancedMonitoring(
     std::string_view stream, const std::vector<std::string>& metrics) {
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ChangeMonitoring(metrics, false, now); });
+  return backend_->DisableEnhancedMonitoring(stream, metrics);
 }
 
 absl::Status Store::PutResourcePolicy(std::string_view resource_arn, std::string_view policy) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
   if (policy.empty() || policy.size() > limits::kMaxResourcePolicyBytes) {
     return InvalidArgumentError(fmt::format("Policy must be 1..{} bytes, got {}",
                                             limits::kMaxResourcePolicyBytes, policy.size()));
   }
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.PutPolicy(ref.second, policy, now); });
+  return backend_->PutResourcePolicy(resource_arn, policy);
 }
 
 absl::StatusOr<std::string> Store::GetResourcePolicy(std::string_view resource_arn) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
-  absl::Time now = impl_->Now();
-  TRIBUTARY_ASSIGN_OR_RETURN(
-      std::optional<std::string> p,
-      impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.GetPolicy(ref.second, now); }));
-  return p.value_or("{}");
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->GetResourcePolicy(resource_arn);
 }
 
 absl::Status Store::DeleteResourcePolicy(std::string_view resource_arn) {
-  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
-  absl::Time now = impl_->Now();
-  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.DeletePolicy(ref.second, now); });
+  TRIBUTARY_RETURN_IF_ERROR(CheckResourceArn(resource_arn));
+  return backend_->DeleteResourcePolicy(resource_arn);
 }
 
 absl::StatusOr<AccountSettings> Store::DescribeAccountSettings() {
-  return impl_->GetAccountSettings(impl_->Now());
+  return backend_->DescribeAccountSettings();
 }
 
 absl::StatusOr<AccountSettings> Store::UpdateAccountSettings(bool minimum_throughput_billing_commitment) {
-  return impl_->SetCommitment(minimum_throughput_billing_commitment, impl_->Now());
+  return backend_->UpdateAccountSettings(minimum_throughput_billing_commitment);
 }
 
 absl::StatusOr<UpdateWarmThroughputResult> Store::UpdateStreamWarmThroughput(std::string_view stream,
@@ -662,13 +506,7 @@ absl::StatusOr<UpdateWarmThroughputResult> Store::UpdateStreamWarmThroughput(std
     return LimitExceededError(fmt::format("WarmThroughputMiBps {} exceeds the limit of {} MiBps",
                                           mibps, limits::kMaxWarmThroughputMiBps));
   }
-  absl::Time now = impl_->Now();
-  if (!impl_->CommitmentActive(now)) {
-    return InvalidArgumentError(
-        "Warm throughput needs the account's MinimumThroughputBillingCommitment to be enabled "
-        "(UpdateAccountSettings).");
-  }
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.UpdateWarmThroughput(mibps, now); });
+  return backend_->UpdateStreamWarmThroughput(stream, mibps);
 }
 
 }  // namespace tributary

@@ -17,6 +17,7 @@
 #include "util/mutex.h"
 #include "log/disk_log.h"
 #include "log/mem_log.h"
+#include "stream/backend.h"
 #include "stream/catalog.h"
 #include "stream/stream_impl.h"
 #include "tributary/store.h"
@@ -26,7 +27,8 @@ namespace tributary::stream {
 // 1..128 characters of [a-zA-Z0-9_.-] (ValidationException otherwise).
 absl::Status ValidateConsumerName(std::string_view name);
 
-class StoreImpl {
+// The local backend: its StoreBackend methods are in local_backend.cc.
+class StoreImpl final : public StoreBackend {
  public:
   // An in-memory store.
   explicit StoreImpl(const StoreOptions& options);
@@ -34,7 +36,7 @@ class StoreImpl {
   // reads the catalog and reopens (recovering) every shard log.
   static absl::StatusOr<std::unique_ptr<StoreImpl>> OpenDurable(const std::string& dir,
                                                                 const StoreOptions& options);
-  ~StoreImpl();
+  ~StoreImpl() override;
 
   bool durable() const { return catalog_ != nullptr; }
   const log::RecoveryReport& recovery() const { return recovery_; }
@@ -57,13 +59,14 @@ class StoreImpl {
   }
   void MarkUnhealthy(const absl::Status& cause);
 
-  const StoreOptions& options() const { return options_; }
+  const StoreOptions& options() const override { return options_; }
   Clock* clock() const { return clock_; }
-  Env* env() const { return env_; }
+  Env* env() const override { return env_; }
   const std::string& dir() const { return dir_; }
+  const std::string& directory() const override { return dir_; }
   std::shared_ptr<void> GetOrCreateAttachment(std::string_view key,
                                               const std::function<std::shared_ptr<void>()>& make)
-      ABSL_LOCKS_EXCLUDED(attachments_mu_);
+      ABSL_LOCKS_EXCLUDED(attachments_mu_) override;
   absl::Time Now() const { return clock_->Now(); }
   log::ChunkPool* chunk_pool() { return &pool_; }
 
@@ -93,8 +96,8 @@ class StoreImpl {
   auto WithStreamIncarnation(const std::string& name, uint64_t incarnation, absl::Time now,
                              Fn&& fn) -> decltype(fn(std::declval<StreamImpl&>()));
 
-  absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options);
-  absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion = true);
+  absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options) override;
+  absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion) override;
   // Checks the account-wide CREATING limit and registers (mu_ exclusive, so
   // two registrations cannot both take the last slot).
   absl::StatusOr<ConsumerDescription> RegisterConsumer(std::string_view stream, std::string_view name,
@@ -106,8 +109,74 @@ class StoreImpl {
   AccountSettings GetAccountSettings(absl::Time now) ABSL_LOCKS_EXCLUDED(account_mu_);
   AccountSettings SetCommitment(bool enable, absl::Time now) ABSL_LOCKS_EXCLUDED(account_mu_);
   bool CommitmentActive(absl::Time now) { return GetAccountSettings(now).minimum_throughput_billing_commitment != CommitmentStatus::kDisabled; }
-  absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request);
-  absl::StatusOr<DescribeLimitsResult> DescribeLimits();
+  absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request) override;
+  absl::StatusOr<DescribeLimitsResult> DescribeLimits() override;
+
+  // ---- StoreBackend (local_backend.cc)
+  BackendKind kind() const override;
+  StoreCapabilities capabilities() const override;
+  absl::StatusOr<RecoveryReport> GetRecoveryReport() const override;
+  std::string StreamArn(std::string_view name) const override;
+  StoreImpl* local() override { return this; }
+  absl::StatusOr<StreamDescription> DescribeStream(const DescribeStreamRequest& request,
+                                                   std::optional<uint32_t> exclusive_start) override;
+  absl::StatusOr<StreamDescriptionSummary> DescribeStreamSummary(std::string_view stream) override;
+  absl::Status WaitUntilActive(std::string_view stream, absl::Duration timeout) override;
+  absl::Status WaitUntilDeleted(std::string_view stream, absl::Duration timeout) override;
+  absl::StatusOr<ListShardsResult> ListShards(const ListShardsRequest& request,
+                                              std::optional<uint32_t> exclusive_start) override;
+  absl::StatusOr<PutRecordResult> Put(std::string_view stream, const PutRecordInput& record, HashKey hash,
+                                      std::optional<std::string_view> sequence_number_for_ordering,
+                                      const WriteOptions& write_options) override;
+  absl::StatusOr<PutBatchResult> PutBatch(std::string_view stream, absl::Span<const PutRecordInput> records,
+                                          absl::Span<const HashKey> hashes,
+                                          const WriteOptions& write_options) override;
+  absl::StatusOr<std::string> GetShardIterator(const GetShardIteratorRequest& request) override;
+  absl::StatusOr<GetRecordsResult> GetRecords(std::string_view shard_iterator, int limit) override;
+  absl::Status SplitShard(std::string_view stream, std::string_view shard_to_split,
+                          std::string_view new_starting_hash_key) override;
+  absl::Status MergeShards(std::string_view stream, std::string_view shard_to_merge,
+                           std::string_view adjacent_shard_to_merge) override;
+  absl::StatusOr<UpdateShardCountResult> UpdateShardCount(std::string_view stream, int target,
+                                                          ScalingType scaling_type) override;
+  absl::Status UpdateStreamMode(std::string_view stream, StreamMode mode) override;
+  absl::Status UpdateMaxRecordSize(std::string_view stream, int max_record_size_kib) override;
+  absl::Status IncreaseStreamRetentionPeriod(std::string_view stream, int hours) override;
+  absl::Status DecreaseStreamRetentionPeriod(std::string_view stream, int hours) override;
+  absl::Status AddTagsToStream(std::string_view stream,
+                               const std::map<std::string, std::string>& tags) override;
+  absl::Status RemoveTagsFromStream(std::string_view stream,
+                                    const std::vector<std::string>& tag_keys) override;
+  absl::StatusOr<ListTagsResult> ListTagsForStream(std::string_view stream,
+                                                   std::optional<std::string> exclusive_start_tag_key,
+                                                   int limit) override;
+  absl::Status TagResource(std::string_view resource_arn,
+                           const std::map<std::string, std::string>& tags) override;
+  absl::Status UntagResource(std::string_view resource_arn, const std::vector<std::string>& tag_keys) override;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTagsForResource(
+      std::string_view resource_arn) override;
+  absl::StatusOr<ConsumerDescription> RegisterStreamConsumer(
+      std::string_view stream, std::string_view consumer_name,
+      const std::map<std::string, std::string>& tags) override;
+  absl::StatusOr<ConsumerDescription> DescribeStreamConsumer(const ConsumerRef& consumer) override;
+  absl::StatusOr<ListStreamConsumersResult> ListStreamConsumers(
+      const ListStreamConsumersRequest& request) override;
+  absl::Status DeregisterStreamConsumer(const ConsumerRef& consumer) override;
+  absl::Status StartStreamEncryption(std::string_view stream, EncryptionType type,
+                                     std::string_view key_id) override;
+  absl::Status StopStreamEncryption(std::string_view stream, EncryptionType type,
+                                    std::string_view key_id) override;
+  absl::StatusOr<EnhancedMonitoringResult> EnableEnhancedMonitoring(
+      std::string_view stream, const std::vector<std::string>& shard_level_metrics) override;
+  absl::StatusOr<EnhancedMonitoringResult> DisableEnhancedMonitoring(
+      std::string_view stream, const std::vector<std::string>& shard_level_metrics) override;
+  absl::Status PutResourcePolicy(std::string_view resource_arn, std::string_view policy) override;
+  absl::StatusOr<std::string> GetResourcePolicy(std::string_view resource_arn) override;
+  absl::Status DeleteResourcePolicy(std::string_view resource_arn) override;
+  absl::StatusOr<AccountSettings> DescribeAccountSettings() override;
+  absl::StatusOr<AccountSettings> UpdateAccountSettings(bool minimum_throughput_billing_commitment) override;
+  absl::StatusOr<UpdateWarmThroughputResult> UpdateStreamWarmThroughput(std::string_view stream,
+                                                                        int warm_throughput_mibps) override;
 
   // ---- subscriptions (subscription.cc)
   // While subscriptions exist, every successful Put/PutBatch bumps the

@@ -157,10 +157,18 @@ absl::StatusOr<std::optional<SubscribeToShardEvent>> ShardSubscription::Next(abs
 
 absl::StatusOr<std::unique_ptr<ShardSubscription>> Store::SubscribeToShard(
     std::string_view consumer_arn, std::string_view shard_id, const StartingPosition& position) {
+  // Push delivery is served by the local store only (StoreCapabilities::
+  // subscribe_to_shard); a remote store would need Kinesis' HTTP/2 event stream.
+  StoreImpl* impl = backend_->local();
+  if (impl == nullptr) {
+    return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
+                     "SubscribeToShard is not available on a remote store (it needs the HTTP/2 event "
+                     "stream); read the shard with GetShardIterator/GetRecords instead");
+  }
   TRIBUTARY_ASSIGN_OR_RETURN(auto parsed, StoreImpl::ParseConsumerArn(consumer_arn));
-  const absl::Time now = impl_->Now();
+  const absl::Time now = impl->Now();
   auto state = std::make_unique<ShardSubscription::State>();
-  state->store = impl_.get();
+  state->store = impl;
   state->consumer_arn = std::string(consumer_arn);
   state->shard_id = std::string(shard_id);
   state->stream_arn = parsed.first;
@@ -173,7 +181,7 @@ absl::StatusOr<std::unique_ptr<ShardSubscription>> Store::SubscribeToShard(
   req.timestamp = position.timestamp;
   TRIBUTARY_ASSIGN_OR_RETURN(
       std::string token,
-      impl_->WithStream(parsed.first, now, [&](StreamImpl& s) -> absl::StatusOr<std::string> {
+      impl->WithStream(parsed.first, now, [&](StreamImpl& s) -> absl::StatusOr<std::string> {
         TRIBUTARY_ASSIGN_OR_RETURN(ConsumerDescription c, s.DescribeConsumer(parsed.second, now));
         if (c.consumer_status != ConsumerStatus::kActive) {
           return ResourceInUseError(fmt::format(
@@ -184,7 +192,7 @@ absl::StatusOr<std::unique_ptr<ShardSubscription>> Store::SubscribeToShard(
       }));
   TRIBUTARY_ASSIGN_OR_RETURN(state->token, stream::DecodeIterator(token));
   state->key = fmt::format("{}|{}", consumer_arn, shard_id);
-  TRIBUTARY_ASSIGN_OR_RETURN(state->slot, impl_->ClaimSubscription(state->key, now));
+  TRIBUTARY_ASSIGN_OR_RETURN(state->slot, impl->ClaimSubscription(state->key, now));
   state->expires = now + limits::kSubscriptionLifetime;
   return std::unique_ptr<ShardSubscription>(new ShardSubscription(std::move(state)));
 }

@@ -18,8 +18,10 @@ struct OrderingVerifier::State {
     std::string key;
   };
   // Acknowledged records, by sequence number.
-  absl::flat_hash_map<absl::uint128, Acked> acked ABSL_GUARDED_BY(mu);
-  absl::flat_hash_set<absl::uint128> seen ABSL_GUARDED_BY(mu);
+  // Keyed by all 256 bits: numbers read from a remote store may be wide.
+  using Id = std::pair<absl::uint128, absl::uint128>;
+  absl::flat_hash_map<Id, Acked> acked ABSL_GUARDED_BY(mu);
+  absl::flat_hash_set<Id> seen ABSL_GUARDED_BY(mu);
   struct KeyState {
     SequenceNumber highest;
     std::string shard;  // where `highest` came from
@@ -39,7 +41,7 @@ OrderingVerifier::~OrderingVerifier() = default;
 
 void OrderingVerifier::Acknowledged(std::string_view partition_key, SequenceNumber sequence_number) {
   util::MutexLock l(&state_->mu);
-  state_->acked.emplace(sequence_number.value(), State::Acked{sequence_number, std::string(partition_key)});
+  state_->acked.emplace(State::Id(sequence_number.high(), sequence_number.value()), State::Acked{sequence_number, std::string(partition_key)});
 }
 
 void OrderingVerifier::Delivered(std::string_view shard_id, const Record& record) {
@@ -56,7 +58,7 @@ void OrderingVerifier::Delivered(std::string_view shard_id, absl::Span<const Rec
   };
   for (const Record& r : records) {
     ++s.delivered;
-    const absl::uint128 id = r.sequence_number.value();
+    const State::Id id(r.sequence_number.high(), r.sequence_number.value());
     if (!s.seen.insert(id).second) {
       ++s.duplicates;
       if (options_.guarantee == DeliveryGuarantee::kExactlyOnce) {
@@ -115,8 +117,9 @@ OrderingVerifier::Report OrderingVerifier::Check() const {
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [seq, key] : missing) {
     if (rep.problems.size() >= options_.max_problems) break;
-    rep.problems.push_back(fmt::format("missing: key '{}' record {} (shard index {}) was never delivered", *key,
-                                       seq.ToString(), seq.shard_index()));
+    rep.problems.push_back(fmt::format("missing: key '{}' record {}{} was never delivered", *key, seq.ToString(),
+                                       seq.has_counter() ? fmt::format(" (shard index {})", seq.shard_index())
+                                                         : std::string()));
   }
   return rep;
 }

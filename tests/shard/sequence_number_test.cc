@@ -93,5 +93,46 @@ TEST_CASE("sequence number parse errors name what was parsed", "[shard][sequence
   CHECK_THAT(std::string(st.message()), Catch::Contains("StartingSequenceNumber"));
 }
 
+TEST_CASE("ParseAny reads other implementations' numbers up to 2^256-1", "[shard][sequence]") {
+  // A sequence number as Amazon Kinesis and kinesalite issue them (56 digits).
+  const std::string kinesis = "49590338271490256608559692538361571095921575989136588898";
+  auto a = SequenceNumber::ParseAny(kinesis);
+  REQUIRE_OK(a);
+  CHECK(a->wide());
+  CHECK(a->ToString() == kinesis);
+  // Numeric order, also against narrower numbers and across the 2^128 edge.
+  auto b = SequenceNumber::ParseAny("49590338271490256608559692538361571095921575989136588899");
+  REQUIRE_OK(b);
+  CHECK(*a < *b);
+  auto edge_lo = SequenceNumber::ParseAny("340282366920938463463374607431768211455");  // 2^128-1
+  auto edge_hi = SequenceNumber::ParseAny("340282366920938463463374607431768211456");  // 2^128
+  REQUIRE_OK(edge_lo);
+  REQUIRE_OK(edge_hi);
+  CHECK_FALSE(edge_lo->wide());
+  CHECK(edge_hi->wide());
+  CHECK(*edge_lo < *edge_hi);
+  CHECK(edge_hi->ToString() == "340282366920938463463374607431768211456");
+  CHECK(SequenceNumber::FromParts(5, 1) < *a);
+  // Tributary's own numbers parse to the same value either way.
+  SequenceNumber ours = SequenceNumber::FromParts(12345, 3);
+  auto again = SequenceNumber::ParseAny(ours.ToString());
+  REQUIRE_OK(again);
+  CHECK(*again == ours);
+  CHECK(again->counter() == 12345);
+  // 2^256 - 1 fits; 2^256 does not.
+  const std::string max256 =
+      "115792089237316195423570985008687907853269984665640564039457584007913129639935";
+  auto top = SequenceNumber::ParseAny(max256);
+  REQUIRE_OK(top);
+  CHECK(top->ToString() == max256);
+  CHECK_ERROR(SequenceNumber::ParseAny(
+                  "115792089237316195423570985008687907853269984665640564039457584007913129639936"),
+              ErrorType::kInvalidArgument);
+  CHECK_ERROR(SequenceNumber::ParseAny(std::string(100, '9')), ErrorType::kInvalidArgument);
+  CHECK_ERROR(SequenceNumber::ParseAny("01"), ErrorType::kValidation);
+  // Parse (what a Tributary store accepts) still refuses the foreign number.
+  CHECK_ERROR(SequenceNumber::Parse(kinesis), ErrorType::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace tributary

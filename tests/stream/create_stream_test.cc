@@ -152,7 +152,7 @@ TEST_CASE("max record size is 1024..10240 KiB", "[stream][create][validation]") 
   }
 }
 
-TEST_CASE("describe and summary report the stream's settings", "[stream][create]") {
+TEST_CASE("describe and summary report the stream's settings", "[stream][create][local-only]") {
   StoreFixture f;
   absl::Time created = f.clock.Now();
   REQUIRE_OK(f->CreateStream("orders", 2));
@@ -260,7 +260,7 @@ TEST_CASE("update stream mode switches between provisioned and on-demand", "[str
   CHECK(d->stream_mode == StreamMode::kProvisioned);
 }
 
-TEST_CASE("the on-demand stream count limit is enforced", "[stream][create][mode][limits]") {
+TEST_CASE("the on-demand stream count limit is enforced", "[stream][create][mode][limits][local-only]") {
   StoreOptions o;
   o.on_demand_stream_count_limit = 1;
   StoreFixture f(o);
@@ -275,7 +275,7 @@ TEST_CASE("the on-demand stream count limit is enforced", "[stream][create][mode
   CHECK(d->stream_mode == StreamMode::kProvisioned);
 }
 
-TEST_CASE("the capacity mode may switch at most twice in 24 hours", "[stream][create][mode][limits]") {
+TEST_CASE("the capacity mode may switch at most twice in 24 hours", "[stream][create][mode][limits][local-only]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 2));
   absl::Time t0 = f.clock.Now();
@@ -317,7 +317,7 @@ TEST_CASE("UpdateMaxRecordSize changes the limit within 1024..10240", "[stream][
   CHECK(d->max_record_size_kib == 4096);
 }
 
-TEST_CASE("options() returns the store's options", "[stream][create]") {
+TEST_CASE("options() returns the store's options", "[stream][create][local-only]") {
   StoreOptions o;
   o.shard_limit = 77;
   o.region = "ap-south-1";

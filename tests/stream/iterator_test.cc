@@ -115,7 +115,7 @@ TEST_CASE("an AT_SEQUENCE_NUMBER iterator past the tip does not skip later recor
   CHECK(DataOf(read.records) == std::vector<std::string>{"later"});
 }
 
-TEST_CASE("AT_TIMESTAMP starts at the first record that arrived at or after it", "[stream][iterator]") {
+TEST_CASE("AT_TIMESTAMP starts at the first record that arrived at or after it", "[stream][iterator][local-only]") {
   StoreFixture f;
   absl::Time t0 = f.clock.Now();
   Fill(f, 5);  // arrivals t0, t0+1s, ..., t0+4s
@@ -182,7 +182,7 @@ TEST_CASE("GetRecords limit must be 1..10000", "[stream][iterator][validation]")
   CHECK_OK(f->GetRecords(it, 1));
 }
 
-TEST_CASE("an iterator expires five minutes after it was issued", "[stream][iterator][expiry]") {
+TEST_CASE("an iterator expires five minutes after it was issued", "[stream][iterator][expiry][local-only]") {
   StoreFixture f;
   Fill(f, 2);
   std::string it = Iterator(*f, "s", kShard0);

@@ -101,14 +101,14 @@ TEST_CASE("ListShards filter AFTER_SHARD_ID lists shards with greater ids", "[st
   CHECK(l.List(Filter(ShardFilterType::kAfterShardId, Id(3))).empty());
 }
 
-TEST_CASE("ListShards filter AT_TIMESTAMP lists the shards open at that time", "[stream][list][list_shards]") {
+TEST_CASE("ListShards filter AT_TIMESTAMP lists the shards open at that time", "[stream][list][list_shards][local-only]") {
   LineageFixture l;
   CHECK(l.List(Filter(ShardFilterType::kAtTimestamp, std::nullopt, l.t0 + absl::Minutes(30))) == Ids({0}));
   CHECK(l.List(Filter(ShardFilterType::kAtTimestamp, std::nullopt, l.t1 + absl::Minutes(30))) == Ids({1, 2}));
   CHECK(l.List(Filter(ShardFilterType::kAtTimestamp, std::nullopt, l.t2 + absl::Minutes(30))) == Ids({3}));
 }
 
-TEST_CASE("ListShards filter FROM_TIMESTAMP lists shards open at or after that time", "[stream][list][list_shards]") {
+TEST_CASE("ListShards filter FROM_TIMESTAMP lists shards open at or after that time", "[stream][list][list_shards][local-only]") {
   LineageFixture l;
   CHECK(l.List(Filter(ShardFilterType::kFromTimestamp, std::nullopt, l.t0 + absl::Minutes(30))) ==
         Ids({0, 1, 2, 3}));
@@ -198,7 +198,7 @@ TEST_CASE("ListShards takes a stream or a NextToken, not both", "[stream][list][
   CHECK_ERROR(f->ListShards(garbage), ErrorType::kInvalidArgument);
 }
 
-TEST_CASE("a ListShards NextToken expires after 300 seconds", "[stream][list][list_shards][expiry]") {
+TEST_CASE("a ListShards NextToken expires after 300 seconds", "[stream][list][list_shards][expiry][local-only]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 3));
   ListShardsRequest req;
@@ -240,7 +240,7 @@ TEST_CASE("ListShards pages hold at most 1000 shards", "[stream][list][list_shar
   CHECK(AllShards(*f, "s").size() == 1100);
 }
 
-TEST_CASE("ListShards with the stream's creation timestamp", "[stream][list][list_shards]") {
+TEST_CASE("ListShards with the stream's creation timestamp", "[stream][list][list_shards][local-only]") {
   StoreFixture f;
   absl::Time created = f.clock.Now();
   REQUIRE_OK(f->CreateStream("s", 2));
@@ -372,7 +372,7 @@ TEST_CASE("ListStreams pages through sorted stream names", "[stream][list][list_
   CHECK(r->stream_names == std::vector<std::string>{"charlie", "delta", "echo"});
 }
 
-TEST_CASE("ListStreams validates its request", "[stream][list][list_streams][validation]") {
+TEST_CASE("ListStreams validates its request", "[stream][list][list_streams][validation][local-only]") {
   StoreFixture f;
   for (const char* name : {"a", "b", "c"}) REQUIRE_OK(f->CreateStream(name, 1));
   ListStreamsRequest req;

@@ -210,7 +210,7 @@ TEST_CASE("a malformed SequenceNumberForOrdering is rejected and changes nothing
   CHECK(CountRecords(*f, "s") == 0);
 }
 
-TEST_CASE("a record reads back with its key, data and arrival time", "[stream][put]") {
+TEST_CASE("a record reads back with its key, data and arrival time", "[stream][put][local-only]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 1));
   f.clock.Advance(absl::Microseconds(1234567));  // not a whole millisecond

@@ -174,7 +174,7 @@ TEST_CASE("an iterator taken while the shard was open reads on to the end after 
 }
 
 TEST_CASE("AT_TIMESTAMP after a shard closed reads nothing and ends with the children",
-          "[stream][reshard][iterator]") {
+          "[stream][reshard][iterator][local-only]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 1));
   PutOk(*f, "s", "k", "a");

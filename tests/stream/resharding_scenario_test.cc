@@ -39,7 +39,7 @@ struct Put {
   std::string shard;
 };
 
-TEST_CASE("resharding scenario: split, wait, route, drain parent first, expire", "[stream][scenario][reshard]") {
+TEST_CASE("resharding scenario: split, wait, route, drain parent first, expire", "[stream][scenario][reshard][local-only]") {
   StoreOptions options;
   options.update_delay = absl::Minutes(3);
   StoreFixture f(options);

@@ -139,7 +139,7 @@ TEST_CASE("UpdateShardCount may not exceed the shard limit", "[stream][scaling][
   CHECK_OK(f->UpdateShardCount("s", 5));
 }
 
-TEST_CASE("at most ten rescalings in any 24 hours", "[stream][scaling][limits]") {
+TEST_CASE("at most ten rescalings in any 24 hours", "[stream][scaling][limits][local-only]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 1));
   absl::Time t0 = f.clock.Now();
