@@ -5,8 +5,9 @@
 // benchmarks can call it directly.
 //
 // Protocol (docs/ENDPOINT.md has the full description):
-//   * X-Amz-Target: Kinesis_20131202.<Action>; anything else, or an action
-//     this server does not serve yet, is UnknownOperationException.
+//   * X-Amz-Target: Kinesis_20131202.<Action>; anything else is
+//     UnknownOperationException. SubscribeToShard answers with a
+//     Response::stream (an AWS event stream) instead of a body.
 //   * Content-Type application/x-amz-json-1.1 (also accepted: an absent
 //     content type, application/json, application/x-amz-json-1.0) or
 //     application/x-amz-cbor-1.1. The response uses the request's encoding.
