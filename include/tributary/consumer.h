@@ -253,7 +253,8 @@ class Consumer {
 class Checkpointer {
  public:
   // At the last record of the batch being processed (in ProcessRecords), or
-  // of the last batch delivered from the shard (in the other callbacks).
+  // of the last batch delivered from the shard (in the other callbacks; OK
+  // and nothing written when no record was delivered from it).
   absl::Status Checkpoint();
   absl::Status Checkpoint(SequenceNumber sequence_number);
   absl::Status PrepareCheckpoint(SequenceNumber sequence_number, std::string_view state = "");

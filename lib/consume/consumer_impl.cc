@@ -844,9 +844,7 @@ absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, SequenceNumber 
 absl::Status ConsumerImpl::CheckpointLast(std::string_view shard_id) {
   auto it = held_.find(std::string(shard_id));
   if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
-  if (!it->second.last_delivered) {
-    return InvalidArgumentError(fmt::format("nothing delivered from shard {} yet", shard_id));
-  }
+  if (!it->second.last_delivered) return absl::OkStatus();  // nothing to checkpoint
   return Checkpoint(shard_id, *it->second.last_delivered);
 }
 
