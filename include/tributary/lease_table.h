@@ -167,6 +167,10 @@ class LeaseTable {
 
   // Every lease of the scope, by shard id.
   virtual absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) = 0;
+  // The leases not at SHARD_END, by shard id: the consumer's frequent query
+  // (finished leases pile up with every reshard until their shards expire).
+  // The default filters ListLeases(); implementations may do better.
+  virtual absl::StatusOr<std::vector<Lease>> ListUnfinishedLeases(const LeaseScope& scope);
   virtual absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
                                                         std::string_view shard_id) = 0;
   // Stores `lease` with version 1 unless the shard has a lease

@@ -29,6 +29,9 @@ std::string NewWorkerId() {
   return fmt::format("{}-{}-{}", host[0] ? host : "worker", ::getpid(), n.fetch_add(1));
 }
 
+// Shard ids sort by length, then text ("shardId-" and zero-padded digits).
+bool IdLess(std::string_view a, std::string_view b) { return a.size() != b.size() ? a.size() < b.size() : a < b; }
+
 // Counter distance b - a of two numbers of one shard (0 if b <= a).
 uint64_t CounterGap(SequenceNumber a, SequenceNumber b) {
   return b.counter() > a.counter() ? b.counter() - a.counter() : 0;
@@ -107,7 +110,7 @@ absl::Status ConsumerImpl::Start() {
       TRIBUTARY_ASSIGN_OR_RETURN(ListShardsResult page, store_.ListShards(req));
       for (ShardDescription& d : page.shards) {
         rec.initial_shard_ids.push_back(d.shard_id);
-        known_[d.shard_id] = std::move(d);
+        Know(std::move(d));
       }
       if (!page.next_token) break;
       req = ListShardsRequest();
@@ -160,6 +163,7 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Poll() {
   for (int pass = 0; pass < 4; ++pass) {
     if (now >= next_sync_) TRIBUTARY_RETURN_IF_ERROR(Sync(now));
     if (now >= next_take_) TRIBUTARY_RETURN_IF_ERROR(Take(now));
+    const uint64_t acquired_before = acquired_;
     // Round robin from the shard after the one read last.
     std::vector<std::string> order;
     order.reserve(held_.size());
@@ -174,7 +178,9 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Poll() {
         return batch;
       }
     }
-    if (next_take_ > now && next_sync_ > now) break;
+    // Again only if something may have become readable: leases acquired
+    // while reading (the children of a shard that ended), or a take pass due.
+    if (acquired_ == acquired_before && next_take_ > now && next_sync_ > now) break;
   }
   return std::optional<RecordBatch>();
 }
@@ -293,22 +299,44 @@ absl::Status ConsumerImpl::Release(const std::string& shard_id) {
 
 // ------------------------------------------------------------------ sync
 
+void ConsumerImpl::Know(ShardDescription d) {
+  if (IdLess(newest_known_, d.shard_id)) newest_known_ = d.shard_id;
+  listed_.insert(d.shard_id);
+  std::string id = d.shard_id;
+  known_[std::move(id)] = std::move(d);
+}
+
 absl::Status ConsumerImpl::ListAll() {
   ListShardsRequest req;
   req.stream = stream_;
-  std::set<std::string> listed;
+  std::vector<ShardDescription> all;
   for (;;) {
     TRIBUTARY_ASSIGN_OR_RETURN(ListShardsResult page, store_.ListShards(req));
-    for (ShardDescription& d : page.shards) {
-      listed.insert(d.shard_id);
-      known_[d.shard_id] = std::move(d);
-    }
+    for (ShardDescription& d : page.shards) all.push_back(std::move(d));
     if (!page.next_token) break;
     req = ListShardsRequest();
     req.next_token = page.next_token;
   }
-  listed_ = std::move(listed);
+  // listed_: this listing, plus what later partial listings add. A known
+  // shard missing from it was known before it and has expired since.
+  listed_.clear();
+  for (ShardDescription& d : all) Know(std::move(d));
   listed_this_poll_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ConsumerImpl::ListNew() {
+  if (newest_known_.empty()) return ListAll();
+  ListShardsRequest req;
+  req.stream = stream_;
+  req.exclusive_start_shard_id = newest_known_;
+  for (;;) {
+    TRIBUTARY_ASSIGN_OR_RETURN(ListShardsResult page, store_.ListShards(req));
+    for (ShardDescription& d : page.shards) Know(std::move(d));
+    if (!page.next_token) break;
+    req = ListShardsRequest();
+    req.next_token = page.next_token;
+  }
   return absl::OkStatus();
 }
 
@@ -331,6 +359,7 @@ absl::Status ConsumerImpl::Sync(absl::Time now) {
   TRIBUTARY_ASSIGN_OR_RETURN(std::vector<Lease> all, table_->ListLeases(scope_));
   std::map<std::string, Lease> leases;
   for (Lease& l : all) {
+    if (l.checkpoint.is_shard_end()) finished_.insert(l.shard_id);
     std::string id = l.shard_id;
     leases.emplace(std::move(id), std::move(l));
   }
@@ -362,10 +391,8 @@ absl::Status ConsumerImpl::Sync(absl::Time now) {
   // grow along the lineage, so one pass in id order usually suffices.
   std::vector<const ShardDescription*> listed;
   for (const std::string& id : listed_) listed.push_back(&known_.at(id));
-  std::sort(listed.begin(), listed.end(), [](const ShardDescription* a, const ShardDescription* b) {
-    return a->shard_id.size() != b->shard_id.size() ? a->shard_id.size() < b->shard_id.size()
-                                                      : a->shard_id < b->shard_id;
-  });
+  std::sort(listed.begin(), listed.end(),
+            [](const ShardDescription* a, const ShardDescription* b) { return IdLess(a->shard_id, b->shard_id); });
   for (bool changed = true; changed;) {
     changed = false;
     std::set<std::string> wanted_parents;
@@ -433,20 +460,27 @@ absl::Status ConsumerImpl::Sync(absl::Time now) {
 
 // ------------------------------------------------------------------ take
 
-bool ConsumerImpl::ParentsDone(const Lease& lease, const std::map<std::string, const Lease*>& leases,
-                               bool fresh_listing, bool* unknown) const {
+bool ConsumerImpl::ParentsDone(const Lease& lease, const std::map<std::string_view, const Lease*>& unfinished,
+                               const std::map<std::string, std::optional<Lease>>& others, bool fresh_listing,
+                               bool* unknown) const {
   bool done = true;
   for (const std::string& p : lease.parent_shard_ids) {
-    auto it = leases.find(p);
-    if (it != leases.end()) {
-      if (!it->second->checkpoint.is_shard_end()) done = false;
+    if (unfinished.count(p)) {
+      done = false;
+      continue;
+    }
+    if (finished_.count(p)) continue;
+    auto o = others.find(p);
+    if (o != others.end() && o->second) {
+      // Created after the unfinished leases were read: not finished yet.
+      if (!o->second->checkpoint.is_shard_end()) done = false;
       continue;
     }
     // No lease. A parent that was listed once and no longer is has expired
     // (shards never come back): nothing of it can be read. A listed parent
     // is waiting for its lease (the shard sync creates it). A parent this
     // worker never saw may be newer than its listing: only a listing taken
-    // after `leases` were read can say it is gone.
+    // after the leases were read can say it is gone.
     if (listed_.count(p)) {
       *unknown = !fresh_listing;  // a sync creates its lease
       done = false;
@@ -461,23 +495,34 @@ bool ConsumerImpl::ParentsDone(const Lease& lease, const std::map<std::string, c
 }
 
 absl::Status ConsumerImpl::Take(absl::Time now) {
-  TRIBUTARY_ASSIGN_OR_RETURN(std::vector<Lease> leases, table_->ListLeases(scope_));
-  std::map<std::string, const Lease*> index;
+  // Only unfinished leases are listed (finished ones pile up with history);
+  // a parent outside them is finished if finished_ says so, else asked for.
+  TRIBUTARY_ASSIGN_OR_RETURN(std::vector<Lease> leases, table_->ListUnfinishedLeases(scope_));
+  std::map<std::string_view, const Lease*> index;
   for (const Lease& l : leases) index[l.shard_id] = &l;
+  std::map<std::string, std::optional<Lease>> others;
+  for (const Lease& l : leases) {
+    for (const std::string& p : l.parent_shard_ids) {
+      if (index.count(p) || finished_.count(p) || others.count(p)) continue;
+      TRIBUTARY_ASSIGN_OR_RETURN(std::optional<Lease> got, table_->GetLease(scope_, p));
+      if (got && got->checkpoint.is_shard_end()) finished_.insert(p);
+      others.emplace(p, std::move(got));
+    }
+  }
   std::vector<const Lease*> eligible;
   bool unknown = false;
   for (const Lease& l : leases) {
-    if (!l.checkpoint.is_shard_end() && ParentsDone(l, index, false, &unknown)) eligible.push_back(&l);
+    if (ParentsDone(l, index, others, false, &unknown)) eligible.push_back(&l);
   }
   bool take_again = false;
   if (unknown) {
-    // A parent without a lease: sync (a listing taken after `leases` were
+    // A parent without a lease: sync (a listing taken after the leases were
     // read, and the missing leases created), then decide on the same
     // snapshot; leases created by the sync are taken at the next Poll.
     TRIBUTARY_RETURN_IF_ERROR(Sync(now));
     eligible.clear();
     for (const Lease& l : leases) {
-      if (!l.checkpoint.is_shard_end() && ParentsDone(l, index, true, &unknown)) eligible.push_back(&l);
+      if (ParentsDone(l, index, others, true, &unknown)) eligible.push_back(&l);
     }
     take_again = true;
   }
@@ -556,12 +601,13 @@ absl::Status ConsumerImpl::Acquire(const Lease& lease, absl::Time now) {
              !h.lease.parent_shard_ids.empty()) {
     // A child read from its start: its first record follows its starting
     // sequence number, unless retention took some.
-    if (!known_.count(lease.shard_id)) TRIBUTARY_RETURN_IF_ERROR(ListAll());
+    if (!known_.count(lease.shard_id)) TRIBUTARY_RETURN_IF_ERROR(ListNew());
     auto k = known_.find(lease.shard_id);
     if (k != known_.end()) h.expect_after = k->second.starting_sequence_number;
   }
   ShardStart start{lease.shard_id, h.lease.checkpoint, h.lease.pending_checkpoint};
   held_[lease.shard_id] = std::move(h);
+  ++acquired_;
   Count([&](ConsumerStats& s) { ++(handed_to_me ? s.handoffs_received : s.leases_taken); });
   if (listener_) listener_->OnLeaseAcquired(start);
   return absl::OkStatus();
@@ -782,6 +828,7 @@ absl::Status ConsumerImpl::ShardGone(const Lease& lease, std::optional<SequenceN
     if (!w.ok() && w.status().code() == absl::StatusCode::kAborted) return absl::OkStatus();  // raced
     TRIBUTARY_RETURN_IF_ERROR(w.status());
   }
+  finished_.insert(id);
   // Reported by the worker whose write finished the shard: exactly once.
   if (gap) ReportGap(id, last, std::nullopt, lost);
   Count([](ConsumerStats& s) { ++s.shards_finished; });
@@ -807,11 +854,33 @@ absl::Status ConsumerImpl::FinishShard(const std::string& shard_id) {
   });
   if (s.code() == absl::StatusCode::kFailedPrecondition) return absl::OkStatus();  // lost
   TRIBUTARY_RETURN_IF_ERROR(s);
+  std::vector<ChildShard> children = std::move(held_.at(shard_id).children);
   held_.erase(shard_id);
   DropLag(shard_id);
+  finished_.insert(shard_id);
   Count([](ConsumerStats& st) { ++st.shards_finished; });
-  // The children may be takeable right away.
-  next_take_ = std::min(next_take_, clock_->Now());
+  // Take the children now if nothing else holds them back: they continue
+  // this shard's keys, and picking them here costs a few lease reads where
+  // a take pass would list every unfinished lease. Balancing stays with the
+  // periodic take pass (other workers ask for handoffs).
+  const absl::Time now = clock_->Now();
+  for (const ChildShard& c : children) {
+    if (options_.max_leases > 0 && static_cast<int>(held_.size()) >= options_.max_leases) break;
+    if (held_.count(c.shard_id)) continue;
+    TRIBUTARY_ASSIGN_OR_RETURN(std::optional<Lease> cl, table_->GetLease(scope_, c.shard_id));
+    if (!cl || cl->checkpoint.is_shard_end() || !cl->available(now)) continue;
+    bool parents_done = true;
+    for (const std::string& p : cl->parent_shard_ids) {
+      if (finished_.count(p)) continue;
+      TRIBUTARY_ASSIGN_OR_RETURN(std::optional<Lease> pl, table_->GetLease(scope_, p));
+      if (pl && pl->checkpoint.is_shard_end()) {
+        finished_.insert(p);
+      } else {
+        parents_done = false;  // left to a take pass (e.g. its other parent's finisher)
+      }
+    }
+    if (parents_done) TRIBUTARY_RETURN_IF_ERROR(Acquire(*cl, now));
+  }
   return absl::OkStatus();
 }
 

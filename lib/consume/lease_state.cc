@@ -115,12 +115,14 @@ absl::Status LeaseState::DeleteScope(const LeaseScope& scope, bool* changed) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Lease>> LeaseState::ListLeases(const LeaseScope& scope) const {
+absl::StatusOr<std::vector<Lease>> LeaseState::ListLeases(const LeaseScope& scope, bool unfinished_only) const {
   std::vector<Lease> out;
   auto it = scopes_.find(KeyOf(scope));
   if (it == scopes_.end()) return out;
-  out.reserve(it->second.leases.size());
-  for (const auto& [id, lease] : it->second.leases) out.push_back(lease);
+  if (!unfinished_only) out.reserve(it->second.leases.size());
+  for (const auto& [id, lease] : it->second.leases) {
+    if (!unfinished_only || !lease.checkpoint.is_shard_end()) out.push_back(lease);
+  }
   return out;
 }
 

@@ -33,7 +33,7 @@ class LeaseState {
   absl::StatusOr<ScopeRecord> CreateScope(const LeaseScope& scope, const ScopeRecord& record,
                                           bool* changed);
   absl::Status DeleteScope(const LeaseScope& scope, bool* changed);
-  absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) const;
+  absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope, bool unfinished_only = false) const;
   absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope, std::string_view shard_id) const;
   absl::StatusOr<Lease> CreateLease(const LeaseScope& scope, const Lease& lease, bool* changed);
   absl::StatusOr<Lease> UpdateLease(const LeaseScope& scope, const Lease& lease, bool* changed);

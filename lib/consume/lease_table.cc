@@ -44,6 +44,16 @@ std::string CheckpointPosition::ToString() const {
   return "?";
 }
 
+absl::StatusOr<std::vector<Lease>> LeaseTable::ListUnfinishedLeases(const LeaseScope& scope) {
+  absl::StatusOr<std::vector<Lease>> all = ListLeases(scope);
+  if (!all.ok()) return all.status();
+  std::vector<Lease> out;
+  for (Lease& l : *all) {
+    if (!l.checkpoint.is_shard_end()) out.push_back(std::move(l));
+  }
+  return out;
+}
+
 namespace {
 
 using consume::LeaseState;
@@ -69,6 +79,11 @@ class InMemoryLeaseTable final : public LeaseTable {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     util::MutexLock l(&mu_);
     return state_.ListLeases(scope);
+  }
+  absl::StatusOr<std::vector<Lease>> ListUnfinishedLeases(const LeaseScope& scope) override {
+    TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
+    util::MutexLock l(&mu_);
+    return state_.ListLeases(scope, /*unfinished_only=*/true);
   }
   absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
                                                 std::string_view shard_id) override {
@@ -129,6 +144,10 @@ class DurableLeaseTable final : public LeaseTable {
   absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) override {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     return Run([&](LeaseState& s, bool*) { return s.ListLeases(scope); });
+  }
+  absl::StatusOr<std::vector<Lease>> ListUnfinishedLeases(const LeaseScope& scope) override {
+    TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
+    return Run([&](LeaseState& s, bool*) { return s.ListLeases(scope, /*unfinished_only=*/true); });
   }
   absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
                                                 std::string_view shard_id) override {
