@@ -118,8 +118,11 @@ absl::Status ConsumerImpl::Start() {
     }
     TRIBUTARY_ASSIGN_OR_RETURN(existing, table_->CreateScope(scope_, rec));
   }
+  // Milliseconds: a durable store reports the creation time at that
+  // precision after a reopen (finer before it), as Kinesis does.
   if (existing->stream_arn != summary.stream_arn ||
-      existing->stream_creation_timestamp != summary.stream_creation_timestamp) {
+      absl::ToUnixMillis(existing->stream_creation_timestamp) !=
+          absl::ToUnixMillis(summary.stream_creation_timestamp)) {
     return MakeError(
         absl::StatusCode::kFailedPrecondition, ErrorType::kInvalidArgument,
         fmt::format("the lease table holds checkpoints of consumer '{}' for an earlier stream named '{}' "

@@ -148,6 +148,26 @@ TEST_CASE("durable store: the same worker id takes its leases back at once after
   CHECK(v.Check().duplicates == 0);
 }
 
+// A durable store reports the stream's creation time in milliseconds after a
+// reopen (microseconds before): the consumer must still recognize its stream.
+TEST_CASE("durable store: a consumer restarts over a reopened store created at a sub-millisecond instant",
+          "[consume][durable][regress]") {
+  auto mem = NewMemEnv();
+  ManualClock clock(absl::FromUnixMicros(1704067200123456));
+  StoreOptions o;
+  o.env = mem.get();
+  o.clock = &clock;
+  {
+    auto store = Store::Open("/db", o);
+    REQUIRE_OK(store);
+    REQUIRE_OK((*store)->CreateStream("s", 1));
+    auto c = MakeConsumer(**store, TestOptions("s", "app", "w"));
+  }
+  auto store = Store::Open("/db", o);
+  REQUIRE_OK(store);
+  CHECK_OK(Consumer::Create(**store, TestOptions("s", "app", "w")));
+}
+
 TEST_CASE("durable store: checkpoints survive power loss", "[consume][durable][fault]") {
   auto mem = NewMemEnv();
   FaultEnv env(mem.get());
