@@ -160,8 +160,7 @@ class LeaseTable {
   virtual absl::StatusOr<std::optional<ScopeRecord>> GetScope(const LeaseScope& scope) = 0;
   // Stores `record` unless the scope already has one; returns the stored
   // record (the new one, or the one that was there).
-  virtual absl::StatusOr<ScopeRecord> CreateScope(const LeaseScope& scope,
-                                                  const ScopeRecord& record) = 0;
+  virtual absl::StatusOr<ScopeRecord> CreateScope(const LeaseScope& scope, const ScopeRecord& record) = 0;
   // Removes the scope record and all its leases (resets the consumer).
   virtual absl::Status DeleteScope(const LeaseScope& scope) = 0;
 
@@ -194,8 +193,7 @@ std::unique_ptr<LeaseTable> NewInMemoryLeaseTable();
 // LEASES.lock, so processes sharing the directory see each other's writes.
 // A damaged file fails the operations that read it (DataLoss, kCorruption).
 // `env` is not owned and must outlive the table.
-absl::StatusOr<std::unique_ptr<LeaseTable>> OpenDurableLeaseTable(Env* env,
-                                                                  std::string_view directory);
+absl::StatusOr<std::unique_ptr<LeaseTable>> OpenDurableLeaseTable(Env* env, std::string_view directory);
 
 // The table that belongs to `store`: for a durable store, the durable table
 // in the store's directory (<dir>/LEASES, on the store's Env); for an

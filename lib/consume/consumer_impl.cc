@@ -30,7 +30,9 @@ std::string NewWorkerId() {
 }
 
 // Shard ids sort by length, then text ("shardId-" and zero-padded digits).
-bool IdLess(std::string_view a, std::string_view b) { return a.size() != b.size() ? a.size() < b.size() : a < b; }
+bool IdLess(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
 
 // Counter distance b - a of two numbers of one shard (0 if b <= a).
 uint64_t CounterGap(SequenceNumber a, SequenceNumber b) {
@@ -66,10 +68,10 @@ absl::StatusOr<std::unique_ptr<ConsumerImpl>> ConsumerImpl::Create(Store& store,
 
 absl::Status ConsumerImpl::Start() {
   worker_id_ = options_.worker_id.empty() ? NewWorkerId() : options_.worker_id;
-  renew_interval_ = options_.renew_interval > absl::ZeroDuration() ? options_.renew_interval
-                                                                  : options_.lease_duration / 3;
-  take_interval_ = options_.take_interval > absl::ZeroDuration() ? options_.take_interval
-                                                                : options_.lease_duration / 2;
+  renew_interval_ =
+      options_.renew_interval > absl::ZeroDuration() ? options_.renew_interval : options_.lease_duration / 3;
+  take_interval_ =
+      options_.take_interval > absl::ZeroDuration() ? options_.take_interval : options_.lease_duration / 2;
   if (options_.lease_table) {
     table_ = options_.lease_table;
   } else {
@@ -127,8 +129,7 @@ absl::Status ConsumerImpl::Start() {
         absl::StatusCode::kFailedPrecondition, ErrorType::kInvalidArgument,
         fmt::format("the lease table holds checkpoints of consumer '{}' for an earlier stream named '{}' "
                     "(created {}, this one {}); delete them (LeaseTable::DeleteScope) to start over",
-                    options_.consumer_name, stream_,
-                    absl::FormatTime(existing->stream_creation_timestamp),
+                    options_.consumer_name, stream_, absl::FormatTime(existing->stream_creation_timestamp),
                     absl::FormatTime(summary.stream_creation_timestamp)));
   }
   scope_record_ = *std::move(existing);
@@ -394,8 +395,9 @@ absl::Status ConsumerImpl::Sync(absl::Time now) {
   // grow along the lineage, so one pass in id order usually suffices.
   std::vector<const ShardDescription*> listed;
   for (const std::string& id : listed_) listed.push_back(&known_.at(id));
-  std::sort(listed.begin(), listed.end(),
-            [](const ShardDescription* a, const ShardDescription* b) { return IdLess(a->shard_id, b->shard_id); });
+  std::sort(listed.begin(), listed.end(), [](const ShardDescription* a, const ShardDescription* b) {
+    return IdLess(a->shard_id, b->shard_id);
+  });
   for (bool changed = true; changed;) {
     changed = false;
     std::set<std::string> wanted_parents;
@@ -895,7 +897,8 @@ absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, SequenceNumber 
   Held& h = it->second;
   absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
   if (index.ok() && seq.shard_index() != *index) {
-    return InvalidArgumentError(fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
+    return InvalidArgumentError(
+        fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
   }
   if (!h.last_delivered || seq > *h.last_delivered) {
     return InvalidArgumentError(fmt::format(
@@ -938,12 +941,13 @@ absl::Status ConsumerImpl::PrepareCheckpoint(std::string_view shard_id, Sequence
   if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
   Held& h = it->second;
   if (state.size() > kMaxPendingStateBytes) {
-    return InvalidArgumentError(fmt::format("pending checkpoint state of {} bytes exceeds {}", state.size(),
-                                            kMaxPendingStateBytes));
+    return InvalidArgumentError(
+        fmt::format("pending checkpoint state of {} bytes exceeds {}", state.size(), kMaxPendingStateBytes));
   }
   absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
   if (index.ok() && seq.shard_index() != *index) {
-    return InvalidArgumentError(fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
+    return InvalidArgumentError(
+        fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
   }
   if (!h.last_delivered || seq > *h.last_delivered) {
     return InvalidArgumentError(fmt::format(
@@ -951,9 +955,9 @@ absl::Status ConsumerImpl::PrepareCheckpoint(std::string_view shard_id, Sequence
         seq.ToString(), h.last_delivered ? h.last_delivered->ToString() : std::string("none yet")));
   }
   if (h.lease.checkpoint.has_sequence_number() && seq < h.lease.checkpoint.sequence_number) {
-    return InvalidArgumentError(fmt::format("cannot prepare a checkpoint of shard {} at {}: before its checkpoint {}",
-                                            shard_id, seq.ToString(),
-                                            h.lease.checkpoint.sequence_number.ToString()));
+    return InvalidArgumentError(
+        fmt::format("cannot prepare a checkpoint of shard {} at {}: before its checkpoint {}", shard_id,
+                    seq.ToString(), h.lease.checkpoint.sequence_number.ToString()));
   }
   return UpdateHeld(std::string(shard_id), [&](Lease& l) {
     l.pending_checkpoint = PendingCheckpoint{seq, std::string(state)};
@@ -969,7 +973,8 @@ absl::Status ConsumerImpl::CommitCheckpoint(std::string_view shard_id) {
   }
   return UpdateHeld(std::string(shard_id), [&](Lease& l) {
     if (!l.pending_checkpoint) return;  // someone else's write removed it: nothing to commit
-    if (!l.checkpoint.has_sequence_number() || l.checkpoint.sequence_number < l.pending_checkpoint->sequence_number) {
+    if (!l.checkpoint.has_sequence_number() ||
+        l.checkpoint.sequence_number < l.pending_checkpoint->sequence_number) {
       l.checkpoint = CheckpointPosition::After(l.pending_checkpoint->sequence_number);
     }
     l.pending_checkpoint.reset();
@@ -990,8 +995,8 @@ absl::Status ConsumerImpl::Shutdown() {
 std::vector<HeldShard> ConsumerImpl::held() const {
   std::vector<HeldShard> out;
   for (const auto& [id, h] : held_) {
-    out.push_back(HeldShard{id, h.lease.checkpoint, h.lease.pending_checkpoint, h.last_delivered,
-                            h.lease.expires_at});
+    out.push_back(
+        HeldShard{id, h.lease.checkpoint, h.lease.pending_checkpoint, h.last_delivered, h.lease.expires_at});
   }
   return out;
 }

@@ -71,14 +71,14 @@ class ConsumerImpl {
 
  private:
   struct Held {
-    Lease lease;  // the latest version this worker wrote or read
+    Lease lease;           // the latest version this worker wrote or read
     std::string iterator;  // empty: open one before the next read
     std::optional<SequenceNumber> last_delivered;
     // The record the next one read should follow (delivered, checkpointed,
     // or the shard's start for a child read from its beginning): a jump
     // past it is checked for expiry. nullopt: no check possible.
     std::optional<SequenceNumber> expect_after;
-    bool end_pending = false;  // the shard's last batch was delivered
+    bool end_pending = false;          // the shard's last batch was delivered
     std::vector<ChildShard> children;  // from the GetRecords that ended it
     absl::Time rest_until = absl::InfinitePast();
     std::optional<PendingCheckpoint> pending_to_report;  // on the first batch
@@ -157,7 +157,7 @@ class ConsumerImpl {
   absl::Duration take_interval_;
 
   std::map<std::string, Held> held_;
-  std::string cursor_;  // round robin: the shard read last
+  std::string cursor_;     // round robin: the shard read last
   uint64_t acquired_ = 0;  // leases acquired so far (Poll reads again after new ones)
   // Every shard description seen in a listing (kept after the shard leaves
   // the listing: its ending number sizes a gap), and the latest listing.

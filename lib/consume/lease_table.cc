@@ -1,5 +1,7 @@
 // The shipped LeaseTables: in memory, and the durable file <dir>/LEASES
 // (format: docs/FORMAT.md "Lease table").
+#include "tributary/lease_table.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 
 #include "absl/time/time.h"
 #include "consume/lease_state.h"
-#include "tributary/lease_table.h"
 #include "tributary/status.h"
 #include "tributary/store.h"
 #include "util/mutex.h"
@@ -85,8 +86,7 @@ class InMemoryLeaseTable final : public LeaseTable {
     util::MutexLock l(&mu_);
     return state_.ListLeases(scope, /*unfinished_only=*/true);
   }
-  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
-                                                std::string_view shard_id) override {
+  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope, std::string_view shard_id) override {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     util::MutexLock l(&mu_);
     return state_.GetLease(scope, shard_id);
@@ -149,8 +149,7 @@ class DurableLeaseTable final : public LeaseTable {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     return Run([&](LeaseState& s, bool*) { return s.ListLeases(scope, /*unfinished_only=*/true); });
   }
-  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
-                                                std::string_view shard_id) override {
+  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope, std::string_view shard_id) override {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     return Run([&](LeaseState& s, bool*) { return s.GetLease(scope, shard_id); });
   }

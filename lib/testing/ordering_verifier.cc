@@ -30,11 +30,14 @@ struct OrderingVerifier::State {
   uint64_t out_of_order ABSL_GUARDED_BY(mu) = 0;
   uint64_t unacknowledged ABSL_GUARDED_BY(mu) = 0;
   std::vector<std::string> problems ABSL_GUARDED_BY(mu);
+
+  void Problem(size_t max, std::string text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (problems.size() < max) problems.push_back(std::move(text));
+  }
 };
 
 OrderingVerifier::OrderingVerifier() : OrderingVerifier(Options()) {}
-OrderingVerifier::OrderingVerifier(Options options)
-    : options_(options), state_(std::make_unique<State>()) {}
+OrderingVerifier::OrderingVerifier(Options options) : options_(options), state_(std::make_unique<State>()) {}
 OrderingVerifier::~OrderingVerifier() = default;
 
 void OrderingVerifier::Acknowledged(std::string_view partition_key, SequenceNumber sequence_number) {
@@ -51,17 +54,15 @@ void OrderingVerifier::Delivered(const RecordBatch& batch) { Delivered(batch.sha
 void OrderingVerifier::Delivered(std::string_view shard_id, absl::Span<const Record> records) {
   State& s = *state_;
   util::MutexLock l(&s.mu);
-  auto problem = [&](std::string text) {
-    if (s.problems.size() < options_.max_problems) s.problems.push_back(std::move(text));
-  };
   for (const Record& r : records) {
     ++s.delivered;
     const absl::uint128 id = r.sequence_number.value();
     if (!s.seen.insert(id).second) {
       ++s.duplicates;
       if (options_.guarantee == DeliveryGuarantee::kExactlyOnce) {
-        problem(fmt::format("duplicate: key '{}' record {} delivered again (shard {})", r.partition_key,
-                            r.sequence_number.ToString(), shard_id));
+        s.Problem(options_.max_problems,
+                  fmt::format("duplicate: key '{}' record {} delivered again (shard {})", r.partition_key,
+                              r.sequence_number.ToString(), shard_id));
       }
       continue;  // a re-delivery is never an order violation
     }
@@ -69,20 +70,23 @@ void OrderingVerifier::Delivered(std::string_view shard_id, absl::Span<const Rec
     if (acked == s.acked.end()) {
       ++s.unacknowledged;
       if (options_.require_acknowledged) {
-        problem(fmt::format("unacknowledged: key '{}' record {} (shard {}) was never acknowledged",
-                            r.partition_key, r.sequence_number.ToString(), shard_id));
+        s.Problem(options_.max_problems,
+                  fmt::format("unacknowledged: key '{}' record {} (shard {}) was never acknowledged",
+                              r.partition_key, r.sequence_number.ToString(), shard_id));
       }
     } else if (acked->second.key != r.partition_key) {
-      problem(fmt::format("record {} (shard {}) has key '{}', acknowledged with key '{}'",
-                          r.sequence_number.ToString(), shard_id, r.partition_key, acked->second.key));
+      s.Problem(options_.max_problems,
+                fmt::format("record {} (shard {}) has key '{}', acknowledged with key '{}'",
+                            r.sequence_number.ToString(), shard_id, r.partition_key, acked->second.key));
     }
     auto [it, inserted] = s.keys.try_emplace(r.partition_key);
     State::KeyState& k = it->second;
     if (!inserted && r.sequence_number < k.highest) {
       ++s.out_of_order;
-      problem(fmt::format("out of order: key '{}' record {} (shard {}) delivered after record {} (shard {})",
-                          r.partition_key, r.sequence_number.ToString(), shard_id, k.highest.ToString(),
-                          k.shard));
+      s.Problem(options_.max_problems,
+                fmt::format(
+                    "out of order: key '{}' record {} (shard {}) delivered after record {} (shard {})",
+                    r.partition_key, r.sequence_number.ToString(), shard_id, k.highest.ToString(), k.shard));
       continue;
     }
     k.highest = r.sequence_number;
@@ -111,12 +115,11 @@ OrderingVerifier::Report OrderingVerifier::Check() const {
       missing.emplace_back(a.seq, &a.key);
     }
   }
-  std::sort(missing.begin(), missing.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(missing.begin(), missing.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [seq, key] : missing) {
     if (rep.problems.size() >= options_.max_problems) break;
-    rep.problems.push_back(fmt::format("missing: key '{}' record {} (shard index {}) was never delivered", *key,
-                                       seq.ToString(), seq.shard_index()));
+    rep.problems.push_back(fmt::format("missing: key '{}' record {} (shard index {}) was never delivered",
+                                       *key, seq.ToString(), seq.shard_index()));
   }
   return rep;
 }

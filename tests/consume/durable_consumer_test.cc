@@ -1,10 +1,10 @@
 // The consumer on a durable store (Store::Open): checkpoints live in the
 // store's directory, so a consumer restarted over a reopened store resumes
 // after its last checkpoint: at least once, never a gap.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 #include <random>

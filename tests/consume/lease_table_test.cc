@@ -2,11 +2,11 @@
 // (<dir>/LEASES) on MemEnv and on the POSIX Env run the same contract tests;
 // the durable one also survives reopen and power loss, reports damage, and
 // serializes read-modify-write across processes with its file lock.
-#include <catch2/catch.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -244,8 +244,9 @@ TEST_CASE("durable lease table: a damaged file fails the operations that read it
   CHECK_ERROR((*t)->CreateLease(scope, FullLease("shardId-000000000001")), ErrorType::kCorruption);
 }
 
-TEST_CASE("durable lease table: a failed write leaves the committed state; a committed one survives power loss",
-          "[consume][lease_table][fault]") {
+TEST_CASE(
+    "durable lease table: a failed write leaves the committed state; a committed one survives power loss",
+    "[consume][lease_table][fault]") {
   auto mem = NewMemEnv();
   FaultEnv env(mem.get());
   auto t = OpenDurableLeaseTable(&env, "/data");
@@ -255,8 +256,8 @@ TEST_CASE("durable lease table: a failed write leaves the committed state; a com
   REQUIRE_OK(created);
   Lease next = *created;
   next.owner = "lost-update";
-  const auto op = GENERATE(FaultEnv::Op::kAppend, FaultEnv::Op::kSync, FaultEnv::Op::kRename,
-                           FaultEnv::Op::kSyncDir);
+  const auto op =
+      GENERATE(FaultEnv::Op::kAppend, FaultEnv::Op::kSync, FaultEnv::Op::kRename, FaultEnv::Op::kSyncDir);
   env.FailNth(op, 1);
   auto failed = (*t)->UpdateLease(scope, next);
   REQUIRE_FALSE(failed.ok());

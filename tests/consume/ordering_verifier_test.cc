@@ -1,12 +1,12 @@
 // OrderingVerifier (tributary::testing): what counts as out of order,
 // missing, duplicate and unacknowledged.
-#include <catch2/catch.hpp>
+#include "tributary/testing/ordering_verifier.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "tributary/testing/ordering_verifier.h"
 #include "tributary/tributary.h"
 
 namespace tributary {

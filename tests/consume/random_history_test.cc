@@ -11,9 +11,8 @@
 //
 //   build/tests/consumer_tests "[random]" --rng-seed 1234   # replay a seed
 //   TRIBUTARY_RANDOM_STEPS=5000 build/tests/consumer_tests "[random]"
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -50,7 +49,8 @@ int Steps(int fallback) {
 // Writes and reshards; remembers every acknowledged record.
 class History {
  public:
-  History(StoreFixture& f, std::string stream, uint64_t seed) : f_(f), stream_(std::move(stream)), rng_(seed) {}
+  History(StoreFixture& f, std::string stream, uint64_t seed)
+      : f_(f), stream_(std::move(stream)), rng_(seed) {}
 
   std::mt19937_64& rng() { return rng_; }
   // Acknowledges every record written from now on to `v` as well.
@@ -289,7 +289,8 @@ TEST_CASE("naive child-first reading breaks per-key order where the consumer kee
     OrderingVerifier naive;
     h.AcknowledgeTo(naive);
     std::map<std::string, std::optional<std::string>> iterators;
-    for (const ShardDescription& s : shards) iterators[s.shard_id] = testing::Iterator(*f, stream, s.shard_id);
+    for (const ShardDescription& s : shards)
+      iterators[s.shard_id] = testing::Iterator(*f, stream, s.shard_id);
     for (bool any = true; any;) {
       any = false;
       for (auto& [id, it] : iterators) {

@@ -3,7 +3,6 @@
 // own threads against a resharding stream, with the test moving a
 // ManualClock only when every worker waits for it (no sleeps).
 #include <catch2/catch.hpp>
-
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -54,8 +53,7 @@ struct EventLog {
 
 class LoggingProcessor : public RecordProcessor {
  public:
-  LoggingProcessor(std::string shard, EventLog* log, OrderingVerifier* v, LeaseTable* table,
-                   LeaseScope scope)
+  LoggingProcessor(std::string shard, EventLog* log, OrderingVerifier* v, LeaseTable* table, LeaseScope scope)
       : shard_(std::move(shard)), log_(log), v_(v), table_(table), scope_(std::move(scope)) {}
   void Initialize(const ShardStart& start) override {
     log_->Add("init " + shard_ + " " + start.checkpoint.ToString());
@@ -69,7 +67,8 @@ class LoggingProcessor : public RecordProcessor {
     // SHARD_END is written after this returns: the lease still says otherwise.
     if (table_) {
       auto l = table_->GetLease(scope_, shard_);
-      if (!l.ok() || !l->has_value() || (*l)->checkpoint.is_shard_end()) log_->Add("failure: SHARD_END early");
+      if (!l.ok() || !l->has_value() || (*l)->checkpoint.is_shard_end())
+        log_->Add("failure: SHARD_END early");
     }
     Note(cp.Checkpoint());
     log_->Add("ended " + shard_);

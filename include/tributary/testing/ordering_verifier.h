@@ -59,7 +59,7 @@ class OrderingVerifier {
     uint64_t out_of_order = 0;
     uint64_t missing = 0;  // acknowledged, never delivered
     uint64_t unacknowledged = 0;
-    uint64_t keys = 0;  // partition keys delivered
+    uint64_t keys = 0;                  // partition keys delivered
     std::vector<std::string> problems;  // the first few, human-readable
     bool exactly_once = false;
     bool require_acknowledged = true;
