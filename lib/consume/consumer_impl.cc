@@ -164,7 +164,7 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Poll() {
   if (now >= next_renew_) TRIBUTARY_RETURN_IF_ERROR(Renew(now));
   // A shard that ends while reading makes its children takeable at once:
   // take them and read on, so "nothing" means nothing to read right now.
-  for (int pass = 0; pass < 4; ++pass) {
+  for (int pass = 0; pass < 64; ++pass) {
     if (now >= next_sync_) TRIBUTARY_RETURN_IF_ERROR(Sync(now));
     if (now >= next_take_) TRIBUTARY_RETURN_IF_ERROR(Take(now));
     const uint64_t acquired_before = acquired_;
@@ -546,7 +546,12 @@ absl::Status ConsumerImpl::Take(absl::Time now) {
   for (const Lease* l : eligible) {
     if (l->owner == worker_id_ && !held_.count(l->shard_id)) TRIBUTARY_RETURN_IF_ERROR(Acquire(*l, now));
   }
+  // Handoffs this worker asked for and not yet received count as taken, so
+  // a second take pass before the holders renew does not ask for more.
   int need = target - static_cast<int>(held_.size());
+  for (const Lease* l : eligible) {
+    if (l->handoff_to == worker_id_ && l->owner != worker_id_ && l->expires_at > now) --need;
+  }
   for (const Lease* l : eligible) {
     if (need <= 0) break;
     if (held_.count(l->shard_id) || !l->available(now)) continue;
