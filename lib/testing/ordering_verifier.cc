@@ -19,7 +19,15 @@ struct OrderingVerifier::State {
   };
   // Acknowledged records, by sequence number.
   absl::flat_hash_map<absl::uint128, Acked> acked ABSL_GUARDED_BY(mu);
-  absl::flat_hash_set<absl::uint128> seen ABSL_GUARDED_BY(mu);
+  // Delivered records (first delivery): what Check() needs to judge them
+  // against the acknowledgements, which may arrive after the delivery when
+  // producers and consumers run concurrently.
+  struct Seen {
+    SequenceNumber seq;
+    std::string key;
+    std::string shard;
+  };
+  absl::flat_hash_map<absl::uint128, Seen> seen ABSL_GUARDED_BY(mu);
   struct KeyState {
     SequenceNumber highest;
     std::string shard;  // where `highest` came from
@@ -28,7 +36,6 @@ struct OrderingVerifier::State {
   uint64_t delivered ABSL_GUARDED_BY(mu) = 0;
   uint64_t duplicates ABSL_GUARDED_BY(mu) = 0;
   uint64_t out_of_order ABSL_GUARDED_BY(mu) = 0;
-  uint64_t unacknowledged ABSL_GUARDED_BY(mu) = 0;
   std::vector<std::string> problems ABSL_GUARDED_BY(mu);
 
   void Problem(size_t max, std::string text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -57,7 +64,8 @@ void OrderingVerifier::Delivered(std::string_view shard_id, absl::Span<const Rec
   for (const Record& r : records) {
     ++s.delivered;
     const absl::uint128 id = r.sequence_number.value();
-    if (!s.seen.insert(id).second) {
+    auto [seen, first] = s.seen.try_emplace(id);
+    if (!first) {
       ++s.duplicates;
       if (options_.guarantee == DeliveryGuarantee::kExactlyOnce) {
         s.Problem(options_.max_problems,
@@ -66,19 +74,7 @@ void OrderingVerifier::Delivered(std::string_view shard_id, absl::Span<const Rec
       }
       continue;  // a re-delivery is never an order violation
     }
-    auto acked = s.acked.find(id);
-    if (acked == s.acked.end()) {
-      ++s.unacknowledged;
-      if (options_.require_acknowledged) {
-        s.Problem(options_.max_problems,
-                  fmt::format("unacknowledged: key '{}' record {} (shard {}) was never acknowledged",
-                              r.partition_key, r.sequence_number.ToString(), shard_id));
-      }
-    } else if (acked->second.key != r.partition_key) {
-      s.Problem(options_.max_problems,
-                fmt::format("record {} (shard {}) has key '{}', acknowledged with key '{}'",
-                            r.sequence_number.ToString(), shard_id, r.partition_key, acked->second.key));
-    }
+    seen->second = State::Seen{r.sequence_number, r.partition_key, std::string(shard_id)};
     auto [it, inserted] = s.keys.try_emplace(r.partition_key);
     State::KeyState& k = it->second;
     if (!inserted && r.sequence_number < k.highest) {
@@ -105,9 +101,33 @@ OrderingVerifier::Report OrderingVerifier::Check() const {
   rep.distinct = s.seen.size();
   rep.duplicates = s.duplicates;
   rep.out_of_order = s.out_of_order;
-  rep.unacknowledged = s.unacknowledged;
   rep.keys = s.keys.size();
   rep.problems = s.problems;
+  // Judged now, not at delivery: an acknowledgement may come after it.
+  std::vector<const State::Seen*> unacked;
+  for (const auto& [id, d] : s.seen) {
+    auto a = s.acked.find(id);
+    if (a == s.acked.end()) {
+      unacked.push_back(&d);
+    } else if (a->second.key != d.key) {
+      if (rep.problems.size() < options_.max_problems) {
+        rep.problems.push_back(fmt::format("record {} (shard {}) has key '{}', acknowledged with key '{}'",
+                                           d.seq.ToString(), d.shard, d.key, a->second.key));
+      }
+      ++rep.key_mismatches;
+    }
+  }
+  rep.unacknowledged = unacked.size();
+  if (options_.require_acknowledged) {
+    std::sort(unacked.begin(), unacked.end(),
+              [](const State::Seen* a, const State::Seen* b) { return a->seq < b->seq; });
+    for (const State::Seen* d : unacked) {
+      if (rep.problems.size() >= options_.max_problems) break;
+      rep.problems.push_back(
+          fmt::format("unacknowledged: key '{}' record {} (shard {}) was never acknowledged", d->key,
+                      d->seq.ToString(), d->shard));
+    }
+  }
   std::vector<std::pair<SequenceNumber, const std::string*>> missing;
   for (const auto& [id, a] : s.acked) {
     if (!s.seen.contains(id)) {

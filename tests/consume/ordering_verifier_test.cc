@@ -95,6 +95,18 @@ TEST_CASE("verifier: unacknowledged deliveries fail unless allowed", "[consume][
   CHECK(v.Check().unacknowledged == 1);
 }
 
+TEST_CASE("verifier: acknowledgements may come after the delivery; keys must match", "[consume][verifier]") {
+  OrderingVerifier v;
+  v.Delivered("s", Rec("k", 1));  // a consumer thread was faster than the producer's bookkeeping
+  v.Acknowledged("k", SequenceNumber::FromParts(1, 0));
+  CHECK(v.Check().ok());
+  v.Acknowledged("other", SequenceNumber::FromParts(2, 0));
+  v.Delivered("s", Rec("k", 2));
+  auto r = v.Check();
+  CHECK_FALSE(r.ok());
+  CHECK(r.key_mismatches == 1);
+}
+
 TEST_CASE("verifier: safe for concurrent deliveries", "[consume][verifier][concurrency]") {
   OrderingVerifier v;
   constexpr int kThreads = 4, kPerThread = 2000;
