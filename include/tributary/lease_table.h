@@ -200,6 +200,7 @@ absl::StatusOr<std::unique_ptr<LeaseTable>> OpenDurableLeaseTable(Env* env, std:
 // in-memory store, one in-memory table that the store owns (created on first
 // use, shared by every caller, kept as long as the store or a caller holds
 // it). Checkpoints of an in-memory store therefore live as long as the store.
+// A durable store's table uses the store's Env, which must outlive it.
 absl::StatusOr<std::shared_ptr<LeaseTable>> LeaseTableFor(Store& store);
 
 }  // namespace tributary
