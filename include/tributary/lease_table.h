@@ -167,6 +167,12 @@ class LeaseTable {
 
   // Every lease of the scope, by shard id.
   virtual absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) = 0;
+  // Every scope that has a scope record or a lease, by consumer name then
+  // stream name (status pages find the consumers of a stream with it). The
+  // default answers Unimplemented, so tables written before it still build.
+  virtual absl::StatusOr<std::vector<LeaseScope>> ListScopes() {
+    return absl::UnimplementedError("this LeaseTable cannot list its scopes");
+  }
   virtual absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
                                                         std::string_view shard_id) = 0;
   // Stores `lease` with version 1 unless the shard has a lease

@@ -115,6 +115,14 @@ absl::Status LeaseState::DeleteScope(const LeaseScope& scope, bool* changed) {
   return absl::OkStatus();
 }
 
+std::vector<LeaseScope> LeaseState::ListScopes() const {
+  std::vector<LeaseScope> out;
+  for (const auto& [key, data] : scopes_) {
+    if (data.record.has_value() || !data.leases.empty()) out.push_back({key.first, key.second});
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<Lease>> LeaseState::ListLeases(const LeaseScope& scope) const {
   std::vector<Lease> out;
   auto it = scopes_.find(KeyOf(scope));

@@ -34,6 +34,7 @@ class LeaseState {
                                           bool* changed);
   absl::Status DeleteScope(const LeaseScope& scope, bool* changed);
   absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) const;
+  std::vector<LeaseScope> ListScopes() const;
   absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope, std::string_view shard_id) const;
   absl::StatusOr<Lease> CreateLease(const LeaseScope& scope, const Lease& lease, bool* changed);
   absl::StatusOr<Lease> UpdateLease(const LeaseScope& scope, const Lease& lease, bool* changed);

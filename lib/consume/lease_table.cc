@@ -70,6 +70,10 @@ class InMemoryLeaseTable final : public LeaseTable {
     util::MutexLock l(&mu_);
     return state_.ListLeases(scope);
   }
+  absl::StatusOr<std::vector<LeaseScope>> ListScopes() override {
+    util::MutexLock l(&mu_);
+    return state_.ListScopes();
+  }
   absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
                                                 std::string_view shard_id) override {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
@@ -129,6 +133,9 @@ class DurableLeaseTable final : public LeaseTable {
   absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) override {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     return Run([&](LeaseState& s, bool*) { return s.ListLeases(scope); });
+  }
+  absl::StatusOr<std::vector<LeaseScope>> ListScopes() override {
+    return Run([&](LeaseState& s, bool*) -> absl::StatusOr<std::vector<LeaseScope>> { return s.ListScopes(); });
   }
   absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
                                                 std::string_view shard_id) override {

@@ -93,6 +93,9 @@ struct Request {
   // Not modified; spare capacity beyond its size (64 bytes) lets the JSON
   // parser read it in place.
   const std::string* body = nullptr;
+  // Optional: memory for the response body (moved from, so its capacity is
+  // reused instead of allocating, and page-faulting, a new buffer).
+  std::string* response_storage = nullptr;
 };
 
 struct EndpointOptions {
@@ -127,6 +130,9 @@ class Endpoint {
   // An error response in the encoding of `content_type`, for errors the
   // transport detects (body too large, malformed HTTP).
   static Response ErrorResponse(std::string_view content_type, const absl::Status& status);
+
+  // The store it serves (the status page reads it).
+  Store* store() const { return store_; }
 
  private:
   // The store a request addresses, after its signature is checked.

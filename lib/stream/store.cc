@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "stream/fault_hooks.h"
 #include "stream/iterator_token.h"
 #include "stream/store_impl.h"
 #include "util/status_macros.h"
@@ -281,6 +282,13 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
   });
 }
 
+absl::StatusOr<std::vector<ShardStatistics>> Store::GetShardStatistics(std::string_view stream) {
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) -> absl::StatusOr<std::vector<ShardStatistics>> {
+    return s.Statistics(now);
+  });
+}
+
 absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRecordInput& record,
                                            std::optional<std::string_view> ordering,
                                            const WriteOptions& write_options) {
@@ -290,6 +298,7 @@ absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRec
   if (ordering.has_value()) {
     TRIBUTARY_ASSIGN_OR_RETURN(seq, SequenceNumber::Parse(*ordering, "SequenceNumberForOrdering"));
   }
+  if (FaultInjector* f = options().fault_injector) TRIBUTARY_RETURN_IF_ERROR(f->OnPut(stream, record));
   absl::Time now = impl_->Now();
   const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
   absl::StatusOr<PutRecordResult> r = impl_->WithStream(
@@ -326,13 +335,18 @@ absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
   }
   absl::Time now = impl_->Now();
   const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
-  absl::StatusOr<PutBatchResult> r = impl_->WithStream(
-      stream, now, [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
+  auto write = [&](absl::Span<const PutRecordInput> rs, absl::Span<const HashKey> hs) {
+    return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.PutBatch(rs, hs, now, sync); });
+  };
+  absl::StatusOr<PutBatchResult> r = options().fault_injector == nullptr
+      ? write(records, hashes)
+      : stream::PutBatchWithFaults(*options().fault_injector, stream, records, hashes, write);
   if (r.ok()) impl_->NotifyAppend();
   return r;
 }
 
 absl::StatusOr<std::string> Store::GetShardIterator(const GetShardIteratorRequest& request) {
+  if (FaultInjector* f = options().fault_injector) TRIBUTARY_RETURN_IF_ERROR(f->OnGetShardIterator(request));
   absl::Time now = impl_->Now();
   return impl_->WithStream(request.stream, now,
                            [&](StreamImpl& s) { return s.GetShardIterator(request, now); });
@@ -346,6 +360,9 @@ absl::StatusOr<GetRecordsResult> Store::GetRecords(std::string_view shard_iterat
     return ValidationError("ShardIterator must be 1..512 characters");
   }
   TRIBUTARY_ASSIGN_OR_RETURN(stream::IteratorToken t, stream::DecodeIterator(shard_iterator));
+  if (FaultInjector* f = options().fault_injector) {
+    TRIBUTARY_RETURN_IF_ERROR(f->OnGetRecords(t.stream_name, FormatShardId(t.shard_index)));
+  }
   absl::Time now = impl_->Now();
   if (absl::FromUnixMillis(t.issued_ms) + limits::kIteratorLifetime < now) {
     return ExpiredIteratorError(fmt::format(

@@ -1042,6 +1042,29 @@ absl::StatusOr<StreamDescription> StreamImpl::Describe(int limit, std::optional<
   return d;
 }
 
+std::vector<ShardStatistics> StreamImpl::Statistics(absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::ReaderLock l(&mu_);
+  const int64_t now_ms = Ms(now);
+  std::vector<ShardStatistics> out;
+  for (const auto& sp : shards_) {
+    Shard& s = *sp;
+    if (Expired(s, now_ms)) continue;
+    ShardStatistics st;
+    st.shard_id = s.id;
+    util::MutexLock dl(&s.data_mu);
+    if (s.log != nullptr) {
+      st.records = s.log->record_count();
+      st.bytes = s.log->byte_count();
+      if (auto t = s.log->oldest_arrival_ms()) st.oldest_arrival = absl::FromUnixMillis(*t);
+      if (auto t = s.log->newest_arrival_ms()) st.newest_arrival = absl::FromUnixMillis(*t);
+    }
+    if (s.last_counter) st.last_sequence_number = SequenceNumber::FromParts(*s.last_counter, s.index);
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
 absl::StatusOr<StreamDescriptionSummary> StreamImpl::DescribeSummary(absl::Time now) {
   FinishTransitionIfDue(now);
   util::ReaderLock l(&mu_);

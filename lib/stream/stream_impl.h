@@ -194,6 +194,8 @@ class StreamImpl {
   absl::StatusOr<ListTagsResult> ListTags(const std::optional<ConsumerKey>& consumer,
                                           const std::optional<std::string>& after, int limit,
                                           absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // Store::GetShardStatistics.
+  std::vector<ShardStatistics> Statistics(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   int OpenShardCount() ABSL_LOCKS_EXCLUDED(mu_);
   StreamMode Mode() ABSL_LOCKS_EXCLUDED(mu_);
 
