@@ -51,6 +51,7 @@ struct World {
   int process_failures = 0;
   int restores = 0;
   int creations = 0;
+  bool fail_all_restores = false;  // the test flips it: every RestoreState fails
   int batches = 0;
 
   Counts Total() const;
@@ -106,7 +107,9 @@ class Counter final : public Processor {
   absl::StatusOr<std::string> SaveState() override { return Encode(counts_); }
   absl::Status RestoreState(std::string_view state) override {
     ++world_->restores;
-    if (b_.fail_restore) return absl::DataLossError("cannot read the saved state");
+    if (b_.fail_restore || world_->fail_all_restores) {
+      return absl::DataLossError("cannot read the saved state");
+    }
     counts_.clear();
     return Decode(state, &counts_);
   }
@@ -743,6 +746,40 @@ TEST_CASE("system rollback: without it, or when it is not possible, a failed upd
     CHECK_THAT(op.operation_failure_details->error_string, Catch::Contains("system rollback was not possible"));
   }
   CHECK(f.Describe().job.status == JobStatus::kNotRunning);
+}
+
+TEST_CASE("system rollback: when the rollback fails too, the application ends READY",
+          "[app][rollback][system]") {
+  Fixture f;
+  ApplicationConfiguration c = Fixture::Config();
+  c.system_rollback_enabled = true;
+  c.restart_strategy = RestartStrategy::FixedDelay(1, absl::Seconds(10));
+  f.CreateRunning(c);
+  f.Put(20);
+  f.Pump();
+  ApplicationConfiguration bad = c;
+  bad.code_version = "3.0";
+  ASSIGN_OR_REQUIRE(OperationResult up, f.mgr->UpdateApplication(f.Update(bad)));
+  f.world.fail_all_restores = true;  // the snapshot can no longer be read by anyone
+  for (int i = 0; i < 2; ++i) {
+    f.Pump();
+    f.clock.Advance(absl::Seconds(10));
+  }
+  REQUIRE(f.Status() == ApplicationStatus::kRollingBack);
+  ApplicationOperationInfoDetails op = f.Operation(up.operation_id);
+  REQUIRE(op.operation_failure_details->rollback_operation_id.has_value());
+  const std::string rb = *op.operation_failure_details->rollback_operation_id;
+  for (int i = 0; i < 2; ++i) {
+    f.Pump();
+    f.clock.Advance(absl::Seconds(10));
+  }
+  CHECK(f.Status() == ApplicationStatus::kReady);
+  ApplicationOperationInfoDetails rbop = f.Operation(rb);
+  CHECK(rbop.operation == OperationType::kSystemRollbackApplication);
+  CHECK(rbop.operation_status == OperationStatus::kFailed);
+  CHECK_THAT(rbop.operation_failure_details->error_string, Catch::Contains("cannot read the saved state"));
+  CHECK(f.Describe().job.status == JobStatus::kNotRunning);
+  CHECK(f.Version() == 3);  // the rollback's version stays; nothing rolls back a rollback
 }
 
 TEST_CASE("the restart-loop rule rolls back an update whose job keeps restarting, recording why",
