@@ -50,6 +50,10 @@ inline constexpr int kMaxConsumersPerStream = 20;
 inline constexpr int kMaxCreatingConsumers = 5;  // CREATING at once, per account
 inline constexpr size_t kMaxConsumerNameLength = 128;
 inline constexpr int kDefaultListConsumersResults = 100;
+// SubscribeToShard: a subscription's lifetime, and how soon the same
+// consumer may subscribe to the same shard again (ResourceInUseException).
+inline constexpr absl::Duration kSubscriptionLifetime = absl::Minutes(5);
+inline constexpr absl::Duration kResubscribeInterval = absl::Seconds(5);
 // State-only settings.
 inline constexpr int kMaxEncryptionKeyChangesPer24h = 25;
 inline constexpr size_t kMaxKeyIdLength = 2048;

@@ -38,6 +38,12 @@ enum class ErrorType {
   kInternalFailure,                   // InternalFailure (AWS common error, HTTP 500)
   kUnknownOperation,                  // UnknownOperationException (endpoint only)
   kSerialization,                     // SerializationException (endpoint only)
+  // SigV4 verification (endpoint only, with configured credentials): AWS
+  // common errors of the JSON protocols, see docs/ENDPOINT.md "Signatures".
+  kMissingAuthenticationToken,        // MissingAuthenticationTokenException
+  kIncompleteSignature,               // IncompleteSignatureException
+  kUnrecognizedClient,                // UnrecognizedClientException
+  kInvalidSignature,                  // InvalidSignatureException
   // Not a Kinesis type: a client-side waiter gave up (WaitUntilActive). The
   // AWS SDKs report this as a WaiterError; it never crosses the wire.
   kWaiterTimeout,

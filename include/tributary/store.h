@@ -22,6 +22,7 @@
 #define TRIBUTARY_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,6 +99,11 @@ struct GetRecordsResult {
   // milliseconds of clock time; 0 when the reader is caught up.
   int64_t millis_behind_latest = 0;
   std::vector<ChildShard> child_shards;
+  // Tributary extension, not part of Kinesis' GetRecords: how many records
+  // the shard holds after the last one returned, at the time of the call.
+  // The local store sets it; a backend that cannot tell (a remote Kinesis
+  // endpoint) leaves it empty. The ordered consumer reports it as lag.
+  std::optional<int64_t> records_behind_latest;
 };
 
 // ---------------------------------------------------------------- shards
@@ -299,6 +305,68 @@ struct DescribeLimitsResult {
   int on_demand_stream_count_limit = 0;
 };
 
+// ---------------------------------------------------------------- subscriptions
+
+// Where a subscription starts (SubscribeToShard's StartingPosition): the
+// GetShardIterator types, with sequence_number for AT_/AFTER_SEQUENCE_NUMBER
+// and timestamp for AT_TIMESTAMP.
+struct StartingPosition {
+  ShardIteratorType type = ShardIteratorType::kLatest;
+  std::optional<std::string> sequence_number;
+  std::optional<absl::Time> timestamp;
+};
+
+// One SubscribeToShardEvent: the records pushed since the previous event.
+struct SubscribeToShardEvent {
+  std::vector<Record> records;
+  // Resume with AFTER_SEQUENCE_NUMBER from here (the last record's number,
+  // or the position's predecessor when the event has no records). Absent in
+  // the event that ends a CLOSED shard; that event carries child_shards.
+  std::optional<std::string> continuation_sequence_number;
+  int64_t millis_behind_latest = 0;
+  std::vector<ChildShard> child_shards;
+};
+
+// An enhanced fan-out subscription of one consumer to one shard
+// (Store::SubscribeToShard). It lasts limits::kSubscriptionLifetime of store
+// clock time, then ends; the consumer resubscribes from the last
+// continuation sequence number.
+//
+// Thread safety: Next() from one thread at a time; Cancel() from any
+// thread. The Store must outlive the subscription.
+class ShardSubscription {
+ public:
+  ~ShardSubscription();
+  ShardSubscription(const ShardSubscription&) = delete;
+  ShardSubscription& operator=(const ShardSubscription&) = delete;
+
+  // The next event. Returns at once with the records available after the
+  // subscription's position (up to 10,000 records / 10 MiB); when there are
+  // none, waits up to `max_wait` of real time for new records (a Put or
+  // PutBatch on the store wakes it), then returns an event without records
+  // (a heartbeat that still carries the continuation and MillisBehindLatest).
+  // The waits never outlast the subscription's lifetime (converted to a real
+  // duration: with a ManualClock, move the clock or pass a zero max_wait).
+  // nullopt: the subscription is over (its lifetime passed, it was
+  // cancelled, or the event ending the shard was returned). Errors:
+  // ResourceInUseException when another subscription took it over;
+  // ResourceNotFoundException when the consumer or the stream went away.
+  absl::StatusOr<std::optional<SubscribeToShardEvent>> Next(absl::Duration max_wait);
+
+  // Ends the subscription: a waiting Next() returns nullopt soon, later
+  // calls at once.
+  void Cancel();
+
+  const std::string& consumer_arn() const;
+  const std::string& shard_id() const;
+
+ private:
+  friend class Store;
+  struct State;
+  explicit ShardSubscription(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 // ---------------------------------------------------------------- Store
 
 class Store {
@@ -406,6 +474,17 @@ class Store {
       std::string_view stream, std::optional<std::string> exclusive_start_tag_key = std::nullopt,
       int limit = limits::kMaxListTagsLimit);
 
+  // The resource forms (TagResource, UntagResource, ListTagsForResource):
+  // `resource_arn` is a stream ARN or a consumer ARN (consumer tags are kept
+  // with the consumer, persisted, and gone when it is deregistered). Same
+  // limits as the stream forms: 1..50 tags per call, 50 per resource.
+  // ListTagsForResource returns every tag, sorted by key (no paging).
+  absl::Status TagResource(std::string_view resource_arn,
+                           const std::map<std::string, std::string>& tags);
+  absl::Status UntagResource(std::string_view resource_arn, const std::vector<std::string>& tag_keys);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTagsForResource(
+      std::string_view resource_arn);
+
   absl::StatusOr<DescribeLimitsResult> DescribeLimits();
 
   // ---- enhanced fan-out consumers (docs/CONCEPTS.md "Consumers")
@@ -422,6 +501,15 @@ class Store {
       const ListStreamConsumersRequest& request);
   // The consumer is DELETING for options().delete_delay, then gone.
   absl::Status DeregisterStreamConsumer(const ConsumerRef& consumer);
+  // Enhanced fan-out push delivery of one shard to an ACTIVE consumer
+  // (docs/CONCEPTS.md "Subscriptions"). ResourceInUseException if the
+  // consumer is not ACTIVE, or if a live subscription of the same consumer
+  // to the same shard started less than 5 seconds ago (store clock); a
+  // subscription 5 s or more old is taken over (its Next() then fails with
+  // ResourceInUseException). The position is checked as GetShardIterator
+  // checks it (same errors).
+  absl::StatusOr<std::unique_ptr<ShardSubscription>> SubscribeToShard(
+      std::string_view consumer_arn, std::string_view shard_id, const StartingPosition& position);
 
   // ---- state-only settings: stored, persisted and reported, not enforced
   // StartStreamEncryption: type must be KMS, key id 1..2048 characters; the
@@ -457,6 +545,21 @@ class Store {
 
   // The ARN the store gives a stream name.
   std::string StreamArn(std::string_view name) const;
+
+  // ---- for layers built on the store (the ordered consumer)
+  // The directory of a durable store (as given to Open, without trailing
+  // slashes); empty for an in-memory store.
+  const std::string& directory() const;
+  // The Env a durable store keeps its files on: options().env, or
+  // DefaultEnv() when that is null.
+  Env* env() const;
+  // An object the store owns and destroys with itself: made by `make` on the
+  // first call with `key`, returned by every later call with that key (the
+  // consumer keeps its lease table here). A null result of `make` is not
+  // kept (the next call tries again). Safe for concurrent use; `make` runs
+  // under a store-wide lock, so keep it short.
+  std::shared_ptr<void> GetOrCreateAttachment(std::string_view key,
+                                              const std::function<std::shared_ptr<void>()>& make);
 
  private:
   explicit Store(std::unique_ptr<stream::StoreImpl> impl);

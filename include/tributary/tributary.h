@@ -3,6 +3,8 @@
 #define TRIBUTARY_TRIBUTARY_H_
 
 #include "tributary/clock.h"
+#include "tributary/consumer.h"
+#include "tributary/lease_table.h"
 #include "tributary/options.h"
 #include "tributary/status.h"
 #include "tributary/store.h"

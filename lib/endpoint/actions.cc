@@ -9,11 +9,13 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "endpoint/cbor_codec.h"
+#include "endpoint/event_stream.h"
 #include "endpoint/json_codec.h"
 #include "util/status_macros.h"
 
@@ -101,20 +103,6 @@ std::map<std::string, std::string> ToMap(const StringPairs& pairs) {
   return m;
 }
 
-// ResourceARN of TagResource & co.: only streams carry tags here. A consumer
-// ARN names a consumer that does not exist (ResourceNotFoundException) or
-// one whose tags the server does not keep (InvalidArgumentException).
-absl::StatusOr<std::string_view> StreamResource(Store& store, std::string_view arn) {
-  if (arn.find("/consumer/") != std::string_view::npos) {
-    ConsumerRef ref;
-    ref.consumer_arn = std::string(arn);
-    TRIBUTARY_RETURN_IF_ERROR(store.DescribeStreamConsumer(ref).status());
-    return InvalidArgumentError(fmt::format(
-        "Tags of consumer {}: tributary-server keeps tags on streams only", arn.substr(0, 256)));
-  }
-  return arn;
-}
-
 // ---------------------------------------------------------------- writing
 
 template <class Out>
@@ -198,6 +186,41 @@ void WriteShards(Out& out, const std::vector<ShardDescription>& shards) {
   out.Key("Shards");
   out.StartArray();
   for (const ShardDescription& s : shards) WriteShard(out, s);
+  out.EndArray();
+}
+
+template <class Out>
+void WriteRecords(Out& out, const std::vector<Record>& records) {
+  out.Key("Records");
+  out.StartArray();
+  for (const Record& rec : records) {
+    out.StartObject();
+    Str(out, "SequenceNumber", rec.sequence_number.ToString());
+    out.Key("ApproximateArrivalTimestamp");
+    out.Timestamp(rec.approximate_arrival_timestamp);
+    out.Key("Data");
+    out.Blob(rec.data);
+    Str(out, "PartitionKey", rec.partition_key);
+    out.EndObject();
+  }
+  out.EndArray();
+}
+
+template <class Out>
+void WriteChildShards(Out& out, const std::vector<ChildShard>& children) {
+  if (children.empty()) return;
+  out.Key("ChildShards");
+  out.StartArray();
+  for (const ChildShard& c : children) {
+    out.StartObject();
+    Str(out, "ShardId", c.shard_id);
+    out.Key("ParentShards");
+    out.StartArray();
+    for (const std::string& p : c.parent_shards) out.String(p);
+    out.EndArray();
+    WriteHashKeyRange(out, c.hash_key_range);
+    out.EndObject();
+  }
   out.EndArray();
 }
 
@@ -472,38 +495,108 @@ absl::Status GetRecords(Store& store, const Obj& in, Out& out) {
   TRIBUTARY_ASSIGN_OR_RETURN(
       GetRecordsResult r, store.GetRecords(iterator, limit.value_or(limits::kMaxGetRecordsLimit)));
   out.StartObject();
-  out.Key("Records");
-  out.StartArray();
-  for (const Record& rec : r.records) {
-    out.StartObject();
-    Str(out, "SequenceNumber", rec.sequence_number.ToString());
-    out.Key("ApproximateArrivalTimestamp");
-    out.Timestamp(rec.approximate_arrival_timestamp);
-    out.Key("Data");
-    out.Blob(rec.data);
-    Str(out, "PartitionKey", rec.partition_key);
-    out.EndObject();
-  }
-  out.EndArray();
+  WriteRecords(out, r.records);
   if (r.next_shard_iterator) Str(out, "NextShardIterator", *r.next_shard_iterator);
   Num(out, "MillisBehindLatest", r.millis_behind_latest);
-  if (!r.child_shards.empty()) {
-    out.Key("ChildShards");
-    out.StartArray();
-    for (const ChildShard& c : r.child_shards) {
-      out.StartObject();
-      Str(out, "ShardId", c.shard_id);
-      out.Key("ParentShards");
-      out.StartArray();
-      for (const std::string& p : c.parent_shards) out.String(p);
-      out.EndArray();
-      WriteHashKeyRange(out, c.hash_key_range);
-      out.EndObject();
-    }
-    out.EndArray();
-  }
+  WriteChildShards(out, r.child_shards);
   out.EndObject();
   return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------- SubscribeToShard
+
+// The event stream of one subscription: an initial-response event, then
+// one SubscribeToShardEvent per ShardSubscription::Next(), or an exception
+// event when the subscription fails; the body ends with the subscription.
+template <class Writer>
+class SubscribeStream final : public ResponseStream {
+ public:
+  SubscribeStream(std::unique_ptr<ShardSubscription> sub, std::string_view content_type)
+      : sub_(std::move(sub)), content_type_(content_type) {}
+
+  bool Next(std::string* piece) override {
+    if (state_ == State::kInitial) {
+      state_ = State::kFirstEvent;
+      std::string payload;
+      Writer w(&payload);
+      EmptyObject(w);
+      AppendEventMessage({{":message-type", "event"}, {":event-type", "initial-response"},
+                          {":content-type", content_type_}},
+                         payload, piece);
+      return true;
+    }
+    if (state_ == State::kDone) return false;
+    // The first event goes out at once; later ones when records arrive, or
+    // as a heartbeat after a second without any.
+    const absl::Duration wait =
+        state_ == State::kFirstEvent ? absl::ZeroDuration() : kHeartbeat;
+    state_ = State::kEvents;
+    absl::StatusOr<std::optional<SubscribeToShardEvent>> ev = sub_->Next(wait);
+    if (!ev.ok()) {
+      state_ = State::kDone;
+      WireError wire = WireErrorOf(ev.status());
+      std::string payload;
+      Writer w(&payload);
+      w.StartObject();
+      Str(w, "message", std::string_view(ev.status().message().data(), ev.status().message().size()));
+      w.EndObject();
+      AppendEventMessage({{":message-type", "exception"}, {":exception-type", wire.type},
+                          {":content-type", content_type_}},
+                         payload, piece);
+      return true;
+    }
+    if (!ev->has_value()) {
+      state_ = State::kDone;
+      return false;
+    }
+    const SubscribeToShardEvent& e = **ev;
+    std::string payload;
+    Writer w(&payload);
+    w.StartObject();
+    WriteRecords(w, e.records);
+    if (e.continuation_sequence_number) {
+      Str(w, "ContinuationSequenceNumber", *e.continuation_sequence_number);
+    }
+    Num(w, "MillisBehindLatest", e.millis_behind_latest);
+    WriteChildShards(w, e.child_shards);
+    w.EndObject();
+    AppendEventMessage({{":message-type", "event"}, {":event-type", "SubscribeToShardEvent"},
+                        {":content-type", content_type_}},
+                       payload, piece);
+    return true;
+  }
+
+  void Cancel() override { sub_->Cancel(); }
+
+ private:
+  static constexpr absl::Duration kHeartbeat = absl::Seconds(1);
+  enum class State { kInitial, kFirstEvent, kEvents, kDone };
+  std::unique_ptr<ShardSubscription> sub_;
+  std::string_view content_type_;
+  State state_ = State::kInitial;
+};
+
+template <class Obj, class Writer>
+absl::StatusOr<std::shared_ptr<ResponseStream>> SubscribeToShardStream(Store& store, const Obj& in) {
+  std::string_view consumer, shard;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ConsumerARN", consumer));
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "ShardId", shard));
+  Obj pos = in;
+  TRIBUTARY_RETURN_IF_ERROR(Required(in, "StartingPosition", pos));
+  std::string_view type;
+  TRIBUTARY_RETURN_IF_ERROR(Required(pos, "Type", type));
+  StartingPosition p;
+  TRIBUTARY_ASSIGN_OR_RETURN(p.type, ParseShardIteratorType(type));
+  std::optional<std::string_view> seq;
+  TRIBUTARY_RETURN_IF_ERROR(pos.Get("SequenceNumber", seq));
+  if (seq) p.sequence_number = std::string(*seq);
+  TRIBUTARY_RETURN_IF_ERROR(pos.Get("Timestamp", p.timestamp));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<ShardSubscription> sub,
+                             store.SubscribeToShard(consumer, shard, p));
+  const std::string_view content_type =
+      std::is_same_v<Writer, CborWriter> ? kCborContentType : kJsonContentType;
+  return std::shared_ptr<ResponseStream>(
+      std::make_shared<SubscribeStream<Writer>>(std::move(sub), content_type));
 }
 
 // ---------------------------------------------------------------- resharding
@@ -640,8 +733,7 @@ absl::Status TagResource(Store& store, const Obj& in, Out& out) {
   StringPairs tags;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "Tags", tags));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
-  TRIBUTARY_RETURN_IF_ERROR(store.AddTagsToStream(stream, ToMap(tags)));
+  TRIBUTARY_RETURN_IF_ERROR(store.TagResource(arn, ToMap(tags)));
   EmptyObject(out);
   return absl::OkStatus();
 }
@@ -652,9 +744,8 @@ absl::Status UntagResource(Store& store, const Obj& in, Out& out) {
   std::vector<std::string_view> keys;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "TagKeys", keys));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
   TRIBUTARY_RETURN_IF_ERROR(
-      store.RemoveTagsFromStream(stream, std::vector<std::string>(keys.begin(), keys.end())));
+      store.UntagResource(arn, std::vector<std::string>(keys.begin(), keys.end())));
   EmptyObject(out);
   return absl::OkStatus();
 }
@@ -663,16 +754,7 @@ template <class Obj, class Out>
 absl::Status ListTagsForResource(Store& store, const Obj& in, Out& out) {
   std::string_view arn;
   TRIBUTARY_RETURN_IF_ERROR(Required(in, "ResourceARN", arn));
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view stream, StreamResource(store, arn));
-  // ListTagsForResource has no paging: gather every page of the stream form.
-  std::vector<std::pair<std::string, std::string>> tags;
-  std::optional<std::string> after;
-  while (true) {
-    TRIBUTARY_ASSIGN_OR_RETURN(ListTagsResult r, store.ListTagsForStream(stream, after));
-    tags.insert(tags.end(), r.tags.begin(), r.tags.end());
-    if (!r.has_more_tags || r.tags.empty()) break;
-    after = r.tags.back().first;
-  }
+  TRIBUTARY_ASSIGN_OR_RETURN(auto tags, store.ListTagsForResource(arn));
   out.StartObject();
   WriteTags(out, tags);
   out.EndObject();
@@ -949,9 +1031,6 @@ absl::Status UpdateStreamWarmThroughput(Store& store, const Obj& in, Out& out) {
 #define TRIBUTARY_NOT_YET(name, step) \
   ActionInfo { #name, ActionStatus::kNotYet, step, nullptr, nullptr }
 
-constexpr std::string_view kFanOut =
-    "enhanced fan-out push delivery (event-stream encoding) is not implemented";
-
 const ActionInfo kActions[] = {
     TRIBUTARY_DONE(AddTagsToStream, ""),
     TRIBUTARY_DONE(CreateStream, ""),
@@ -973,7 +1052,7 @@ const ActionInfo kActions[] = {
     TRIBUTARY_DONE(ListShards, ""),
     TRIBUTARY_DONE(ListStreamConsumers, ""),
     TRIBUTARY_DONE(ListStreams, ""),
-    TRIBUTARY_DONE(ListTagsForResource, "Store::ListTagsForStream, all pages (stream ARNs only)"),
+    TRIBUTARY_DONE(ListTagsForResource, "Store::ListTagsForResource (stream or consumer ARN)"),
     TRIBUTARY_DONE(ListTagsForStream, ""),
     TRIBUTARY_DONE(MergeShards, ""),
     TRIBUTARY_DONE(PutRecord, "Store::Put"),
@@ -984,9 +1063,12 @@ const ActionInfo kActions[] = {
     TRIBUTARY_DONE(SplitShard, ""),
     TRIBUTARY_DONE(StartStreamEncryption, ""),
     TRIBUTARY_DONE(StopStreamEncryption, ""),
-    TRIBUTARY_NOT_YET(SubscribeToShard, kFanOut),
-    TRIBUTARY_DONE(TagResource, "Store::AddTagsToStream (stream ARNs only; consumer ARNs: InvalidArgumentException)"),
-    TRIBUTARY_DONE(UntagResource, "Store::RemoveTagsFromStream (stream ARNs only)"),
+    ActionInfo{"SubscribeToShard", ActionStatus::kDone,
+               "Store::SubscribeToShard, as an event stream over HTTP/1.1 (chunked)", nullptr,
+               nullptr, &SubscribeToShardStream<JsonObject, JsonWriter>,
+               &SubscribeToShardStream<CborObject, CborWriter>},
+    TRIBUTARY_DONE(TagResource, "Store::TagResource (stream or consumer ARN)"),
+    TRIBUTARY_DONE(UntagResource, "Store::UntagResource (stream or consumer ARN)"),
     TRIBUTARY_DONE(UpdateAccountSettings, "kept in memory, not in the catalog"),
     TRIBUTARY_DONE(UpdateMaxRecordSize, ""),
     TRIBUTARY_DONE(UpdateShardCount, ""),

@@ -12,8 +12,12 @@
 
 #include <string_view>
 
+#include <memory>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "endpoint/endpoint.h"
 #include "tributary/store.h"
 
 namespace tributary::endpoint {
@@ -34,8 +38,12 @@ struct ActionInfo {
   // For kNotYet: the step that will bring it ("enhanced fan-out", ...).
   // For kDone: how it maps onto the Store when that is not by the same name.
   std::string_view note;
-  absl::Status (*json)(Store&, const JsonObject&, JsonWriter&);  // null if kNotYet
-  absl::Status (*cbor)(Store&, const CborObject&, CborWriter&);  // null if kNotYet
+  absl::Status (*json)(Store&, const JsonObject&, JsonWriter&);  // null if kNotYet or streamed
+  absl::Status (*cbor)(Store&, const CborObject&, CborWriter&);  // null if kNotYet or streamed
+  // Streamed actions (SubscribeToShard): the response body is an event
+  // stream; these return it once the request is accepted.
+  absl::StatusOr<std::shared_ptr<ResponseStream>> (*json_stream)(Store&, const JsonObject&) = nullptr;
+  absl::StatusOr<std::shared_ptr<ResponseStream>> (*cbor_stream)(Store&, const CborObject&) = nullptr;
 };
 
 // All 39 actions of the Kinesis API, sorted by name.

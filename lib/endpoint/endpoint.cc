@@ -6,7 +6,9 @@
 
 #include "endpoint/actions.h"
 #include "endpoint/cbor_codec.h"
+#include "endpoint/event_stream.h"
 #include "endpoint/json_codec.h"
+#include "util/status_macros.h"
 
 namespace tributary::endpoint {
 namespace {
@@ -81,6 +83,8 @@ WireError WireErrorOf(const absl::Status& status) {
     case ErrorType::kCorruption:
     case ErrorType::kWaiterTimeout:
       return {500, ErrorTypeName(ErrorType::kInternalFailure)};
+    case ErrorType::kMissingAuthenticationToken:
+      return {403, ErrorTypeName(type)};
     default:
       return {400, ErrorTypeName(type)};
   }
@@ -91,8 +95,55 @@ Response Endpoint::ErrorResponse(std::string_view content_type, const absl::Stat
   return MakeErrorResponse(enc == Encoding::kCbor ? Encoding::kCbor : Encoding::kJson, status);
 }
 
+Endpoint::Endpoint(Store* store, EndpointOptions options)
+    : store_(store),
+      options_(std::move(options)),
+      clock_(store->options().clock != nullptr ? store->options().clock : SystemClock()) {
+  Accounts::Options a;
+  a.by_access_key = options_.account_from_access_key;
+  a.store_options = options_.store_options;
+  a.store_options.account_id = store->options().account_id;
+  a.data_dir = options_.data_dir;
+  accounts_ = std::make_unique<Accounts>(store, std::move(a));
+}
+
+Endpoint::~Endpoint() = default;
+
+absl::StatusOr<Store*> Endpoint::Authenticate(const Request& request) const {
+  std::string_view key = sigv4::AccessKeyIdOf(request.authorization);
+  if (!options_.credentials.empty()) {
+    sigv4::Request r;
+    r.method = request.method;
+    r.path = request.path;
+    r.query = request.query;
+    r.headers = request.headers;
+    r.payload = *request.body;
+    sigv4::VerifyOptions vo;
+    vo.service = "kinesis";
+    auto lookup = [this](std::string_view id) -> std::optional<sigv4::Credentials> {
+      auto it = options_.credentials.find(std::string(id));
+      if (it == options_.credentials.end()) return std::nullopt;
+      return sigv4::Credentials{it->first, it->second, ""};
+    };
+    TRIBUTARY_RETURN_IF_ERROR(sigv4::Verify(r, lookup, clock_->Now(), vo).status());
+  }
+  if (!accounts_->by_access_key()) return store_;
+  return accounts_->ForAccessKey(key);
+}
+
 Response Endpoint::Handle(std::string_view target, std::string_view content_type,
                           const std::string& body) const {
+  Request r;
+  r.amz_target = target;
+  r.content_type = content_type;
+  r.body = &body;
+  return Handle(r);
+}
+
+Response Endpoint::Handle(const Request& request) const {
+  const std::string_view target = request.amz_target;
+  const std::string_view content_type = request.content_type;
+  const std::string& body = *request.body;
   const Encoding enc = EncodingOf(content_type);
   if (enc == Encoding::kUnsupported) {
     return MakeErrorResponse(
@@ -101,6 +152,9 @@ Response Endpoint::Handle(std::string_view target, std::string_view content_type
                                        content_type.substr(0, 100), kJsonContentType,
                                        kCborContentType)));
   }
+  // Authentication comes first, as in AWS: an unsigned request learns nothing.
+  absl::StatusOr<Store*> store = Authenticate(request);
+  if (!store.ok()) return MakeErrorResponse(enc, store.status());
   if (target.substr(0, kTargetPrefix.size()) != kTargetPrefix) {
     return MakeErrorResponse(
         enc, UnknownOperation(fmt::format(
@@ -129,17 +183,34 @@ Response Endpoint::Handle(std::string_view target, std::string_view content_type
       st = SerializationError("The request body is empty; send {} for an action without input");
     } else if (absl::StatusOr<JsonObject> in = ParseJsonRequest(body, &scratch); !in.ok()) {
       st = in.status();
+    } else if (action->json_stream != nullptr) {
+      absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->json_stream(**store, *in);
+      if (stream.ok()) {
+        r.content_type = kEventStreamContentType;
+        r.stream = std::move(*stream);
+      }
+      st = stream.status();
     } else {
       JsonWriter out(&r.body);
-      st = action->json(*store_, *in, out);
+      st = action->json(**store, *in, out);
     }
   } else {
     if (absl::StatusOr<CborDocument> doc = CborDocument::Parse(body, &scratch); !doc.ok()) {
       st = doc.status();
     } else {
       r.content_type = kCborContentType;
-      CborWriter out(&r.body);
-      st = action->cbor(*store_, doc->root(), out);
+      if (action->cbor_stream != nullptr) {
+        absl::StatusOr<std::shared_ptr<ResponseStream>> stream =
+            action->cbor_stream(**store, doc->root());
+        if (stream.ok()) {
+          r.content_type = kEventStreamContentType;
+          r.stream = std::move(*stream);
+        }
+        st = stream.status();
+      } else {
+        CborWriter out(&r.body);
+        st = action->cbor(**store, doc->root(), out);
+      }
     }
   }
   if (!st.ok()) return MakeErrorResponse(enc, st);

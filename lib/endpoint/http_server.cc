@@ -16,7 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "util/mutex.h"
 
 namespace tributary::endpoint {
 namespace {
@@ -61,8 +61,19 @@ struct HttpServer::Impl {
                        static_cast<uint16_t>(n >> 48), n & 0xffffffffffffULL);
   }
   void Unregister(Session* s) {
-    absl::MutexLock l(&mu);
+    util::MutexLock l(&mu);
     sessions.erase(s);
+  }
+  // Stream pumps (threads that feed streamed responses) and io threads
+  // report their end here; Wait() waits for both counts to reach zero.
+  void PumpStarted() {
+    util::MutexLock l(&mu);
+    ++running_pumps;
+  }
+  void PumpEnded() {
+    util::MutexLock l(&mu);
+    --running_pumps;
+    done_cv.SignalAll();
   }
 
   const Endpoint* endpoint;
@@ -76,9 +87,11 @@ struct HttpServer::Impl {
   std::atomic<uint64_t> request_counter{0};
   uint64_t id_prefix = 0;
 
-  absl::Mutex mu;
+  util::Mutex mu;
+  util::CondVar done_cv;  // running_threads or running_pumps went down
   absl::flat_hash_map<Session*, std::weak_ptr<Session>> sessions ABSL_GUARDED_BY(mu);
   int running_threads ABSL_GUARDED_BY(mu) = 0;
+  int running_pumps ABSL_GUARDED_BY(mu) = 0;
 };
 
 // One connection. All its handlers run on its strand (the stream's executor).
@@ -98,6 +111,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // finishes it, then closes.
   void Stop() {
     stopping_ = true;
+    if (streaming_ != nullptr) streaming_->Cancel();
     if (state_ == State::kWaitingForHeader && buffer_.size() == 0) {
       beast::error_code ec;
       stream_.socket().cancel(ec);
@@ -194,8 +208,20 @@ class Session : public std::enable_shared_from_this<Session> {
     if (req.method() == http::verb::post) {
       Response r;
       try {
-        r = server_->endpoint->Handle(req["X-Amz-Target"], req[http::field::content_type],
-                                      req.body());
+        Request in;
+        in.method = req.method_string();
+        std::string_view target = req.target();
+        size_t q = target.find('?');
+        in.path = target.substr(0, q);
+        if (q != std::string_view::npos) in.query = target.substr(q + 1);
+        in.amz_target = req["X-Amz-Target"];
+        in.content_type = req[http::field::content_type];
+        in.authorization = req[http::field::authorization];
+        if (server_->endpoint->wants_headers()) {
+          for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
+        }
+        in.body = &req.body();
+        r = server_->endpoint->Handle(in);
       } catch (const std::exception& e) {
         r = Endpoint::ErrorResponse(req[http::field::content_type],
                                     InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
@@ -227,8 +253,122 @@ class Session : public std::enable_shared_from_this<Session> {
     return Reply(std::move(r), 405, keep_alive);
   }
 
+  // A streamed response (Response::stream): the header now, then the body
+  // piece by piece from a pump thread, as HTTP/1.1 chunks (HTTP/1.0: raw,
+  // then close). The pump blocks in ResponseStream::Next, never an io thread.
+  void ReplyStream(Response r, bool keep_alive) {
+    auto& req = parser_->get();
+    chunked_ = req.version() >= 11;
+    keep_alive = keep_alive && chunked_ && !stopping_ &&
+                 !server_->stopping.load(std::memory_order_relaxed);
+    stream_res_.emplace();
+    stream_res_->version(req.version());
+    stream_res_->result(http::status::ok);
+    stream_res_->set(http::field::content_type, r.content_type);
+    stream_res_->set("x-amzn-RequestId", server_->NextRequestId());
+    if (std::string_view origin = req[http::field::origin]; !origin.empty()) {
+      stream_res_->set(http::field::access_control_allow_origin, "*");
+    }
+    stream_res_->keep_alive(keep_alive);
+    if (chunked_) stream_res_->chunked(true);
+    stream_sr_.emplace(*stream_res_);
+    streaming_ = std::move(r.stream);
+    state_ = State::kWriting;
+    if (options().log_requests) {
+      fmt::print(stderr, "tributary-server: {} {} {} -> 200 (event stream)\n",
+                 std::string_view(req.method_string()), std::string_view(req.target()),
+                 std::string_view(req["X-Amz-Target"]));
+    }
+    stream_.expires_after(absl::ToChronoMilliseconds(options().body_timeout));
+    http::async_write_header(
+        stream_, *stream_sr_,
+        beast::bind_front_handler(&Session::OnStreamHeader, shared_from_this(), keep_alive));
+  }
+
+  void OnStreamHeader(bool keep_alive, beast::error_code ec, size_t) {
+    if (ec) {
+      streaming_->Cancel();
+      streaming_.reset();
+      return Close();
+    }
+    if (stopping_) streaming_->Cancel();  // Stop() came while the header was written
+    server_->PumpStarted();
+    auto work = net::make_work_guard(server_->ioc);  // keeps run() going while the pump waits
+    std::thread([self = shared_from_this(), body = streaming_, keep_alive,
+                 work = std::move(work)]() mutable {
+      HttpServer::Impl* server = self->server_;
+      self->Pump(body.get(), keep_alive);
+      body.reset();
+      self.reset();
+      work.reset();
+      server->PumpEnded();
+    }).detach();
+  }
+
+  // Runs on the pump thread.
+  void Pump(ResponseStream* body, bool keep_alive) {
+    std::string piece;
+    bool ok = true;
+    while (ok) {
+      piece.clear();
+      if (!body->Next(&piece)) break;
+      if (!piece.empty()) ok = WriteFromPump(piece);
+    }
+    if (!ok) body->Cancel();
+    net::post(stream_.get_executor(), [self = shared_from_this(), ok, keep_alive] {
+      self->FinishStream(ok, keep_alive);
+    });
+  }
+
+  // Runs on the pump thread: writes `piece` (one chunk) on the strand and
+  // waits for the write. False if it failed or the server was stopped.
+  bool WriteFromPump(const std::string& piece) {
+    struct Done {
+      util::Mutex mu;
+      util::CondVar cv;
+      bool done ABSL_GUARDED_BY(mu) = false;
+      bool failed ABSL_GUARDED_BY(mu) = false;
+    };
+    auto done = std::make_shared<Done>();
+    auto finish = [done](beast::error_code ec, size_t) {
+      util::MutexLock l(&done->mu);
+      done->done = true;
+      done->failed = static_cast<bool>(ec);
+      done->cv.SignalAll();
+    };
+    net::post(stream_.get_executor(), [self = shared_from_this(), &piece, finish] {
+      self->stream_.expires_after(absl::ToChronoMilliseconds(self->options().body_timeout));
+      if (self->chunked_) {
+        net::async_write(self->stream_, http::make_chunk(net::buffer(piece)), finish);
+      } else {
+        net::async_write(self->stream_, net::buffer(piece), finish);
+      }
+    });
+    util::MutexLock l(&done->mu);
+    while (!done->done) {
+      done->cv.WaitFor(&done->mu, absl::Seconds(1));
+      if (!done->done && server_->ioc.stopped()) return false;
+    }
+    return !done->failed;
+  }
+
+  // On the strand, after the pump's last piece.
+  void FinishStream(bool ok, bool keep_alive) {
+    streaming_.reset();
+    stream_sr_.reset();
+    stream_res_.reset();
+    if (!ok) return Close();
+    if (!chunked_) return LingeringClose();
+    stream_.expires_after(absl::ToChronoMilliseconds(options().body_timeout));
+    net::async_write(stream_, http::make_chunk_last(),
+                     beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
+  }
+
   // `status_override` replaces r.status when non-zero.
   void Reply(Response r, int status_override, bool keep_alive) {
+    if (r.stream != nullptr && parser_.has_value() && parser_->is_header_done()) {
+      return ReplyStream(std::move(r), keep_alive);
+    }
     const bool have_request = parser_.has_value() && parser_->is_header_done();
     keep_alive = keep_alive && have_request && !stopping_ &&
                  !server_->stopping.load(std::memory_order_relaxed);
@@ -307,6 +447,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> res_;
   std::optional<http::response<http::empty_body>> continue_;
+  // A streamed response's header and serializer, and its body while the
+  // pump runs (set and reset on the strand).
+  std::optional<http::response<http::empty_body>> stream_res_;
+  std::optional<http::response_serializer<http::empty_body>> stream_sr_;
+  std::shared_ptr<ResponseStream> streaming_;
+  bool chunked_ = true;
   std::chrono::steady_clock::time_point started_;
   State state_ = State::kWaitingForHeader;
   bool stopping_ = false;
@@ -334,7 +480,7 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   socket.set_option(tcp::no_delay(true), ignored);
   auto session = std::make_shared<Session>(std::move(socket), this);
   {
-    absl::MutexLock l(&mu);
+    util::MutexLock l(&mu);
     sessions.emplace(session.get(), session);
   }
   session->Run();
@@ -377,7 +523,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Endpoint* en
                               : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   Impl* p = impl.get();
   {
-    absl::MutexLock l(&p->mu);
+    util::MutexLock l(&p->mu);
     p->running_threads = n;
   }
   for (int i = 0; i < n; ++i) {
@@ -390,8 +536,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Endpoint* en
           fmt::print(stderr, "tributary-server: unexpected exception: {}\n", e.what());
         }
       }
-      absl::MutexLock l(&p->mu);
+      util::MutexLock l(&p->mu);
       --p->running_threads;
+      p->done_cv.SignalAll();
     });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -414,7 +561,7 @@ void HttpServer::Shutdown() {
   });
   std::vector<std::shared_ptr<Session>> live;
   {
-    absl::MutexLock l(&p->mu);
+    util::MutexLock l(&p->mu);
     for (auto& [ptr, weak] : p->sessions) {
       if (auto s = weak.lock()) live.push_back(std::move(s));
     }
@@ -426,16 +573,23 @@ void HttpServer::Shutdown() {
 
 void HttpServer::Wait() {
   Impl* p = impl_.get();
+  auto finished = [p]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu) {
+    return p->running_threads == 0 && p->running_pumps == 0;
+  };
   bool done;
   {
-    absl::MutexLock l(&p->mu);
-    auto finished = [p]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(p->mu) { return p->running_threads == 0; };
-    done = p->mu.AwaitWithTimeout(absl::Condition(&finished), p->options.shutdown_grace);
+    const absl::Time deadline = absl::Now() + p->options.shutdown_grace;
+    util::MutexLock l(&p->mu);
+    while (!finished() && absl::Now() < deadline) p->done_cv.WaitFor(&p->mu, deadline - absl::Now());
+    done = finished();
   }
   if (!done) {
     fmt::print(stderr, "tributary-server: connections still open after {}; closing them\n",
                absl::FormatDuration(p->options.shutdown_grace));
     p->ioc.stop();
+    // Pumps notice the stopped io_context within a second and end.
+    util::MutexLock l(&p->mu);
+    while (p->running_pumps > 0) p->done_cv.WaitFor(&p->mu, absl::Seconds(1));
   }
   for (std::thread& t : p->threads) {
     if (t.joinable()) t.join();

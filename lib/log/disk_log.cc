@@ -515,6 +515,25 @@ absl::StatusOr<std::optional<uint64_t>> DiskShardLog::SeekTimestamp(int64_t t_ms
   return std::optional<uint64_t>(p->counter);
 }
 
+uint64_t DiskShardLog::CountAtOrAfter(uint64_t from_counter, int64_t min_arrival_ms) const {
+  uint64_t n = 0;
+  for (auto it = segments_.rbegin(); it != segments_.rend(); ++it) {
+    const Segment& s = **it;
+    if (s.records == 0) continue;
+    if (s.last_counter < from_counter || s.last_arrival_ms < min_arrival_ms) break;
+    if (s.first_counter >= from_counter && s.first_arrival_ms >= min_arrival_ms) {
+      n += s.records;
+      continue;
+    }
+    // The reader starts inside this segment: estimate from counters (the
+    // segment's records are not indexed one by one).
+    const uint64_t lo = std::max(from_counter, s.first_counter);
+    n += std::min<uint64_t>(s.records, s.last_counter - lo + 1);
+    break;
+  }
+  return n;
+}
+
 void DiskShardLog::TrimBefore(int64_t cutoff_ms) {
   bool removed = false;
   // Whole segments go once their newest record expired; the active segment

@@ -67,6 +67,7 @@ class DiskShardLog final : public ShardLog {
   absl::StatusOr<std::optional<Position>> FirstAtOrAfter(uint64_t from_counter,
                                                          int64_t min_arrival_ms) const override;
   absl::StatusOr<std::optional<uint64_t>> SeekTimestamp(int64_t t_ms) const override;
+  uint64_t CountAtOrAfter(uint64_t from_counter, int64_t min_arrival_ms) const override;
   void TrimBefore(int64_t cutoff_ms) override;
   std::optional<int64_t> oldest_arrival_ms() const override;
   std::optional<int64_t> newest_arrival_ms() const override;

@@ -192,6 +192,10 @@ absl::StatusOr<std::optional<ShardLog::Position>> MemShardLog::FirstAtOrAfter(
   return std::optional<Position>(Position{at(i).counter, at(i).arrival_ms});
 }
 
+uint64_t MemShardLog::CountAtOrAfter(uint64_t from_counter, int64_t min_arrival_ms) const {
+  return size() - std::max(LowerBound(from_counter), LowerBoundTime(min_arrival_ms));
+}
+
 absl::StatusOr<std::optional<uint64_t>> MemShardLog::SeekTimestamp(int64_t t_ms) const {
   size_t i = LowerBoundTime(t_ms);
   if (i >= size()) return std::optional<uint64_t>();

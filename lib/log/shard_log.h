@@ -66,6 +66,13 @@ class ShardLog {
   virtual absl::StatusOr<std::optional<Position>> FirstAtOrAfter(uint64_t from_counter,
                                                                  int64_t min_arrival_ms) const = 0;
 
+  // How many records have counter >= from_counter and arrival_ms >=
+  // min_arrival_ms: what a reader at from_counter has still to read. Exact
+  // in memory; a disk log counts whole segments exactly and estimates the
+  // segment it starts in from counters (exact unless counters jump inside
+  // it, e.g. after SequenceNumberForOrdering).
+  virtual uint64_t CountAtOrAfter(uint64_t from_counter, int64_t min_arrival_ms) const = 0;
+
   // The counter of the first record with arrival_ms >= t, or nullopt if none.
   virtual absl::StatusOr<std::optional<uint64_t>> SeekTimestamp(int64_t t_ms) const = 0;
 

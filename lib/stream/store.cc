@@ -113,6 +113,12 @@ Store::~Store() = default;
 
 const StoreOptions& Store::options() const { return impl_->options(); }
 std::string Store::StreamArn(std::string_view name) const { return impl_->Arn(name); }
+const std::string& Store::directory() const { return impl_->dir(); }
+Env* Store::env() const { return impl_->env(); }
+std::shared_ptr<void> Store::GetOrCreateAttachment(
+    std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
+  return impl_->GetOrCreateAttachment(key, make);
+}
 
 absl::Status Store::CreateStream(std::string_view name, const CreateStreamOptions& options) {
   return impl_->CreateStream(name, options);
@@ -285,8 +291,10 @@ absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRec
   }
   absl::Time now = impl_->Now();
   const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
-  return impl_->WithStream(stream, now,
-                           [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
+  absl::StatusOr<PutRecordResult> r = impl_->WithStream(
+      stream, now, [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
+  if (r.ok()) impl_->NotifyAppend();
+  return r;
 }
 
 absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
@@ -317,8 +325,10 @@ absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
   }
   absl::Time now = impl_->Now();
   const bool sync = impl_->durable() && write_options.sync.value_or(options().sync) == Sync::kYes;
-  return impl_->WithStream(stream, now,
-                           [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
+  absl::StatusOr<PutBatchResult> r = impl_->WithStream(
+      stream, now, [&](StreamImpl& s) { return s.PutBatch(records, hashes, now, sync); });
+  if (r.ok()) impl_->NotifyAppend();
+  return r;
 }
 
 absl::StatusOr<std::string> Store::GetShardIterator(const GetShardIteratorRequest& request) {
@@ -399,18 +409,44 @@ absl::Status Store::DecreaseStreamRetentionPeriod(std::string_view stream, int h
 absl::Status Store::AddTagsToStream(std::string_view stream,
                                     const std::map<std::string, std::string>& tags) {
   absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.AddTags(tags, now); });
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.AddTags(std::nullopt, tags, now); });
 }
 
 absl::Status Store::RemoveTagsFromStream(std::string_view stream, const std::vector<std::string>& keys) {
   absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.RemoveTags(keys, now); });
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.RemoveTags(std::nullopt, keys, now); });
 }
 
 absl::StatusOr<ListTagsResult> Store::ListTagsForStream(std::string_view stream,
                                                         std::optional<std::string> after, int limit) {
   absl::Time now = impl_->Now();
-  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ListTags(after, limit, now); });
+  return impl_->WithStream(stream, now, [&](StreamImpl& s) { return s.ListTags(std::nullopt, after, limit, now); });
+}
+
+absl::Status Store::TagResource(std::string_view resource_arn,
+                                const std::map<std::string, std::string>& tags) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.AddTags(ref.second, tags, now); });
+}
+
+absl::Status Store::UntagResource(std::string_view resource_arn, const std::vector<std::string>& keys) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(ref.first, now, [&](StreamImpl& s) { return s.RemoveTags(ref.second, keys, now); });
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Store::ListTagsForResource(
+    std::string_view resource_arn) {
+  TRIBUTARY_ASSIGN_OR_RETURN(auto ref, ResolveResource(resource_arn));
+  absl::Time now = impl_->Now();
+  return impl_->WithStream(ref.first, now, [&](StreamImpl& s)
+                               -> absl::StatusOr<std::vector<std::pair<std::string, std::string>>> {
+    // At most kMaxTagsPerStream tags exist, so one page of that size is all of them.
+    TRIBUTARY_ASSIGN_OR_RETURN(ListTagsResult r,
+                               s.ListTags(ref.second, std::nullopt, limits::kMaxListTagsLimit, now));
+    return std::move(r.tags);
+  });
 }
 
 absl::StatusOr<DescribeLimitsResult> Store::DescribeLimits() { return impl_->DescribeLimits(); }

@@ -50,6 +50,16 @@ StoreImpl::~StoreImpl() {
   streams_.clear();
 }
 
+std::shared_ptr<void> StoreImpl::GetOrCreateAttachment(
+    std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
+  util::MutexLock l(&attachments_mu_);
+  auto it = attachments_.find(key);
+  if (it != attachments_.end()) return it->second;
+  std::shared_ptr<void> made = make();
+  if (made != nullptr) attachments_.emplace(std::string(key), made);
+  return made;
+}
+
 namespace {
 
 // A log that could not be created: every call fails with the cause.
@@ -65,6 +75,7 @@ class FailedLog final : public log::ShardLog {
     return s_;
   }
   absl::StatusOr<std::optional<uint64_t>> SeekTimestamp(int64_t) const override { return s_; }
+  uint64_t CountAtOrAfter(uint64_t, int64_t) const override { return 0; }
   void TrimBefore(int64_t) override {}
   std::optional<int64_t> newest_arrival_ms() const override { return std::nullopt; }
   std::optional<int64_t> oldest_arrival_ms() const override { return std::nullopt; }

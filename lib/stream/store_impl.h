@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -58,6 +59,11 @@ class StoreImpl {
 
   const StoreOptions& options() const { return options_; }
   Clock* clock() const { return clock_; }
+  Env* env() const { return env_; }
+  const std::string& dir() const { return dir_; }
+  std::shared_ptr<void> GetOrCreateAttachment(std::string_view key,
+                                              const std::function<std::shared_ptr<void>()>& make)
+      ABSL_LOCKS_EXCLUDED(attachments_mu_);
   absl::Time Now() const { return clock_->Now(); }
   log::ChunkPool* chunk_pool() { return &pool_; }
 
@@ -103,6 +109,37 @@ class StoreImpl {
   absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request);
   absl::StatusOr<DescribeLimitsResult> DescribeLimits();
 
+  // ---- subscriptions (subscription.cc)
+  // Every successful Put/PutBatch bumps the append generation; a subscription
+  // with nothing to read waits for it to change. Cheap when nobody waits:
+  // one atomic increment and one atomic load.
+  uint64_t append_generation() const { return append_gen_.load(); }
+  void NotifyAppend() {
+    append_gen_.fetch_add(1);
+    if (append_waiters_.load() > 0) WakeAppendWaiters();
+  }
+  void WakeAppendWaiters() ABSL_LOCKS_EXCLUDED(append_mu_);
+  // Waits until the generation is no longer `seen`, `*stop` is set, or
+  // `timeout` (real time) passed.
+  void WaitForAppend(uint64_t seen, absl::Duration timeout, const std::atomic<bool>* stop)
+      ABSL_LOCKS_EXCLUDED(append_mu_);
+
+  // One live subscription per consumer and shard (SubscribeToShard's rule).
+  struct SubscriptionSlot {
+    absl::Time started;
+    std::atomic<bool> taken_over{false};
+    std::atomic<bool> ended{false};
+  };
+  // Claims the slot `key` (consumer ARN + shard id) at `now`:
+  // ResourceInUseException if a live subscription claimed it less than
+  // limits::kResubscribeInterval ago; an older live one is taken over.
+  absl::StatusOr<std::shared_ptr<SubscriptionSlot>> ClaimSubscription(const std::string& key,
+                                                                      absl::Time now)
+      ABSL_LOCKS_EXCLUDED(subs_mu_);
+  // Forgets `slot` if it still holds `key`.
+  void ReleaseSubscription(const std::string& key, const SubscriptionSlot* slot)
+      ABSL_LOCKS_EXCLUDED(subs_mu_);
+
  private:
   absl::Status Failure() const;
   std::string StreamDir(const std::string& name, uint64_t incarnation) const;
@@ -128,11 +165,22 @@ class StoreImpl {
   std::atomic<int> open_shards_{0};
   std::atomic<int> on_demand_streams_{0};
   log::ChunkPool pool_;  // declared before streams_: outlives every log
+  // Objects of higher layers owned by the store (a leaf lock).
+  util::Mutex attachments_mu_;
+  std::map<std::string, std::shared_ptr<void>, std::less<>> attachments_ ABSL_GUARDED_BY(attachments_mu_);
 
   mutable util::SharedMutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<StreamImpl>> streams_ ABSL_GUARDED_BY(mu_);
   uint64_t next_incarnation_ ABSL_GUARDED_BY(mu_) = 1;
   std::atomic<uint64_t> next_incarnation_hint_{1};  // for catalog writes (see PersistStream)
+
+  // Subscriptions (see NotifyAppend / ClaimSubscription).
+  std::atomic<uint64_t> append_gen_{0};
+  std::atomic<int> append_waiters_{0};
+  util::Mutex append_mu_;
+  util::CondVar append_cv_;
+  util::Mutex subs_mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<SubscriptionSlot>> subs_ ABSL_GUARDED_BY(subs_mu_);
 };
 
 template <typename Fn>

@@ -939,7 +939,8 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
 }
 
 absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& token, int limit,
-                                                        absl::Time now) {
+                                                        absl::Time now, bool metered,
+                                                        std::optional<SequenceNumber>* continuation) {
   FinishTransitionIfDue(now);
   util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
@@ -952,11 +953,12 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   if (Expired(*s, now_ms)) {
     // Every record is gone: the shard reads as empty and finished.
     ChildShardsOf(*s, &result.child_shards);
+    result.records_behind_latest = 0;
     return result;
   }
   const int64_t visible_from = VisibleFromMs(now_ms);
   util::MutexLock dl(&s->data_mu);
-  if (throughput_.enabled) {
+  if (throughput_.enabled && metered) {
     if (!s->read_calls.CanTake(1, now) || !s->read_bytes.Positive(now)) {
       return ThroughputExceededError(fmt::format(
           "Rate exceeded for shard {} in stream {} under account {}.", s->id, name_,
@@ -967,7 +969,7 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   log::ReadLimits lim{static_cast<size_t>(limit), limits::kMaxGetRecordsBytes};
   TRIBUTARY_ASSIGN_OR_RETURN(uint64_t next, s->log->Read(token.position, visible_from, lim,
                                                          s->index, &result.records));
-  if (throughput_.enabled) {
+  if (throughput_.enabled && metered) {
     size_t bytes = 0;
     for (const Record& r : result.records) bytes += r.data.size() + r.partition_key.size();
     s->read_bytes.Take(static_cast<double>(bytes));
@@ -989,6 +991,10 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     int64_t ref = result.records.empty() ? ahead->arrival_ms
                                          : absl::ToUnixMillis(result.records.back().approximate_arrival_timestamp);
     result.millis_behind_latest = std::max<int64_t>(1, now_ms - ref);
+    result.records_behind_latest =
+        static_cast<int64_t>(s->log->CountAtOrAfter(ahead->counter, visible_from));
+  } else {
+    result.records_behind_latest = 0;
   }
   if (s->closed && !ahead) {
     ChildShardsOf(*s, &result.child_shards);
@@ -997,6 +1003,11 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     t.position = next;
     t.issued_ms = now_ms;
     result.next_shard_iterator = EncodeIterator(t);
+    if (continuation != nullptr) {
+      *continuation = result.records.empty()
+                          ? SequenceNumber::FromParts(std::max(next, s->start_counter) - 1, s->index)
+                          : result.records.back().sequence_number;
+    }
   }
   return result;
 }
@@ -1358,30 +1369,46 @@ absl::Status ValidateTags(const std::map<std::string, std::string>& tags) {
   return absl::OkStatus();
 }
 
-absl::Status StreamImpl::AddTags(const std::map<std::string, std::string>& tags, absl::Time now) {
+absl::Status StreamImpl::AddTags(const std::optional<ConsumerKey>& consumer,
+                                 const std::map<std::string, std::string>& tags, absl::Time now) {
   if (tags.empty() || tags.size() > limits::kMaxTagsPerCall) {
-    return ValidationError(fmt::format("AddTagsToStream takes 1..{} tags, got {}",
+    return ValidationError(fmt::format("{} takes 1..{} tags, got {}",
+                                       consumer ? "TagResource" : "AddTagsToStream",
                                        limits::kMaxTagsPerCall, tags.size()));
   }
   TRIBUTARY_RETURN_IF_ERROR(ValidateTags(tags));
   FinishTransitionIfDue(now);
   util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
-  size_t total = tags_.size();
-  for (const auto& [k, v] : tags) total += tags_.count(k) ? 0 : 1;
+  std::map<std::string, std::string>* target = &tags_;
+  std::string what = fmt::format("stream {}", name_);
+  if (consumer) {
+    TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(*consumer, Ms(now)));
+    target = &c->tags;
+    what = fmt::format("consumer {} of stream {}", c->name, name_);
+  }
+  size_t total = target->size();
+  for (const auto& [k, v] : tags) total += target->count(k) ? 0 : 1;
   if (total > limits::kMaxTagsPerStream) {
     return InvalidArgumentError(fmt::format(
-        "Failed to add tags to stream {} under account {} because a given stream cannot have "
+        "Failed to add tags to {} under account {} because a given resource cannot have "
         "more than {} tags associated with it.",
-        name_, store_->options().account_id, limits::kMaxTagsPerStream));
+        what, store_->options().account_id, limits::kMaxTagsPerStream));
   }
-  for (const auto& [k, v] : tags) tags_[k] = v;
-  return PersistLocked();
+  const std::map<std::string, std::string> before = *target;
+  for (const auto& [k, v] : tags) (*target)[k] = v;
+  if (absl::Status st = PersistLocked(); !st.ok()) {
+    *target = before;
+    return st;
+  }
+  return absl::OkStatus();
 }
 
-absl::Status StreamImpl::RemoveTags(const std::vector<std::string>& keys, absl::Time now) {
+absl::Status StreamImpl::RemoveTags(const std::optional<ConsumerKey>& consumer,
+                                    const std::vector<std::string>& keys, absl::Time now) {
   if (keys.empty() || keys.size() > limits::kMaxTagsPerCall) {
-    return ValidationError(fmt::format("RemoveTagsFromStream takes 1..{} tag keys, got {}",
+    return ValidationError(fmt::format("{} takes 1..{} tag keys, got {}",
+                                       consumer ? "UntagResource" : "RemoveTagsFromStream",
                                        limits::kMaxTagsPerCall, keys.size()));
   }
   for (const std::string& k : keys) {
@@ -1393,20 +1420,37 @@ absl::Status StreamImpl::RemoveTags(const std::vector<std::string>& keys, absl::
   FinishTransitionIfDue(now);
   util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
-  for (const std::string& k : keys) tags_.erase(k);
-  return PersistLocked();
+  std::map<std::string, std::string>* target = &tags_;
+  if (consumer) {
+    TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(*consumer, Ms(now)));
+    target = &c->tags;
+  }
+  const std::map<std::string, std::string> before = *target;
+  for (const std::string& k : keys) target->erase(k);
+  if (absl::Status st = PersistLocked(); !st.ok()) {
+    *target = before;
+    return st;
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<ListTagsResult> StreamImpl::ListTags(const std::optional<std::string>& after,
+absl::StatusOr<ListTagsResult> StreamImpl::ListTags(const std::optional<ConsumerKey>& consumer,
+                                                    const std::optional<std::string>& after,
                                                     int limit, absl::Time now) {
   if (limit < 1 || limit > limits::kMaxListTagsLimit) {
     return ValidationError(fmt::format("Limit {} is outside [1, {}]", limit, limits::kMaxListTagsLimit));
   }
   FinishTransitionIfDue(now);
   util::ReaderLock l(&mu_);
+  const std::map<std::string, std::string>* source = &tags_;
+  if (consumer) {
+    TRIBUTARY_RETURN_IF_ERROR(CheckExists("ListTagsForResource"));
+    TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(*consumer, Ms(now)));
+    source = &c->tags;
+  }
   ListTagsResult r;
-  auto it = after ? tags_.upper_bound(*after) : tags_.begin();
-  for (; it != tags_.end(); ++it) {
+  auto it = after ? source->upper_bound(*after) : source->begin();
+  for (; it != source->end(); ++it) {
     if (static_cast<int>(r.tags.size()) == limit) {
       r.has_more_tags = true;
       break;

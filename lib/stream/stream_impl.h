@@ -153,8 +153,15 @@ class StreamImpl {
                                           bool sync) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<std::string> GetShardIterator(const GetShardIteratorRequest& request,
                                                absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // `metered`: counts against the per-shard read limits (GetRecords);
+  // enhanced fan-out reads (subscriptions) are not. `continuation`, if given,
+  // receives the sequence number to continue AFTER: the last record's, or
+  // the one just before the read position when nothing was read; it is left
+  // untouched when the shard's end was reached (no next iterator).
   absl::StatusOr<GetRecordsResult> GetRecords(const IteratorToken& token, int limit,
-                                              absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+                                              absl::Time now, bool metered = true,
+                                              std::optional<SequenceNumber>* continuation = nullptr)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- control plane
   absl::StatusOr<StreamDescription> Describe(int limit, std::optional<uint32_t> after,
@@ -177,11 +184,15 @@ class StreamImpl {
   absl::Status UpdateMode(StreamMode mode, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status UpdateMaxRecordSize(int kib, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status ChangeRetention(int hours, bool increase, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status AddTags(const std::map<std::string, std::string>& tags, absl::Time now)
+  // Tags of the stream (no key) or of one of its consumers.
+  absl::Status AddTags(const std::optional<ConsumerKey>& consumer,
+                       const std::map<std::string, std::string>& tags, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status RemoveTags(const std::vector<std::string>& keys, absl::Time now)
+  absl::Status RemoveTags(const std::optional<ConsumerKey>& consumer,
+                          const std::vector<std::string>& keys, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<ListTagsResult> ListTags(const std::optional<std::string>& after, int limit,
+  absl::StatusOr<ListTagsResult> ListTags(const std::optional<ConsumerKey>& consumer,
+                                          const std::optional<std::string>& after, int limit,
                                           absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   int OpenShardCount() ABSL_LOCKS_EXCLUDED(mu_);
   StreamMode Mode() ABSL_LOCKS_EXCLUDED(mu_);

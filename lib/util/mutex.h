@@ -11,10 +11,12 @@
 #define TRIBUTARY_LIB_UTIL_MUTEX_H_
 
 #include <pthread.h>
+#include <time.h>
 
 #include <cstdlib>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/time/time.h"
 
 namespace tributary::util {
 
@@ -40,15 +42,40 @@ class ABSL_LOCKABLE Mutex {
 
 // A condition variable for Mutex (pthread, so ThreadSanitizer sees it; the
 // Debian abseil build is not instrumented).
+// Timed waits run on CLOCK_MONOTONIC, so a wall-clock step neither cuts a
+// wait short nor stretches it.
 class CondVar {
  public:
-  CondVar() { pthread_cond_init(&cv_, nullptr); }
+  CondVar() {
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&cv_, &attr);
+    pthread_condattr_destroy(&attr);
+  }
   ~CondVar() { pthread_cond_destroy(&cv_); }
   CondVar(const CondVar&) = delete;
   CondVar& operator=(const CondVar&) = delete;
 
   // REQUIRES: mu held. Releases it while waiting.
   void Wait(Mutex* mu) { pthread_cond_wait(&cv_, &mu->mu_); }
+  // Waits until signalled or `timeout` (real time) passed; false on timeout.
+  // Like Wait, it may return early (spuriously): callers re-check.
+  // REQUIRES: mu held.
+  bool WaitFor(Mutex* mu, absl::Duration timeout) {
+    if (timeout <= absl::ZeroDuration()) return false;
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const absl::Duration cap = absl::Hours(24 * 365);
+    timespec add = absl::ToTimespec(timeout < cap ? timeout : cap);
+    ts.tv_sec += add.tv_sec;
+    ts.tv_nsec += add.tv_nsec;
+    if (ts.tv_nsec >= 1000000000L) {
+      ts.tv_nsec -= 1000000000L;
+      ++ts.tv_sec;
+    }
+    return pthread_cond_timedwait(&cv_, &mu->mu_, &ts) == 0;
+  }
   void SignalAll() { pthread_cond_broadcast(&cv_); }
 
  private:

@@ -27,6 +27,10 @@ constexpr Entry kNames[] = {
     {ErrorType::kInternalFailure, "InternalFailure"},
     {ErrorType::kUnknownOperation, "UnknownOperationException"},
     {ErrorType::kSerialization, "SerializationException"},
+    {ErrorType::kMissingAuthenticationToken, "MissingAuthenticationTokenException"},
+    {ErrorType::kIncompleteSignature, "IncompleteSignatureException"},
+    {ErrorType::kUnrecognizedClient, "UnrecognizedClientException"},
+    {ErrorType::kInvalidSignature, "InvalidSignatureException"},
     {ErrorType::kWaiterTimeout, "WaiterTimeout"},
     {ErrorType::kCorruption, "Corruption"},
 };

@@ -46,8 +46,12 @@ TEST_CASE("every Kinesis action is listed once, sorted, with handlers iff served
     if (i > 0) CHECK(actions[i - 1].name < a.name);
     CHECK(FindAction(a.name) == &a);
     const bool done = a.status == ActionStatus::kDone;
-    CHECK((a.json != nullptr) == done);
-    CHECK((a.cbor != nullptr) == done);
+    // A served action has one handler pair: a response, or a streamed one.
+    const bool plain = a.json != nullptr && a.cbor != nullptr;
+    const bool streamed = a.json_stream != nullptr && a.cbor_stream != nullptr;
+    CHECK((plain || streamed) == done);
+    CHECK(!(plain && streamed));
+    CHECK(streamed == (a.name == "SubscribeToShard"));
   }
   CHECK(names.size() == actions.size());
   CHECK(FindAction("putRecord") == nullptr);
@@ -188,7 +192,11 @@ TEST_CASE("request-shape errors: types, required members, stream addressing",
   CHECK(type_of("GetResourcePolicy", R"({"ResourceARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s"})") == "OK");
   CHECK(type_of("UpdateAccountSettings", R"({"MinimumThroughputBillingCommitment":{"Status":"MAYBE"}})") ==
         "ValidationException");
-  CHECK(type_of("SubscribeToShard", R"({})") == "UnknownOperationException");
+  CHECK(type_of("SubscribeToShard", R"({})") == "ValidationException");
+  CHECK(type_of("SubscribeToShard", R"({"ConsumerARN":"x","ShardId":"shardId-000000000000"})") ==
+        "ValidationException");  // no StartingPosition
+  CHECK(type_of("SubscribeToShard", R"({"ConsumerARN":"x","ShardId":"s","StartingPosition":{"Type":"NOW"}})") ==
+        "ValidationException");
 }
 
 TEST_CASE("content types and targets", "[endpoint][protocol]") {

@@ -73,8 +73,8 @@ def scenario_errors(server):
     expect_error(c, "another service's target", "UnknownOperationException", "ListTables", {},
                  target_prefix="DynamoDB_20120810.")
     expect_error(c, "no X-Amz-Target", "UnknownOperationException", None, {})
-    out = expect_error(c, "an action not served yet", "UnknownOperationException", "SubscribeToShard", {})
-    checks.ok("not serve yet" in out["message"], "the message says the action is not served yet")
+    out = expect_error(c, "SubscribeToShard without members", "ValidationException", "SubscribeToShard", {})
+    checks.ok("consumerARN" in out["message"], "the message names the missing member")
     expect_error(c, "malformed JSON", "SerializationException", "DescribeStream", '{"StreamName": "p",')
     expect_error(c, "a JSON array body", "SerializationException", "DescribeStream", "[1,2]")
     expect_error(c, "an empty body", "SerializationException", "DescribeStream", "")

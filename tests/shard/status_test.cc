@@ -26,6 +26,11 @@ TEST_CASE("error type wire names are the Kinesis __type values", "[shard][status
   CHECK(ErrorTypeName(ErrorType::kInternalFailure) == "InternalFailure");
   CHECK(ErrorTypeName(ErrorType::kUnknownOperation) == "UnknownOperationException");
   CHECK(ErrorTypeName(ErrorType::kSerialization) == "SerializationException");
+  CHECK(ErrorTypeName(ErrorType::kMissingAuthenticationToken) ==
+        "MissingAuthenticationTokenException");
+  CHECK(ErrorTypeName(ErrorType::kIncompleteSignature) == "IncompleteSignatureException");
+  CHECK(ErrorTypeName(ErrorType::kUnrecognizedClient) == "UnrecognizedClientException");
+  CHECK(ErrorTypeName(ErrorType::kInvalidSignature) == "InvalidSignatureException");
 }
 
 TEST_CASE("GetErrorType of OK is kNone", "[shard][status]") {
@@ -44,6 +49,8 @@ TEST_CASE("MakeError keeps code, type and message", "[shard][status]") {
                        ErrorType::kExpiredIterator, ErrorType::kExpiredNextToken,
                        ErrorType::kAccessDenied, ErrorType::kInternalFailure,
                        ErrorType::kUnknownOperation, ErrorType::kSerialization,
+                       ErrorType::kMissingAuthenticationToken, ErrorType::kIncompleteSignature,
+                       ErrorType::kUnrecognizedClient, ErrorType::kInvalidSignature,
                        ErrorType::kWaiterTimeout, ErrorType::kCorruption);
   absl::Status s = MakeError(absl::StatusCode::kAborted, type, "stream s1 shard shardId-000000000003");
   CHECK(s.code() == absl::StatusCode::kAborted);

@@ -408,5 +408,38 @@ TEST_CASE("account settings and warm throughput", "[stream][account][warm]") {
   CHECK_ERROR(f->UpdateStreamWarmThroughput("od", 200), ErrorType::kInvalidArgument);
 }
 
+TEST_CASE("consumer ARNs carry their own tags (TagResource and friends)", "[stream][consumers][tags]") {
+  auto store = *Store::OpenInMemory();
+  REQUIRE_OK(store->CreateStream("s", 1));
+  const std::string stream_arn = store->StreamArn("s");
+  absl::StatusOr<ConsumerDescription> c = store->RegisterStreamConsumer(stream_arn, "app", {{"team", "data"}});
+  REQUIRE_OK(c.status());
+  REQUIRE_OK(store->TagResource(c->consumer_arn, {{"owner", "me"}, {"env", "test"}}));
+  REQUIRE_OK(store->UntagResource(c->consumer_arn, {"env"}));
+  auto tags = store->ListTagsForResource(c->consumer_arn);
+  REQUIRE_OK(tags.status());
+  CHECK(*tags == std::vector<std::pair<std::string, std::string>>{{"owner", "me"}, {"team", "data"}});
+  // The stream's tags are separate, and reachable through the resource form too.
+  REQUIRE_OK(store->TagResource(stream_arn, {{"stream-tag", "1"}}));
+  CHECK(store->ListTagsForResource(stream_arn)->size() == 1);
+  CHECK(store->ListTagsForStream("s")->tags.size() == 1);
+  CHECK(store->ListTagsForResource(c->consumer_arn)->size() == 2);
+  // Limits as for streams: at most 50 tags on a resource; a rejected call changes nothing.
+  std::map<std::string, std::string> many;
+  for (int i = 0; i < 49; ++i) many["k" + std::to_string(i)] = "v";
+  CHECK(GetErrorType(store->TagResource(c->consumer_arn, many)) == ErrorType::kInvalidArgument);
+  CHECK(store->ListTagsForResource(c->consumer_arn)->size() == 2);
+  CHECK(GetErrorType(store->TagResource(c->consumer_arn, {})) == ErrorType::kValidation);
+  // A consumer that does not exist, and one that was deregistered.
+  CHECK(GetErrorType(store->TagResource(stream_arn + "/consumer/nope:1700000000", {{"a", "b"}})) ==
+        ErrorType::kResourceNotFound);
+  REQUIRE_OK(store->DeregisterStreamConsumer(ByArn(c->consumer_arn)));
+  CHECK(GetErrorType(store->ListTagsForResource(c->consumer_arn).status()) == ErrorType::kResourceNotFound);
+  // Registered again under the same name: a new consumer, without the old tags.
+  auto again = store->RegisterStreamConsumer(stream_arn, "app");
+  REQUIRE_OK(again.status());
+  CHECK(store->ListTagsForResource(again->consumer_arn)->empty());
+}
+
 }  // namespace
 }  // namespace tributary

@@ -7,7 +7,11 @@
 #include <getopt.h>
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -54,6 +58,16 @@ Kinesis behaviour:
   --shard-limit N          account open-shard limit (DescribeLimits; default 500)
   --region REGION          region in stream ARNs (default us-east-1)
   --account-id ID          12-digit account id in stream ARNs (default 000000000000)
+  --account-from-access-key
+                           the access key id of each request selects its account (and a
+                           store of its own); see docs/ENDPOINT.md "Accounts"
+
+Signatures (off by default: any signature, or none, is accepted):
+  --credentials FILE       verify SigV4 signatures against the keys in FILE, one
+                           "ACCESS_KEY_ID SECRET_ACCESS_KEY" pair per line (# comments)
+  --access-key ID --secret-key SECRET
+                           verify against this one key pair (may be combined with
+                           --credentials)
 
   --help                   this text
 
@@ -63,7 +77,8 @@ Prints "listening on http://HOST:PORT" when ready. SIGTERM/SIGINT: graceful shut
 enum Opt {
   kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
-  kShardLimit, kRegion, kAccountId, kNoSync, kHelp,
+  kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
+  kAccessKey, kSecretKey,
 };
 
 int UsageError(const std::string& message) {
@@ -91,6 +106,27 @@ bool ValidRegion(std::string_view r) {
   return true;
 }
 
+// "ACCESS_KEY_ID SECRET" per line; blank lines and '#' comments ignored.
+absl::Status ReadCredentials(const char* path, std::map<std::string, std::string>* out) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(fmt::format("cannot read '{}': {}", path, std::strerror(errno)));
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    std::istringstream fields(line);
+    std::string id, secret, extra;
+    if (!(fields >> id) || id[0] == '#') continue;
+    if (!(fields >> secret) || ((fields >> extra) && extra[0] != '#')) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{} line {}: want 'ACCESS_KEY_ID SECRET_ACCESS_KEY'", path, n));
+    }
+    (*out)[id] = secret;
+  }
+  if (out->empty()) return absl::InvalidArgumentError(fmt::format("{} holds no key pair", path));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,6 +136,8 @@ int main(int argc, char** argv) {
   store_options.update_delay = absl::Milliseconds(500);
   store_options.delete_delay = absl::Milliseconds(500);
   std::optional<std::string> data_dir;
+  tributary::endpoint::EndpointOptions endpoint_options;
+  std::optional<std::string> access_key, secret_key;
   bool in_memory = false;
   bool no_sync = false;
 
@@ -122,6 +160,10 @@ int main(int argc, char** argv) {
       {"account-id", required_argument, nullptr, kAccountId},
       {"no-sync", no_argument, nullptr, kNoSync},
       {"help", no_argument, nullptr, kHelp},
+      {"account-from-access-key", no_argument, nullptr, kAccountFromKey},
+      {"credentials", required_argument, nullptr, kCredentials},
+      {"access-key", required_argument, nullptr, kAccessKey},
+      {"secret-key", required_argument, nullptr, kSecretKey},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -174,6 +216,14 @@ int main(int argc, char** argv) {
         store_options.account_id = optarg;
         break;
       case kNoSync: no_sync = true; break;
+      case kAccountFromKey: endpoint_options.account_from_access_key = true; break;
+      case kCredentials: {
+        absl::Status st = ReadCredentials(optarg, &endpoint_options.credentials);
+        if (!st.ok()) return UsageError(fmt::format("--credentials: {}", std::string(st.message())));
+        break;
+      }
+      case kAccessKey: access_key = optarg; break;
+      case kSecretKey: secret_key = optarg; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
       case ':': return UsageError(fmt::format("{} needs a value", flag));
       default: return UsageError(fmt::format("unknown option '{}'", flag));
@@ -183,6 +233,13 @@ int main(int argc, char** argv) {
   if (data_dir.has_value() && in_memory) return UsageError("--data-dir and --in-memory exclude each other");
   if (no_sync && !data_dir.has_value()) return UsageError("--no-sync needs --data-dir");
   if (no_sync) store_options.sync = tributary::Sync::kNo;
+  if (access_key.has_value() != secret_key.has_value()) return UsageError("--access-key and --secret-key go together");
+  if (access_key.has_value()) {
+    if (access_key->empty() || secret_key->empty()) return UsageError("--access-key and --secret-key must not be empty");
+    endpoint_options.credentials[*access_key] = *secret_key;
+  }
+  endpoint_options.store_options = store_options;
+  endpoint_options.data_dir = data_dir;
 
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only sigwait() below receives them.
@@ -208,7 +265,7 @@ int main(int argc, char** argv) {
                *data_dir, rec.segments, rec.records, rec.truncated_bytes);
     for (const std::string& p : rec.problems) fmt::print(stderr, "tributary-server: recovery: {}\n", p);
   }
-  tributary::endpoint::Endpoint endpoint(store->get());
+  tributary::endpoint::Endpoint endpoint(store->get(), endpoint_options);
   auto http = tributary::endpoint::HttpServer::Start(&endpoint, server);
   if (!http.ok()) {
     fmt::print(stderr, "tributary-server: {}\n", std::string(http.status().message()));
@@ -216,13 +273,17 @@ int main(int argc, char** argv) {
   }
   fmt::print(stderr,
              "tributary-server: {} store, region {}, account {}, delays create {} update {} "
-             "delete {}, throughput limits {}\n",
+             "delete {}, throughput limits {}, signatures {}, accounts {}\n",
              data_dir.has_value() ? (no_sync ? "durable (no sync)" : "durable (synced)") : "in-memory",
              store_options.region, store_options.account_id,
              absl::FormatDuration(store_options.create_delay),
              absl::FormatDuration(store_options.update_delay),
              absl::FormatDuration(store_options.delete_delay),
-             store_options.throughput.enabled ? "on" : "off");
+             store_options.throughput.enabled ? "on" : "off",
+             endpoint_options.credentials.empty()
+                 ? std::string("not checked")
+                 : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
+             endpoint_options.account_from_access_key ? "by access key" : "one");
   fmt::print("listening on {}\n", (*http)->url());
   std::fflush(stdout);
 

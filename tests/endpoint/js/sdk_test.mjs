@@ -1,7 +1,7 @@
 // tributary-server against the AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis,
 // installed by scripts/setup with `npm ci`): StreamARN addressing, CreateStream
 // options, waiters, AT_TIMESTAMP, ChildShards, ShardFilter, resource tags,
-// UpdateStreamMode, UpdateMaxRecordSize, actions not served yet, error paths.
+// UpdateStreamMode, UpdateMaxRecordSize, consumers, SubscribeToShard over HTTP/1.1, error paths.
 //
 // Usage: node sdk_test.mjs PATH/TO/tributary-server
 import { spawn } from "node:child_process";
@@ -236,11 +236,42 @@ async function scenarios(client, arnOf) {
   eq(clist.Consumers.map((c) => c.ConsumerName), ["c"], "ListStreamConsumers");
   await expectError("ResourceInUseException",
     client.send(new K.RegisterStreamConsumerCommand({ StreamARN: arn, ConsumerName: "c" })), "a consumer name taken");
+  // ---- resource tags on a consumer ARN
+  const carn = reg.Consumer.ConsumerARN;
+  await client.send(new K.TagResourceCommand({ ResourceARN: carn, Tags: { app: "billing", tier: "gold" } }));
+  await client.send(new K.UntagResourceCommand({ ResourceARN: carn, TagKeys: ["tier"] }));
+  const ctags = await client.send(new K.ListTagsForResourceCommand({ ResourceARN: carn }));
+  eq(ctags.Tags, [{ Key: "app", Value: "billing" }], "TagResource/UntagResource/ListTagsForResource on a consumer ARN");
+  const stags = await client.send(new K.ListTagsForResourceCommand({ ResourceARN: arn }));
+  ok(!stags.Tags.some((t) => t.Key === "app"), "a consumer's tags are not the stream's");
+  await expectError("InvalidArgumentException",
+    client.send(new K.TagResourceCommand({ ResourceARN: carn,
+      Tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"])) })),
+    "more than 50 tags on a consumer");
+  // ---- SubscribeToShard over HTTP/1.1 (NodeHttpHandler; the SDK's default handler is HTTP/2)
+  for (let i = 0; i < 400; i++) {
+    const d = await client.send(new K.DescribeStreamConsumerCommand({ ConsumerARN: carn }));
+    if (d.ConsumerDescription.ConsumerStatus === "ACTIVE") break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const open = (await client.send(new K.ListShardsCommand({ StreamARN: arn, ShardFilter: { Type: "AT_LATEST" } }))).Shards[0];
+  const pushPut = await client.send(new K.PutRecordCommand({ StreamARN: arn, Data: bytes("pushed"), PartitionKey: "p",
+    ExplicitHashKey: open.HashKeyRange.StartingHashKey }));
+  const sub = await client.send(new K.SubscribeToShardCommand({ ConsumerARN: carn, ShardId: open.ShardId,
+    StartingPosition: { Type: "AT_SEQUENCE_NUMBER", SequenceNumber: pushPut.SequenceNumber } }));
+  let pushed = null;
+  for await (const ev of sub.EventStream) {
+    pushed = ev.SubscribeToShardEvent;
+    break;
+  }
+  eq(pushed?.Records?.map((r) => Buffer.from(r.Data).toString()), ["pushed"], "SubscribeToShard pushes the record");
+  eq(pushed?.ContinuationSequenceNumber, pushPut.SequenceNumber, "SubscribeToShard ContinuationSequenceNumber");
+  ok(pushed?.Records?.[0]?.ApproximateArrivalTimestamp instanceof Date, "SubscribeToShard record timestamp is a Date");
+  await expectError("ResourceInUseException",
+    client.send(new K.SubscribeToShardCommand({ ConsumerARN: carn, ShardId: open.ShardId, StartingPosition: { Type: "LATEST" } })),
+    "a second subscription to the same shard within 5 s");
   await expectError("ValidationException",
     client.send(new K.ListStreamConsumersCommand({ StreamARN: arn, MaxResults: 10001 })), "ListStreamConsumers MaxResults 10001");
-  await expectError("InvalidArgumentException",
-    client.send(new K.TagResourceCommand({ ResourceARN: reg.Consumer.ConsumerARN, Tags: { a: "b" } })),
-    "tags of a consumer are not kept");
   const policy = JSON.stringify({ Version: "2012-10-17", Statement: [] });
   await client.send(new K.PutResourcePolicyCommand({ ResourceARN: arn, Policy: policy }));
   eq((await client.send(new K.GetResourcePolicyCommand({ ResourceARN: arn }))).Policy, policy, "Put/GetResourcePolicy");
