@@ -210,5 +210,61 @@ TEST_CASE("a catalog naming a stream that is not a valid stream name is refused"
   }
 }
 
+// ---------------------------------------------------------------- tokens
+
+TEST_CASE("token crash: a forged NextToken with MaxResults 0 is refused, not paged by",
+          "[fuzz][regress][token]") {
+  // corpus/token/crash-consumers-zero-page: ListStreamConsumers paged by the
+  // token's max_results; with 0 it took back() of an empty page (UB).
+  ManualClock clock;
+  StoreOptions o;
+  o.clock = &clock;
+  auto store = *Store::OpenInMemory(o);
+  REQUIRE_OK(store->CreateStream("s", 2));
+  REQUIRE_OK(store->RegisterStreamConsumer("s", "c1"));
+  REQUIRE_OK(store->RegisterStreamConsumer("s", "c2"));
+  ListStreamConsumersRequest first;
+  first.stream = "s";
+  first.max_results = 1;
+  auto page = store->ListStreamConsumers(first);
+  REQUIRE_OK(page);
+  REQUIRE(page->next_token.has_value());
+  auto real = stream::DecodePageToken(*page->next_token, 'C');
+  REQUIRE_OK(real);
+  for (int32_t bad : {0, -1, 10001}) {
+    INFO("max_results " << bad);
+    stream::PageToken t = *real;
+    t.max_results = bad;
+    ListStreamConsumersRequest next;
+    next.stream = "s";
+    next.next_token = stream::EncodePageToken(t);
+    REQUIRE_ERROR(store->ListStreamConsumers(next), ErrorType::kInvalidArgument);
+    ListShardsRequest ls;
+    t.kind = 'S';
+    ls.next_token = stream::EncodePageToken(t);
+    REQUIRE_ERROR(store->ListShards(ls), ErrorType::kInvalidArgument);
+  }
+  // A shard filter type the enum does not have.
+  ListShardsRequest lr;
+  lr.stream = "s";
+  lr.max_results = 1;
+  auto shards = store->ListShards(lr);
+  REQUIRE_OK(shards);
+  REQUIRE(shards->next_token.has_value());
+  auto st = stream::DecodePageToken(*shards->next_token, 'S');
+  REQUIRE_OK(st);
+  st->filter_type = 200;
+  ListShardsRequest bad;
+  bad.next_token = stream::EncodePageToken(*st);
+  REQUIRE_ERROR(store->ListShards(bad), ErrorType::kInvalidArgument);
+  // The real tokens still work.
+  ListStreamConsumersRequest next;
+  next.stream = "s";
+  next.next_token = *page->next_token;
+  auto rest = store->ListStreamConsumers(next);
+  REQUIRE_OK(rest);
+  CHECK(rest->consumers.size() == 1);
+}
+
 }  // namespace
 }  // namespace tributary
