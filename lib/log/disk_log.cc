@@ -238,6 +238,15 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
     TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Frame fr, cur.Next());
     if (fr.result == Cursor::Result::kEnd) break;
     if (fr.result == Cursor::Result::kRecord) {
+      if (std::string why = OutOfOrder(*seg, fr.counter); !why.empty()) {
+        // An intact frame the writer cannot have produced (reads and the
+        // sparse index rely on counters increasing):
+        // corruption, never a torn tail, so it is not truncated away.
+        seg->corrupt_at = fr.offset;
+        report->problems.push_back(fmt::format("{}: corrupt record at offset {} ({}); reads past it fail",
+                                               seg->path, fr.offset, why));
+        break;
+      }
       Decoded d{fr.counter, fr.arrival, fr.key, fr.data, cur.offset() - fr.offset};
       IndexRecord(seg, d, fr.offset);
       seg->size = cur.offset();
@@ -261,6 +270,16 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
     break;
   }
   return absl::OkStatus();
+}
+
+std::string DiskShardLog::OutOfOrder(const Segment& seg, uint64_t counter) {
+  if (counter < seg.first_counter) {
+    return fmt::format("counter {} is below the segment's first counter {}", counter, seg.first_counter);
+  }
+  if (seg.records > 0 && counter <= seg.last_counter) {
+    return fmt::format("counter {} does not follow counter {}", counter, seg.last_counter);
+  }
+  return "";
 }
 
 bool DiskShardLog::ValidFrameAfter(const Segment& seg, uint64_t from, uint64_t file_size) const {
@@ -590,6 +609,8 @@ absl::Status DiskShardLog::Verify(RecoveryReport* report) const {
     report->segments++;
     TRIBUTARY_ASSIGN_OR_RETURN(uint64_t file_size, options_.env->GetFileSize(seg.path));
     Cursor cur(seg.file.get(), kSegmentHeaderSize, file_size);
+    Segment seen;  // what OutOfOrder needs: the counters so far
+    seen.first_counter = seg.first_counter;
     while (true) {
       TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Frame fr, cur.Next());
       if (fr.result == Cursor::Result::kEnd) break;
@@ -597,6 +618,12 @@ absl::Status DiskShardLog::Verify(RecoveryReport* report) const {
         report->problems.push_back(fmt::format("{}: offset {}: {}", seg.path, fr.offset, fr.why));
         break;
       }
+      if (std::string why = OutOfOrder(seen, fr.counter); !why.empty()) {
+        report->problems.push_back(fmt::format("{}: offset {}: {}", seg.path, fr.offset, why));
+        break;
+      }
+      seen.records++;
+      seen.last_counter = fr.counter;
       report->records++;
     }
   }

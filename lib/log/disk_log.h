@@ -119,6 +119,11 @@ class DiskShardLog final : public ShardLog {
   explicit DiskShardLog(const Options& options) : options_(options) {}
   absl::Status Load(RecoveryReport* report);
   absl::Status ScanSegment(Segment* seg, bool is_last, RecoveryReport* report);
+  // Why a checksum-valid record cannot follow what `seg` holds so far (its
+  // counter is not above the previous one, or below the segment's first
+  // counter), or "" if it can. Arrival times are not checked: appends only
+  // promise they do not decrease, and reads tolerate it if they do.
+  static std::string OutOfOrder(const Segment& seg, uint64_t counter);
   // Whether an intact record frame starts anywhere in [from, file_size).
   bool ValidFrameAfter(const Segment& seg, uint64_t from, uint64_t file_size) const;
   absl::Status StartSegment(uint64_t first_counter);

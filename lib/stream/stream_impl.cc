@@ -199,6 +199,77 @@ void StreamImpl::DestroyStorage() {
   store_->RemoveStreamDir(name_, incarnation_);
 }
 
+namespace {
+
+// What is wrong with a decoded stream blob, or "" (see Restore): enum values
+// in range; shards numbered in creation order, so a parent's index is below
+// its child's; ranges well-formed; the open shards partition the hash-key
+// space (routing relies on it); a pending reshard names open shards, a
+// split key strictly inside its shard, adjacent shards for a merge, and a
+// shard count UpdateShardCount would accept.
+std::string CheckRestored(uint8_t status, uint8_t mode, const std::optional<PendingChange>& pending,
+                          const std::vector<std::unique_ptr<Shard>>& shards) {
+  if (status > static_cast<uint8_t>(StreamStatus::kUpdating)) return fmt::format("status {}", status);
+  if (mode > static_cast<uint8_t>(StreamMode::kOnDemand)) return fmt::format("mode {}", mode);
+  if (shards.empty()) return "no shards";
+  std::vector<HashKeyRange> open;
+  for (const auto& sp : shards) {
+    const Shard& sh = *sp;
+    if (sh.range.end < sh.range.start) return fmt::format("shard {} has an empty range", sh.index);
+    if (sh.parent && *sh.parent >= sh.index) {
+      return fmt::format("shard {} has parent {}", sh.index, *sh.parent);
+    }
+    if (sh.adjacent_parent && (!sh.parent || *sh.adjacent_parent >= sh.index)) {
+      return fmt::format("shard {} has adjacent parent {}", sh.index, *sh.adjacent_parent);
+    }
+    if (!sh.closed) open.push_back(sh.range);
+  }
+  std::sort(open.begin(), open.end(),
+            [](const HashKeyRange& a, const HashKeyRange& b) { return a.start < b.start; });
+  if (open.empty() || open.front().start != HashKey::Min() || open.back().end != HashKey::Max()) {
+    return "the open shards do not cover the hash-key space";
+  }
+  for (size_t i = 1; i < open.size(); ++i) {
+    if (!open[i - 1].IsFollowedBy(open[i])) return "the open shards overlap or leave a gap";
+  }
+  if (!pending) return "";
+  auto open_shard = [&](uint32_t i) { return i < shards.size() && !shards[i]->closed; };
+  switch (pending->kind) {
+    case PendingChange::Kind::kSplit: {
+      if (!open_shard(pending->a)) return fmt::format("pending split of shard {}", pending->a);
+      const HashKeyRange& r = shards[pending->a]->range;
+      if (!(r.start < pending->key && pending->key <= r.end)) return "pending split key outside its shard";
+      return "";
+    }
+    case PendingChange::Kind::kMerge:
+      if (!open_shard(pending->a) || !open_shard(pending->b) ||
+          !(shards[pending->a]->range.IsFollowedBy(shards[pending->b]->range) ||
+            shards[pending->b]->range.IsFollowedBy(shards[pending->a]->range))) {
+        return fmt::format("pending merge of shards {} and {}", pending->a, pending->b);
+      }
+      return "";
+    case PendingChange::Kind::kScale: {
+      const int64_t n = static_cast<int64_t>(open.size());
+      if (pending->target < 1 || pending->target > limits::kMaxShardsPerStream ||
+          pending->target > 2 * n || 2 * int64_t{pending->target} < n) {
+        return fmt::format("pending UpdateShardCount to {} from {} shards", pending->target, n);
+      }
+      return "";
+    }
+    case PendingChange::Kind::kMode:
+      if (static_cast<uint8_t>(pending->mode) > static_cast<uint8_t>(StreamMode::kOnDemand)) {
+        return "pending mode change to an unknown mode";
+      }
+      return "";
+    case PendingChange::Kind::kState:
+    case PendingChange::Kind::kWarm:
+      return "";
+  }
+  return "unknown pending change";
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store,
                                                                 const std::string& name,
                                                                 std::string_view blob) {
@@ -332,6 +403,13 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     if (has_warm) warm = WarmThroughput{target, current};
   }
   if (!d.done()) return bad();
+  // A blob that decodes can still be inconsistent (a bug, or bytes edited
+  // behind the checksum): the rest of the stream trusts these fields, so
+  // check them here and refuse to open rather than index out of bounds.
+  if (std::string why = CheckRestored(status, mode, pending, shards); !why.empty()) {
+    return MakeError(absl::StatusCode::kDataLoss, ErrorType::kCorruption,
+                     fmt::format("catalog entry of stream {} is inconsistent: {}", name, why));
+  }
 
   std::unique_ptr<StreamImpl> st(
       new StreamImpl(store, name, incarnation, absl::FromUnixMillis(created_ms)));
