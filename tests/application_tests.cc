@@ -285,7 +285,7 @@ namespace {
 
 // ---------------------------------------------------------------- the story
 
-TEST_CASE("upgrade 1.15 -> 1.18 keeps restarting while RUNNING; rollback restores 1.15 from the "
+TEST_CASE("upgrade 1.15 -> 1.18 keeps restarting while RUNNING, rollback restores 1.15 from the "
           "latest snapshot with exact counts",
           "[app][rollback]") {
   Fixture f;
@@ -1172,7 +1172,7 @@ TEST_CASE("records of a key are processed in order across a split and a merge", 
 // ---------------------------------------------------------------- persistence
 
 TEST_CASE("applications, versions, operations, snapshots and restarts survive a reopen of a "
-          "durable store; a running application resumes from its checkpoint",
+          "durable store, a running application resumes from its checkpoint",
           "[app][durable]") {
   std::unique_ptr<Env> env = NewMemEnv();
   Fixture f(2, "/store", env.get());
@@ -1257,7 +1257,7 @@ TEST_CASE("applications, versions, operations, snapshots and restarts survive a 
   CHECK(f.world.Total() == f.truth);
 }
 
-TEST_CASE("a damaged APPS file keeps the manager from opening; a second manager is refused",
+TEST_CASE("a damaged APPS file keeps the manager from opening, a second manager is refused",
           "[app][durable][corruption]") {
   std::unique_ptr<Env> env = NewMemEnv();
   Fixture f(1, "/store", env.get());
@@ -1367,7 +1367,7 @@ TEST_CASE("a cut file is byte for byte the worked example of docs/FORMAT.md", "[
   }
 }
 
-TEST_CASE("a damaged CHECKPOINT is ignored after a reopen; the job restores its snapshot",
+TEST_CASE("a damaged CHECKPOINT is ignored after a reopen, the job restores its snapshot",
           "[app][durable][corruption]") {
   std::unique_ptr<Env> env = NewMemEnv();
   Fixture f(1, "/store", env.get());

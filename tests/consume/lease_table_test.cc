@@ -245,7 +245,7 @@ TEST_CASE("durable lease table: a damaged file fails the operations that read it
 }
 
 TEST_CASE(
-    "durable lease table: a failed write leaves the committed state; a committed one survives power loss",
+    "durable lease table: a failed write leaves the committed state, a committed one survives power loss",
     "[consume][lease_table][fault]") {
   auto mem = NewMemEnv();
   FaultEnv env(mem.get());

@@ -95,7 +95,7 @@ TEST_CASE("verifier: unacknowledged deliveries fail unless allowed", "[consume][
   CHECK(v.Check().unacknowledged == 1);
 }
 
-TEST_CASE("verifier: acknowledgements may come after the delivery; keys must match", "[consume][verifier]") {
+TEST_CASE("verifier: acknowledgements may come after the delivery, keys must match", "[consume][verifier]") {
   OrderingVerifier v;
   v.Delivered("s", Rec("k", 1));  // a consumer thread was faster than the producer's bookkeeping
   v.Acknowledged("k", SequenceNumber::FromParts(1, 0));

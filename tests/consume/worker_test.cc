@@ -93,7 +93,7 @@ class LoggingProcessor : public RecordProcessor {
   int batches_ = 0;
 };
 
-TEST_CASE("worker: processors see Initialize, ProcessRecords, ShardEnded; children start after",
+TEST_CASE("worker: processors see Initialize, ProcessRecords, ShardEnded, children start after",
           "[consume][worker]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 1));
