@@ -284,11 +284,15 @@ absl::StatusOr<GetRecordsResult> Store::GetRecords(std::string_view shard_iterat
     return ValidationError("ShardIterator must be 1..512 characters");
   }
   if (FaultInjector* f = options().fault_injector) {
-    // The hook names the stream and shard; a local iterator carries both (a
-    // remote one is opaque: the hook sees empty names).
+    // The hook names the stream and shard; a local iterator carries both. A
+    // local iterator that does not decode gets the backend's own error; a
+    // remote one is opaque, so there the hook sees empty names.
     absl::StatusOr<stream::IteratorToken> t = stream::DecodeIterator(shard_iterator);
-    TRIBUTARY_RETURN_IF_ERROR(t.ok() ? f->OnGetRecords(t->stream_name, FormatShardId(t->shard_index))
-                                     : f->OnGetRecords("", ""));
+    if (t.ok()) {
+      TRIBUTARY_RETURN_IF_ERROR(f->OnGetRecords(t->stream_name, FormatShardId(t->shard_index)));
+    } else if (backend_->local() == nullptr) {
+      TRIBUTARY_RETURN_IF_ERROR(f->OnGetRecords("", ""));
+    }
   }
   absl::StatusOr<GetRecordsResult> r = backend_->GetRecords(shard_iterator, limit);
   if (deaggregate_kpl_records_ && r.ok()) DeaggregateRecords(&r->records);
