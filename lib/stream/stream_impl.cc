@@ -207,15 +207,36 @@ namespace {
 // space (routing relies on it); a pending reshard names open shards, a
 // split key strictly inside its shard, adjacent shards for a merge, and a
 // shard count UpdateShardCount would accept.
-std::string CheckRestored(uint8_t status, uint8_t mode, const std::optional<PendingChange>& pending,
+struct RestoredScalars {
+  uint8_t status, mode;
+  int32_t retention_hours;
+  int64_t created_ms, transition_done_ms, trim_floor_ms;
+};
+
+// Times the stream does arithmetic with (retention windows, transitions)
+// must be plausible: from 1970 to the year 9999.
+bool PlausibleMs(int64_t ms) { return ms >= 0 && ms <= 253402300799999; }
+
+std::string CheckRestored(const RestoredScalars& v, const std::optional<PendingChange>& pending,
                           const std::vector<std::unique_ptr<Shard>>& shards) {
-  if (status > static_cast<uint8_t>(StreamStatus::kUpdating)) return fmt::format("status {}", status);
-  if (mode > static_cast<uint8_t>(StreamMode::kOnDemand)) return fmt::format("mode {}", mode);
+  if (v.status > static_cast<uint8_t>(StreamStatus::kUpdating)) return fmt::format("status {}", v.status);
+  if (v.mode > static_cast<uint8_t>(StreamMode::kOnDemand)) return fmt::format("mode {}", v.mode);
+  if (v.retention_hours < limits::kMinRetentionHours || v.retention_hours > limits::kMaxRetentionHours) {
+    return fmt::format("retention of {} hours", v.retention_hours);
+  }
+  if (!PlausibleMs(v.created_ms) || !PlausibleMs(v.transition_done_ms) ||
+      (v.trim_floor_ms != INT64_MIN && !PlausibleMs(v.trim_floor_ms))) {
+    return fmt::format("implausible times (created {}, transition {}, trim floor {} ms)", v.created_ms,
+                       v.transition_done_ms, v.trim_floor_ms);
+  }
   if (shards.empty()) return "no shards";
   std::vector<HashKeyRange> open;
   for (const auto& sp : shards) {
     const Shard& sh = *sp;
     if (sh.range.end < sh.range.start) return fmt::format("shard {} has an empty range", sh.index);
+    if (!PlausibleMs(sh.created_ms) || (sh.closed && !PlausibleMs(sh.closed_ms))) {
+      return fmt::format("shard {} has implausible times", sh.index);
+    }
     if (sh.parent && *sh.parent >= sh.index) {
       return fmt::format("shard {} has parent {}", sh.index, *sh.parent);
     }
@@ -406,7 +427,9 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
   // A blob that decodes can still be inconsistent (a bug, or bytes edited
   // behind the checksum): the rest of the stream trusts these fields, so
   // check them here and refuse to open rather than index out of bounds.
-  if (std::string why = CheckRestored(status, mode, pending, shards); !why.empty()) {
+  if (std::string why = CheckRestored({status, mode, retention, created_ms, done_ms, trim_floor},
+                                      pending, shards);
+      !why.empty()) {
     return MakeError(absl::StatusCode::kDataLoss, ErrorType::kCorruption,
                      fmt::format("catalog entry of stream {} is inconsistent: {}", name, why));
   }

@@ -37,6 +37,8 @@ struct ShardRow {
 struct Blob {
   uint8_t status = 2;  // ACTIVE
   uint8_t mode = 0;
+  int32_t retention_hours = 24;
+  int64_t transition_done_ms = 1704067200000;
   std::optional<std::tuple<uint8_t, uint32_t, uint32_t, absl::uint128, int32_t>> pending;
   std::vector<ShardRow> shards = std::vector<ShardRow>(1);
 
@@ -46,7 +48,7 @@ struct Blob {
     e.U64(1);         // incarnation
     e.I64(1704067200000);  // created
     e.U8(status);
-    e.I64(1704067200000);  // transition done
+    e.I64(transition_done_ms);
     e.U8(pending.has_value());
     if (pending) {
       auto [kind, a, b, key, target] = *pending;
@@ -59,7 +61,7 @@ struct Blob {
     }
     e.U8(mode);
     e.U64(1 << 20);  // max record size
-    e.U32(24);       // retention hours
+    e.U32(static_cast<uint32_t>(retention_hours));
     e.I64(0);        // trim floor
     e.U32(static_cast<uint32_t>(shards.size()));  // accounted shards
     e.U8(0);         // accounted on-demand
@@ -195,6 +197,24 @@ TEST_CASE("a catalog with out-of-range enums or a pending reshard of unknown sha
   scale.status = 3;
   scale.pending = {{3, 0, 0, 0, 5000}};
   RequireRefused("s", scale, "UpdateShardCount to 5000");
+}
+
+TEST_CASE("catalog crash: a retention or transition time that overflows the clock arithmetic is refused",
+          "[fuzz][regress][catalog]") {
+  // corpus/catalog/crash-transition-time-overflow: an UPDATING stream whose
+  // transition ended at -9223370332787515808 ms with a retention of 8388632
+  // hours; applying the pending change computed now - retention (signed
+  // overflow, UB).
+  Blob retention;
+  retention.retention_hours = 8388632;
+  RequireRefused("s", retention, "retention of 8388632 hours");
+  retention.retention_hours = 23;
+  RequireRefused("s", retention, "retention of 23 hours");
+  Blob time;
+  time.status = 3;
+  time.pending = {{4, 0, 0, 0, 0}};  // a mode change
+  time.transition_done_ms = -9223370332787515808;
+  RequireRefused("s", time, "implausible times");
 }
 
 TEST_CASE("a catalog naming a stream that is not a valid stream name is refused",
