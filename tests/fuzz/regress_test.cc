@@ -390,5 +390,52 @@ TEST_CASE("segment crash: an intact record whose counter goes backwards is corru
   }
 }
 
+TEST_CASE("segment crash: a counter not below the next segment's first counter is corruption",
+          "[fuzz][regress][segment]") {
+  // corpus/segment/crash-counter-past-next-segment: segment 1 held counters
+  // 1..9, then 18446744073709551615, while the next segment started at 16.
+  // Reads from a later counter started in segment 1 and returned that
+  // record; last_counter + 1 also wrapped to 0.
+  int64_t t0 = 1704067200000;
+  auto env = NewMemEnv();
+  const std::string dir = "/db/streams/s.1/0";
+  REQUIRE_OK(env->CreateDirs(dir));
+  auto write = [&](const std::string& name, const std::string& data) {
+    auto f = env->NewWritableFile(dir + "/" + name);
+    REQUIRE_OK(f);
+    REQUIRE_OK((*f)->Append(data));
+    REQUIRE_OK((*f)->Close());
+  };
+  write("00000000000000000001.seg", SegmentHeader(1) + Frame(1, t0, "k", "a") +
+                                        Frame(~uint64_t{0}, t0 + 1, "k", "max") +
+                                        Frame(3, t0 + 2, "k", "c"));
+  write("00000000000000000016.seg", SegmentHeader(16) + Frame(16, t0 + 3, "k", "p") +
+                                        Frame(17, t0 + 4, "k", "q"));
+  log::DiskShardLog::Options o;
+  o.env = env.get();
+  o.dir = dir;
+  log::RecoveryReport report;
+  auto l = log::DiskShardLog::Open(o, &report);
+  REQUIRE_OK(l);
+  REQUIRE(report.problems.size() == 1);
+  CHECK(report.problems[0].find("not below the next segment's first counter 16") != std::string::npos);
+  CHECK((*l)->RecoveredNextCounter() == 18);
+  std::vector<Record> out;
+  REQUIRE_OK((*l)->Read(16, std::numeric_limits<int64_t>::min(), {10, 1 << 20}, 0, &out));
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].data == "p");
+  // The largest counter is never issued, so it is damage in the last
+  // segment too (and last_counter + 1 would wrap).
+  write("00000000000000000020.seg", SegmentHeader(20) + Frame(20, t0 + 5, "k", "r") +
+                                        Frame(~uint64_t{0}, t0 + 6, "k", "max"));
+  l->reset();
+  log::RecoveryReport again;
+  auto reopened = log::DiskShardLog::Open(o, &again);
+  REQUIRE_OK(reopened);
+  REQUIRE(again.problems.size() == 2);
+  CHECK(again.problems[1].find("never issued") != std::string::npos);
+  CHECK((*reopened)->RecoveredNextCounter() == 21);
+}
+
 }  // namespace
 }  // namespace tributary
