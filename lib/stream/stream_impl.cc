@@ -211,6 +211,7 @@ struct RestoredScalars {
   uint8_t status, mode;
   int32_t retention_hours;
   int64_t created_ms, transition_done_ms, trim_floor_ms;
+  int32_t accounted_shards;
 };
 
 // Times the stream does arithmetic with (retention windows, transitions)
@@ -223,6 +224,11 @@ std::string CheckRestored(const RestoredScalars& v, const std::optional<PendingC
   if (v.mode > static_cast<uint8_t>(StreamMode::kOnDemand)) return fmt::format("mode {}", v.mode);
   if (v.retention_hours < limits::kMinRetentionHours || v.retention_hours > limits::kMaxRetentionHours) {
     return fmt::format("retention of {} hours", v.retention_hours);
+  }
+  // What the stream holds against the account's shard limit: its open
+  // shards plus accepted reshards (never more than two per open shard).
+  if (v.accounted_shards < 0 || v.accounted_shards > 2 * limits::kMaxShardsPerStream) {
+    return fmt::format("{} shards accounted", v.accounted_shards);
   }
   if (!PlausibleMs(v.created_ms) || !PlausibleMs(v.transition_done_ms) ||
       (v.trim_floor_ms != INT64_MIN && !PlausibleMs(v.trim_floor_ms))) {
@@ -427,7 +433,7 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
   // A blob that decodes can still be inconsistent (a bug, or bytes edited
   // behind the checksum): the rest of the stream trusts these fields, so
   // check them here and refuse to open rather than index out of bounds.
-  if (std::string why = CheckRestored({status, mode, retention, created_ms, done_ms, trim_floor},
+  if (std::string why = CheckRestored({status, mode, retention, created_ms, done_ms, trim_floor, accounted},
                                       pending, shards);
       !why.empty()) {
     return MakeError(absl::StatusCode::kDataLoss, ErrorType::kCorruption,

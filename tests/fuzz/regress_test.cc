@@ -39,6 +39,7 @@ struct Blob {
   uint8_t mode = 0;
   int32_t retention_hours = 24;
   int64_t transition_done_ms = 1704067200000;
+  std::optional<int32_t> accounted_shards;  // default: the shard count
   std::optional<std::tuple<uint8_t, uint32_t, uint32_t, absl::uint128, int32_t>> pending;
   std::vector<ShardRow> shards = std::vector<ShardRow>(1);
 
@@ -63,7 +64,7 @@ struct Blob {
     e.U64(1 << 20);  // max record size
     e.U32(static_cast<uint32_t>(retention_hours));
     e.I64(0);        // trim floor
-    e.U32(static_cast<uint32_t>(shards.size()));  // accounted shards
+    e.U32(static_cast<uint32_t>(accounted_shards.value_or(static_cast<int32_t>(shards.size()))));
     e.U8(0);         // accounted on-demand
     e.U32(0);        // tags
     e.U32(0);        // rescale times
@@ -215,6 +216,18 @@ TEST_CASE("catalog crash: a retention or transition time that overflows the cloc
   time.pending = {{4, 0, 0, 0, 0}};  // a mode change
   time.transition_done_ms = -9223370332787515808;
   RequireRefused("s", time, "implausible times");
+}
+
+TEST_CASE("catalog crash: a shard account that overflows when the stream rescales is refused",
+          "[fuzz][regress][catalog]") {
+  // corpus/catalog/crash-accounted-shards-overflow: accounted_shards was
+  // INT32_MIN; UpdateShardCount added target - current to it (signed
+  // overflow, UB), and the store's open-shard total started from garbage.
+  Blob b;
+  b.accounted_shards = INT32_MIN;
+  RequireRefused("s", b, "-2147483648 shards accounted");
+  b.accounted_shards = 20001;
+  RequireRefused("s", b, "20001 shards accounted");
 }
 
 TEST_CASE("a catalog naming a stream that is not a valid stream name is refused",
