@@ -43,6 +43,16 @@ struct Blob {
   std::optional<std::tuple<uint8_t, uint32_t, uint32_t, absl::uint128, int32_t>> pending;
   std::vector<ShardRow> shards = std::vector<ShardRow>(1);
 
+  // What the store would account: open shards plus the pending reshard.
+  int32_t DefaultAccounted() const {
+    int32_t n = 0;
+    for (const ShardRow& r : shards) n += r.closed ? 0 : 1;
+    if (pending && std::get<0>(*pending) == 1) n += 1;
+    if (pending && std::get<0>(*pending) == 2) n -= 1;
+    if (pending && std::get<0>(*pending) == 3) n = std::get<4>(*pending);
+    return n;
+  }
+
   std::string Encode() const {
     util::Encoder e;
     e.U8(1);          // blob version
@@ -64,7 +74,7 @@ struct Blob {
     e.U64(1 << 20);  // max record size
     e.U32(static_cast<uint32_t>(retention_hours));
     e.I64(0);        // trim floor
-    e.U32(static_cast<uint32_t>(accounted_shards.value_or(static_cast<int32_t>(shards.size()))));
+    e.U32(static_cast<uint32_t>(accounted_shards.value_or(DefaultAccounted())));
     e.U8(0);         // accounted on-demand
     e.U32(0);        // tags
     e.U32(0);        // rescale times
@@ -218,16 +228,30 @@ TEST_CASE("catalog crash: a retention or transition time that overflows the cloc
   RequireRefused("s", time, "implausible times");
 }
 
-TEST_CASE("catalog crash: a shard account that overflows when the stream rescales is refused",
+TEST_CASE("catalog crash: a shard account that does not match the open shards is refused",
           "[fuzz][regress][catalog]") {
   // corpus/catalog/crash-accounted-shards-overflow: accounted_shards was
   // INT32_MIN; UpdateShardCount added target - current to it (signed
   // overflow, UB), and the store's open-shard total started from garbage.
+  // corpus/catalog/crash-accounted-shards-negative: 0 accounted for open
+  // shards let a scale-down write -1, and the store then refused to reopen
+  // its own catalog.
   Blob b;
   b.accounted_shards = INT32_MIN;
-  RequireRefused("s", b, "-2147483648 shards accounted");
-  b.accounted_shards = 20001;
-  RequireRefused("s", b, "20001 shards accounted");
+  RequireRefused("s", b, "-2147483648 shards accounted for 1 open shards");
+  b.accounted_shards = 0;
+  RequireRefused("s", b, "0 shards accounted for 1 open shards");
+  b.accounted_shards = 2;
+  RequireRefused("s", b, "2 shards accounted for 1 open shards");
+  // An accepted split holds one more; an accepted scale-down its target.
+  Blob split;
+  split.status = 3;
+  split.pending = {{1, 0, 0, 100, 0}};
+  split.accounted_shards = 2;
+  auto env = NewMemEnv();
+  CHECK_OK(OpenWithCatalog(env.get(), Catalog("s", split.Encode())));
+  split.accounted_shards = 1;
+  RequireRefused("s", split, "1 shards accounted for 1 open shards and a pending change");
 }
 
 TEST_CASE("a catalog naming a stream that is not a valid stream name is refused",
