@@ -157,7 +157,7 @@ absl::Status DiskShardLog::Load(RecoveryReport* report) {
     for (std::string d = options_.dir; ;) {
       size_t slash = d.rfind('/');
       if (slash == std::string::npos || slash == 0) break;
-      d = d.substr(0, slash);
+      d.resize(slash);
       TRIBUTARY_RETURN_IF_ERROR(env->SyncDir(d));
       if (env->FileExists(d + "/CATALOG")) break;  // reached the store root
     }
