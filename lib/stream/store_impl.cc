@@ -174,6 +174,17 @@ absl::StatusOr<std::unique_ptr<log::ShardLog>> StoreImpl::OpenLog(const std::str
 
 std::unique_ptr<log::ShardLog> StoreImpl::NewLog(const std::string& stream, uint64_t incarnation,
                                                  uint32_t shard_index, uint64_t start_counter) {
+  if (durable()) {
+    // A new shard's directory can only hold files of a reshard that never
+    // committed (the catalog did not record the shard before a crash or a
+    // failed catalog write), so nothing in it was acknowledged. Left there,
+    // its segments would start above the counters the stream now gives the
+    // shard. Start from an empty directory.
+    const std::string dir = fmt::format("{}/{}", StreamDir(stream, incarnation), shard_index);
+    if (absl::StatusOr<std::vector<std::string>> files = env_->GetChildren(dir); files.ok()) {
+      for (const std::string& f : *files) IgnoreError(env_->RemoveFile(dir + "/" + f));
+    }
+  }
   absl::StatusOr<std::unique_ptr<log::ShardLog>> l = OpenLog(stream, incarnation, shard_index, start_counter);
   if (l.ok()) return std::move(*l);
   MarkUnhealthy(l.status());

@@ -317,12 +317,12 @@ class StreamImpl {
   std::atomic<int64_t> gone_at_ns_{kNotDeleting};
 
   mutable util::SharedMutex mu_;
-  StreamStatus status_ ABSL_GUARDED_BY(mu_);
+  StreamStatus status_ ABSL_GUARDED_BY(mu_) = StreamStatus::kCreating;
   absl::Time transition_done_ ABSL_GUARDED_BY(mu_);
   std::optional<PendingChange> pending_ ABSL_GUARDED_BY(mu_);
-  StreamMode mode_ ABSL_GUARDED_BY(mu_);
-  size_t max_record_size_ ABSL_GUARDED_BY(mu_);
-  int retention_hours_ ABSL_GUARDED_BY(mu_);
+  StreamMode mode_ ABSL_GUARDED_BY(mu_) = StreamMode::kProvisioned;
+  size_t max_record_size_ ABSL_GUARDED_BY(mu_) = limits::kDefaultMaxRecordSize;
+  int retention_hours_ ABSL_GUARDED_BY(mu_) = limits::kDefaultRetentionHours;
   int64_t trim_floor_ms_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
   std::vector<std::unique_ptr<Shard>> shards_ ABSL_GUARDED_BY(mu_);  // by index
   std::vector<std::pair<HashKey, Shard*>> routes_ ABSL_GUARDED_BY(mu_);  // open, by start

@@ -37,8 +37,21 @@ struct ShardRow {
 struct Blob {
   uint8_t status = 2;  // ACTIVE
   uint8_t mode = 0;
+  int32_t retention_hours = 24;
+  int64_t transition_done_ms = 1704067200000;
+  std::optional<int32_t> accounted_shards;  // default: the shard count
   std::optional<std::tuple<uint8_t, uint32_t, uint32_t, absl::uint128, int32_t>> pending;
   std::vector<ShardRow> shards = std::vector<ShardRow>(1);
+
+  // What the store would account: open shards plus the pending reshard.
+  int32_t DefaultAccounted() const {
+    int32_t n = 0;
+    for (const ShardRow& r : shards) n += r.closed ? 0 : 1;
+    if (pending && std::get<0>(*pending) == 1) n += 1;
+    if (pending && std::get<0>(*pending) == 2) n -= 1;
+    if (pending && std::get<0>(*pending) == 3) n = std::get<4>(*pending);
+    return n;
+  }
 
   std::string Encode() const {
     util::Encoder e;
@@ -46,7 +59,7 @@ struct Blob {
     e.U64(1);         // incarnation
     e.I64(1704067200000);  // created
     e.U8(status);
-    e.I64(1704067200000);  // transition done
+    e.I64(transition_done_ms);
     e.U8(pending.has_value());
     if (pending) {
       auto [kind, a, b, key, target] = *pending;
@@ -59,9 +72,9 @@ struct Blob {
     }
     e.U8(mode);
     e.U64(1 << 20);  // max record size
-    e.U32(24);       // retention hours
+    e.U32(static_cast<uint32_t>(retention_hours));
     e.I64(0);        // trim floor
-    e.U32(static_cast<uint32_t>(shards.size()));  // accounted shards
+    e.U32(static_cast<uint32_t>(accounted_shards.value_or(DefaultAccounted())));
     e.U8(0);         // accounted on-demand
     e.U32(0);        // tags
     e.U32(0);        // rescale times
@@ -195,6 +208,50 @@ TEST_CASE("a catalog with out-of-range enums or a pending reshard of unknown sha
   scale.status = 3;
   scale.pending = {{3, 0, 0, 0, 5000}};
   RequireRefused("s", scale, "UpdateShardCount to 5000");
+}
+
+TEST_CASE("catalog crash: a retention or transition time that overflows the clock arithmetic is refused",
+          "[fuzz][regress][catalog]") {
+  // corpus/catalog/crash-transition-time-overflow: an UPDATING stream whose
+  // transition ended at -9223370332787515808 ms with a retention of 8388632
+  // hours; applying the pending change computed now - retention (signed
+  // overflow, UB).
+  Blob retention;
+  retention.retention_hours = 8388632;
+  RequireRefused("s", retention, "retention of 8388632 hours");
+  retention.retention_hours = 23;
+  RequireRefused("s", retention, "retention of 23 hours");
+  Blob time;
+  time.status = 3;
+  time.pending = {{4, 0, 0, 0, 0}};  // a mode change
+  time.transition_done_ms = -9223370332787515808;
+  RequireRefused("s", time, "implausible times");
+}
+
+TEST_CASE("catalog crash: a shard account that does not match the open shards is refused",
+          "[fuzz][regress][catalog]") {
+  // corpus/catalog/crash-accounted-shards-overflow: accounted_shards was
+  // INT32_MIN; UpdateShardCount added target - current to it (signed
+  // overflow, UB), and the store's open-shard total started from garbage.
+  // corpus/catalog/crash-accounted-shards-negative: 0 accounted for open
+  // shards let a scale-down write -1, and the store then refused to reopen
+  // its own catalog.
+  Blob b;
+  b.accounted_shards = INT32_MIN;
+  RequireRefused("s", b, "-2147483648 shards accounted for 1 open shards");
+  b.accounted_shards = 0;
+  RequireRefused("s", b, "0 shards accounted for 1 open shards");
+  b.accounted_shards = 2;
+  RequireRefused("s", b, "2 shards accounted for 1 open shards");
+  // An accepted split holds one more; an accepted scale-down its target.
+  Blob split;
+  split.status = 3;
+  split.pending = {{1, 0, 0, 100, 0}};
+  split.accounted_shards = 2;
+  auto env = NewMemEnv();
+  CHECK_OK(OpenWithCatalog(env.get(), Catalog("s", split.Encode())));
+  split.accounted_shards = 1;
+  RequireRefused("s", split, "1 shards accounted for 1 open shards and a pending change");
 }
 
 TEST_CASE("a catalog naming a stream that is not a valid stream name is refused",
@@ -368,6 +425,53 @@ TEST_CASE("segment crash: an intact record whose counter goes backwards is corru
     REQUIRE_OK((*reopened)->Verify(&verify));
     CHECK(verify.problems.size() == 1);
   }
+}
+
+TEST_CASE("segment crash: a counter not below the next segment's first counter is corruption",
+          "[fuzz][regress][segment]") {
+  // corpus/segment/crash-counter-past-next-segment: segment 1 held counters
+  // 1..9, then 18446744073709551615, while the next segment started at 16.
+  // Reads from a later counter started in segment 1 and returned that
+  // record; last_counter + 1 also wrapped to 0.
+  int64_t t0 = 1704067200000;
+  auto env = NewMemEnv();
+  const std::string dir = "/db/streams/s.1/0";
+  REQUIRE_OK(env->CreateDirs(dir));
+  auto write = [&](const std::string& name, const std::string& data) {
+    auto f = env->NewWritableFile(dir + "/" + name);
+    REQUIRE_OK(f);
+    REQUIRE_OK((*f)->Append(data));
+    REQUIRE_OK((*f)->Close());
+  };
+  write("00000000000000000001.seg", SegmentHeader(1) + Frame(1, t0, "k", "a") +
+                                        Frame(~uint64_t{0}, t0 + 1, "k", "max") +
+                                        Frame(3, t0 + 2, "k", "c"));
+  write("00000000000000000016.seg", SegmentHeader(16) + Frame(16, t0 + 3, "k", "p") +
+                                        Frame(17, t0 + 4, "k", "q"));
+  log::DiskShardLog::Options o;
+  o.env = env.get();
+  o.dir = dir;
+  log::RecoveryReport report;
+  auto l = log::DiskShardLog::Open(o, &report);
+  REQUIRE_OK(l);
+  REQUIRE(report.problems.size() == 1);
+  CHECK(report.problems[0].find("not below the next segment's first counter 16") != std::string::npos);
+  CHECK((*l)->RecoveredNextCounter() == 18);
+  std::vector<Record> out;
+  REQUIRE_OK((*l)->Read(16, std::numeric_limits<int64_t>::min(), {10, 1 << 20}, 0, &out));
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].data == "p");
+  // The largest counter is never issued, so it is damage in the last
+  // segment too (and last_counter + 1 would wrap).
+  write("00000000000000000020.seg", SegmentHeader(20) + Frame(20, t0 + 5, "k", "r") +
+                                        Frame(~uint64_t{0}, t0 + 6, "k", "max"));
+  l->reset();
+  log::RecoveryReport again;
+  auto reopened = log::DiskShardLog::Open(o, &again);
+  REQUIRE_OK(reopened);
+  REQUIRE(again.problems.size() == 2);
+  CHECK(again.problems[1].find("never issued") != std::string::npos);
+  CHECK((*reopened)->RecoveredNextCounter() == 21);
 }
 
 }  // namespace
