@@ -122,8 +122,8 @@ absl::Status ConsumerImpl::Start() {
     }
     TRIBUTARY_ASSIGN_OR_RETURN(existing, table_->CreateScope(scope_, rec));
   }
-  // Milliseconds: a durable store reports the creation time at that
-  // precision after a reopen (finer before it), as Kinesis does.
+  // Compared in milliseconds, the precision the store keeps (and Kinesis
+  // reports); a remote endpoint may send finer or coarser digits.
   if (existing->stream_arn != summary.stream_arn ||
       absl::ToUnixMillis(existing->stream_creation_timestamp) !=
           absl::ToUnixMillis(summary.stream_creation_timestamp)) {

@@ -30,7 +30,9 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
       name_(std::move(name)),
       arn_(store->Arn(name_)),
       incarnation_(incarnation),
-      created_(now),
+      // Milliseconds, as the catalog keeps it (docs/FORMAT.md): the creation
+      // time a stream reports is the same before and after a reopen.
+      created_(absl::FromUnixMillis(Ms(now))),
       throughput_(store->options().throughput) {
   util::WriterLock l(&mu_);
   mode_ = options.mode;

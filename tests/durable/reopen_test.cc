@@ -373,6 +373,20 @@ TEST_CASE("a stream CREATING at close becomes ACTIVE after reopen", "[durable]")
   CHECK(StatusOf(*d, "s") == StreamStatus::kActive);
 }
 
+TEST_CASE("a stream reports the same creation time before and after a reopen", "[durable]") {
+  Disk d;
+  d.clock.Advance(absl::Microseconds(1234));  // not a whole millisecond
+  d.Open();
+  REQUIRE_OK(d->CreateStream("s", 1));
+  auto before = d->DescribeStreamSummary("s");
+  REQUIRE_OK(before);
+  CHECK(absl::ToUnixMicros(before->stream_creation_timestamp) % 1000 == 0);
+  d.Reopen();
+  auto after = d->DescribeStreamSummary("s");
+  REQUIRE_OK(after);
+  CHECK(after->stream_creation_timestamp == before->stream_creation_timestamp);
+}
+
 TEST_CASE("open-shard accounting survives a reopen with a reshard pending", "[durable]") {
   Disk d;
   d.options.update_delay = absl::Minutes(10);
