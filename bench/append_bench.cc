@@ -158,19 +158,9 @@ void BM_Md5OneShotPlusCopy(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Put)
-    ->Args({100, 1})
-    ->Args({100, 4})
-    ->Args({100, 64})
-    ->Args({1024, 1})
-    ->Args({1024, 4})
-    ->Args({1024, 64});
+    ->ArgsProduct({{100, 1024}, {1, 4, 16, 64, 256}});
 BENCHMARK(BM_PutBatch)
-    ->Args({100, 1})
-    ->Args({100, 4})
-    ->Args({100, 64})
-    ->Args({1024, 1})
-    ->Args({1024, 4})
-    ->Args({1024, 64});
+    ->ArgsProduct({{100, 1024}, {1, 4, 16, 64, 256}});
 BENCHMARK(BM_Md5PlusCopy)->Arg(100)->Arg(1024);
 BENCHMARK(BM_Md5OneShotPlusCopy)->Arg(100)->Arg(1024);
 

@@ -116,7 +116,7 @@ struct ConsumerStats {
   uint64_t leases_lost = 0;        // taken by another worker while held
   uint64_t handoffs_given = 0;     // handed over gracefully to another worker
   uint64_t handoffs_received = 0;
-  uint64_t shards_finished = 0;    // checkpointed at SHARD_END
+  uint64_t shards_finished = 0;  // checkpointed at SHARD_END
   uint64_t gaps = 0;
   uint64_t records_lost = 0;  // sum of the known GapReport::records_lost
   uint64_t shard_syncs = 0;   // full shard-sync passes (periodic, or for an unknown parent)
@@ -253,7 +253,8 @@ class Consumer {
 class Checkpointer {
  public:
   // At the last record of the batch being processed (in ProcessRecords), or
-  // of the last batch delivered from the shard (in the other callbacks).
+  // of the last batch delivered from the shard (in the other callbacks; OK
+  // and nothing written when no record was delivered from it).
   absl::Status Checkpoint();
   absl::Status Checkpoint(SequenceNumber sequence_number);
   absl::Status PrepareCheckpoint(SequenceNumber sequence_number, std::string_view state = "");
@@ -271,7 +272,7 @@ class Checkpointer {
 // What a processor starts from when its worker takes a shard.
 struct ShardStart {
   std::string shard_id;
-  CheckpointPosition checkpoint;  // reading resumes after it
+  CheckpointPosition checkpoint;                        // reading resumes after it
   std::optional<PendingCheckpoint> pending_checkpoint;  // left by the previous holder
 };
 

@@ -52,6 +52,9 @@ class FileLock {
   virtual ~FileLock() = default;
 };
 
+// A file system. Implementations are safe for concurrent use; the objects
+// they return are as documented on each class. Errors are InternalFailure
+// statuses naming the path and the OS error (NotFound for a missing file).
 class Env {
  public:
   virtual ~Env() = default;
@@ -63,10 +66,12 @@ class Env {
   virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
       const std::string& path) = 0;
 
+  // True if `path` exists (file or directory); never fails.
   virtual bool FileExists(const std::string& path) = 0;
   // Names (not paths) of the entries of `dir`.
   virtual absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& dir) = 0;
   virtual absl::StatusOr<uint64_t> GetFileSize(const std::string& path) = 0;
+  // Removes a file (not a directory).
   virtual absl::Status RemoveFile(const std::string& path) = 0;
   // Creates `dir` and missing parents; OK if it exists.
   virtual absl::Status CreateDirs(const std::string& dir) = 0;
@@ -74,6 +79,7 @@ class Env {
   virtual absl::Status RemoveDir(const std::string& dir) = 0;
   // Atomically replaces `to` with `from`.
   virtual absl::Status RenameFile(const std::string& from, const std::string& to) = 0;
+  // Cuts `path` to `size` bytes (recovery drops torn tails this way).
   virtual absl::Status TruncateFile(const std::string& path, uint64_t size) = 0;
   // Makes the directory's entries (creates, renames, removes) durable.
   virtual absl::Status SyncDir(const std::string& dir) = 0;
@@ -90,6 +96,7 @@ Env* DefaultEnv();
 std::unique_ptr<Env> NewMemEnv();
 
 // Forwards every call to `target` (not owned); override what a test needs.
+// As thread-safe as `target` and the overrides.
 class EnvWrapper : public Env {
  public:
   explicit EnvWrapper(Env* target) : target_(target) {}

@@ -160,13 +160,22 @@ class LeaseTable {
   virtual absl::StatusOr<std::optional<ScopeRecord>> GetScope(const LeaseScope& scope) = 0;
   // Stores `record` unless the scope already has one; returns the stored
   // record (the new one, or the one that was there).
-  virtual absl::StatusOr<ScopeRecord> CreateScope(const LeaseScope& scope,
-                                                  const ScopeRecord& record) = 0;
+  virtual absl::StatusOr<ScopeRecord> CreateScope(const LeaseScope& scope, const ScopeRecord& record) = 0;
   // Removes the scope record and all its leases (resets the consumer).
   virtual absl::Status DeleteScope(const LeaseScope& scope) = 0;
 
   // Every lease of the scope, by shard id.
   virtual absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) = 0;
+  // Every scope that has a scope record or a lease, by consumer name then
+  // stream name (status pages find the consumers of a stream with it). The
+  // default answers Unimplemented, so tables written before it still build.
+  virtual absl::StatusOr<std::vector<LeaseScope>> ListScopes() {
+    return absl::UnimplementedError("this LeaseTable cannot list its scopes");
+  }
+  // The leases not at SHARD_END, by shard id: the consumer's frequent query
+  // (finished leases pile up with every reshard until their shards expire).
+  // The default filters ListLeases(); implementations may do better.
+  virtual absl::StatusOr<std::vector<Lease>> ListUnfinishedLeases(const LeaseScope& scope);
   virtual absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
                                                         std::string_view shard_id) = 0;
   // Stores `lease` with version 1 unless the shard has a lease
@@ -190,14 +199,14 @@ std::unique_ptr<LeaseTable> NewInMemoryLeaseTable();
 // LEASES.lock, so processes sharing the directory see each other's writes.
 // A damaged file fails the operations that read it (DataLoss, kCorruption).
 // `env` is not owned and must outlive the table.
-absl::StatusOr<std::unique_ptr<LeaseTable>> OpenDurableLeaseTable(Env* env,
-                                                                  std::string_view directory);
+absl::StatusOr<std::unique_ptr<LeaseTable>> OpenDurableLeaseTable(Env* env, std::string_view directory);
 
 // The table that belongs to `store`: for a durable store, the durable table
 // in the store's directory (<dir>/LEASES, on the store's Env); for an
 // in-memory store, one in-memory table that the store owns (created on first
 // use, shared by every caller, kept as long as the store or a caller holds
 // it). Checkpoints of an in-memory store therefore live as long as the store.
+// A durable store's table uses the store's Env, which must outlive it.
 absl::StatusOr<std::shared_ptr<LeaseTable>> LeaseTableFor(Store& store);
 
 }  // namespace tributary

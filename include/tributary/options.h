@@ -19,6 +19,8 @@
 
 namespace tributary {
 
+class FaultInjector;  // tributary/fault_injector.h
+
 // Kinesis limits the library enforces. Kept in one place so the endpoint and
 // the docs quote the same numbers (see docs/LIMITS.md).
 namespace limits {
@@ -128,6 +130,12 @@ struct StoreOptions {
   // Used to build ARNs: arn:aws:kinesis:<region>:<account_id>:stream/<name>.
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
+
+  // Tests only: consulted by Put, PutBatch, GetShardIterator and GetRecords,
+  // which fail when it says so (tributary/fault_injector.h; the ready-made
+  // one is tributary::testing::Faults). nullptr (the default): no faults, no
+  // cost. Not owned; must outlive the Store.
+  FaultInjector* fault_injector = nullptr;
 
   // GetRecords returns the user records of records written in the Kinesis
   // Producer Library's aggregation format instead of the aggregates

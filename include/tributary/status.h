@@ -50,6 +50,12 @@ enum class ErrorType {
   // Not a Kinesis type: stored data failed its checksum. Reported as
   // InternalFailure on the wire.
   kCorruption,
+  // Managed Service for Apache Flink types, used by the applications layer
+  // (tributary/application.h).
+  kConcurrentModification,            // ConcurrentModificationException
+  kInvalidRequest,                    // InvalidRequestException
+  kInvalidApplicationConfiguration,   // InvalidApplicationConfigurationException
+  kUnsupportedOperation,              // UnsupportedOperationException
 };
 
 // The wire name, e.g. "ResourceNotFoundException". "" for kNone.

@@ -100,6 +100,8 @@ struct Record {
   bool aggregated = false;  // a user record taken out of a KPL aggregate
 };
 
+// A shard opened by the reshard that closed the shard being read: read it
+// once all of `parent_shards` are read to their end (a merge child has two).
 struct ChildShard {
   std::string shard_id;
   std::vector<std::string> parent_shards;
@@ -124,6 +126,8 @@ struct GetRecordsResult {
 
 // ---------------------------------------------------------------- shards
 
+// One shard as ListShards and DescribeStream report it. The parents are
+// absent for the stream's first shards; a merge child has both.
 struct ShardDescription {
   std::string shard_id;
   std::optional<std::string> parent_shard_id;
@@ -136,6 +140,7 @@ struct ShardDescription {
   ShardState state = ShardState::kOpen;
 };
 
+// DescribeStream's answer: the stream's settings and one page of its shards.
 struct StreamDescription {
   std::string stream_name;
   std::string stream_arn;
@@ -157,6 +162,7 @@ struct WarmThroughput {
   int current_mibps = 0;
 };
 
+// DescribeStreamSummary's answer: the settings without the shard list.
 struct StreamDescriptionSummary {
   std::string stream_name;
   std::string stream_arn;
@@ -235,12 +241,15 @@ struct AccountSettings {
   std::optional<absl::Time> earliest_allowed_end_at;
 };
 
+// DescribeStream: one page of up to `limit` shards after
+// `exclusive_start_shard_id`.
 struct DescribeStreamRequest {
   std::string stream;
   int limit = 100;  // 1..10000
   std::optional<std::string> exclusive_start_shard_id;
 };
 
+// One entry of ListStreams.
 struct StreamSummary {
   std::string stream_name;
   std::string stream_arn;
@@ -249,6 +258,8 @@ struct StreamSummary {
   absl::Time stream_creation_timestamp;
 };
 
+// ListStreams: streams by name, paged either by `exclusive_start_stream_name`
+// or by the `next_token` of the previous page.
 struct ListStreamsRequest {
   int limit = 100;  // 1..10000
   std::optional<std::string> exclusive_start_stream_name;
@@ -262,6 +273,8 @@ struct ListStreamsResult {
   std::optional<std::string> next_token;
 };
 
+// Which shards ListShards returns (docs/CONCEPTS.md "ListShards" has the
+// table per type).
 struct ShardFilter {
   ShardFilterType type = ShardFilterType::kFromTrimHorizon;
   std::optional<std::string> shard_id;  // AFTER_SHARD_ID only
@@ -284,6 +297,7 @@ struct ListShardsResult {
   std::optional<std::string> next_token;
 };
 
+// Where an iterator starts in `shard_id` of `stream` (name or ARN).
 struct GetShardIteratorRequest {
   std::string stream;
   std::string shard_id;
@@ -294,6 +308,7 @@ struct GetShardIteratorRequest {
   std::optional<absl::Time> timestamp;
 };
 
+// UpdateShardCount's answer: open shards before and the target.
 struct UpdateShardCountResult {
   std::string stream_name;
   std::string stream_arn;
@@ -301,6 +316,7 @@ struct UpdateShardCountResult {
   int target_shard_count = 0;
 };
 
+// One page of ListTagsForStream.
 struct ListTagsResult {
   std::vector<std::pair<std::string, std::string>> tags;  // sorted by key
   bool has_more_tags = false;
@@ -312,6 +328,25 @@ struct RecoveryReport {
   uint64_t records = 0;           // records found intact
   uint64_t truncated_bytes = 0;   // torn tails removed (never acknowledged as synced)
   std::vector<std::string> problems;  // one line per finding (torn tail, corruption, orphans)
+};
+
+// DescribeLimits: the account's shard limit and use, and the on-demand
+// stream limit and use.
+// Per-shard figures for status pages and tools (not a Kinesis action):
+// GetShardStatistics.
+struct ShardStatistics {
+  std::string shard_id;
+  // Records and bytes (data + partition key) the shard holds. Records past
+  // the retention period count until their space is reclaimed (in-memory
+  // stores check at most once a second on append, durable stores free a
+  // segment at a time), so these can exceed what a reader would get.
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  // The newest record's sequence number, if the shard ever held one.
+  std::optional<SequenceNumber> last_sequence_number;
+  // Arrival times of the oldest and newest record held; unset when empty.
+  std::optional<absl::Time> oldest_arrival;
+  std::optional<absl::Time> newest_arrival;
 };
 
 struct DescribeLimitsResult {
@@ -473,8 +508,15 @@ class Store {
   // Without `enforce_consumer_deletion`, a stream with registered consumers
   // is not deleted (ResourceInUseException); with it, they go with it.
   absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion);
+  // Stream names in order, paged. ValidationException for a limit outside
+  // 1..10000; ExpiredNextTokenException / InvalidArgumentException for a
+  // stale or malformed next_token.
   absl::StatusOr<ListStreamsResult> ListStreams(const ListStreamsRequest& request = {});
+  // Settings and one page of shards (EXPIRED shards are never listed).
+  // ResourceNotFoundException for an unknown stream; ValidationException for
+  // a bad limit or shard id.
   absl::StatusOr<StreamDescription> DescribeStream(const DescribeStreamRequest& request);
+  // ResourceNotFoundException for an unknown stream.
   absl::StatusOr<StreamDescriptionSummary> DescribeStreamSummary(std::string_view stream);
   // Polls the stream status on the store's clock until it is ACTIVE.
   // Returns DeadlineExceeded (ErrorType::kWaiterTimeout) if it is not ACTIVE
@@ -483,12 +525,26 @@ class Store {
   absl::Status WaitUntilActive(std::string_view stream, absl::Duration timeout);
   // Polls until the stream no longer exists (DeleteStream finished).
   absl::Status WaitUntilDeleted(std::string_view stream, absl::Duration timeout);
+  // Shards that are not EXPIRED, filtered and paged (docs/CONCEPTS.md
+  // "ListShards"). InvalidArgumentException for a next_token combined with
+  // other fields or a filter missing its argument; ExpiredNextTokenException
+  // for a token older than 300 s; ResourceNotFoundException for an unknown
+  // stream (or one re-created since the token was issued).
   absl::StatusOr<ListShardsResult> ListShards(const ListShardsRequest& request);
+  // ShardStatistics of every shard that is not EXPIRED, by shard id. Cheap:
+  // no record is read. ResourceNotFoundException for an unknown stream.
+  absl::StatusOr<std::vector<ShardStatistics>> GetShardStatistics(std::string_view stream);
 
   // ---- writing
   // Routes by MD5(partition key) (or the explicit hash key) to the open
   // shard whose range holds it. If `sequence_number_for_ordering` is given,
   // the new record's sequence number is greater than it.
+  // Errors: ValidationException (key length, record size, malformed hash key
+  // or sequence number), InvalidArgumentException (record larger than the
+  // stream's max record size), ResourceNotFoundException (unknown, CREATING
+  // or DELETING stream), ProvisionedThroughputExceededException (throughput
+  // limits on), InternalFailure (I/O error of a durable store: the record
+  // may or may not be stored, as with Kinesis' 500s).
   absl::StatusOr<PutRecordResult> Put(
       std::string_view stream, const PutRecordInput& record,
       std::optional<std::string_view> sequence_number_for_ordering = std::nullopt,
@@ -502,9 +558,18 @@ class Store {
 
   // ---- reading
   // Returns an opaque, printable token (<= 512 chars) valid for
-  // limits::kIteratorLifetime of clock time.
+  // limits::kIteratorLifetime of clock time. ResourceNotFoundException for an
+  // unknown stream or shard (EXPIRED shards included);
+  // InvalidArgumentException for a sequence number of another shard or past
+  // the shard's last one, or a missing sequence number / timestamp.
   absl::StatusOr<std::string> GetShardIterator(const GetShardIteratorRequest& request);
-  // Up to `limit` records (1..10000) and 10 MiB from the iterator's position.
+  // Up to `limit` records (1..10000) and 10 MiB from the iterator's position,
+  // and the iterator to continue with (none once a CLOSED shard is read to
+  // its end). ExpiredIteratorException after 5 minutes of clock time;
+  // InvalidArgumentException for a token that does not decode;
+  // ResourceNotFoundException if the stream was deleted since;
+  // ProvisionedThroughputExceededException (throughput limits on);
+  // kCorruption (InternalFailure on the wire) if the records are damaged.
   absl::StatusOr<GetRecordsResult> GetRecords(std::string_view shard_iterator,
                                               int limit = limits::kMaxGetRecordsLimit);
 
@@ -526,14 +591,24 @@ class Store {
   absl::StatusOr<UpdateShardCountResult> UpdateShardCount(
       std::string_view stream, int target_shard_count,
       ScalingType scaling_type = ScalingType::kUniformScaling);
+  // PROVISIONED <-> ON_DEMAND; the stream goes UPDATING. ResourceInUseException
+  // unless ACTIVE; LimitExceededException past the on-demand stream limit or
+  // two switches in 24 hours.
   absl::Status UpdateStreamMode(std::string_view stream, StreamMode mode);
+  // 1024..10240 KiB (ValidationException otherwise); applies at once.
+  // ResourceInUseException unless the stream is ACTIVE.
   absl::Status UpdateMaxRecordSize(std::string_view stream, int max_record_size_kib);
 
   // ---- retention (hours, 24..8760)
+  // InvalidArgumentException for an "increase" to a lower value, a
+  // "decrease" to a higher one, or a value outside 24..8760. A decrease
+  // hides older records at once; an increase never brings expired ones back.
   absl::Status IncreaseStreamRetentionPeriod(std::string_view stream, int hours);
   absl::Status DecreaseStreamRetentionPeriod(std::string_view stream, int hours);
 
-  // ---- tags
+  // ---- tags (at most 50 per stream and per call; keys 1..128 characters,
+  // values 0..256: ValidationException; an "aws:" key or more than 50 tags:
+  // InvalidArgumentException)
   absl::Status AddTagsToStream(std::string_view stream,
                                const std::map<std::string, std::string>& tags);
   absl::Status RemoveTagsFromStream(std::string_view stream,
@@ -553,6 +628,7 @@ class Store {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ListTagsForResource(
       std::string_view resource_arn);
 
+  // Never fails for a live store.
   absl::StatusOr<DescribeLimitsResult> DescribeLimits();
 
   // ---- enhanced fan-out consumers (docs/CONCEPTS.md "Consumers")
@@ -616,13 +692,16 @@ class Store {
   // reports for the stream (one DescribeStreamSummary call; "" if it fails).
   std::string StreamArn(std::string_view name) const;
 
-  // ---- for layers built on the store (the ordered consumer)
+  // ---- for layers built on the store (the ordered consumer, applications)
   // The directory of a durable store (as given to Open, without trailing
   // slashes); empty for an in-memory store.
   const std::string& directory() const;
   // The Env a durable store keeps its files on: options().env, or
   // DefaultEnv() when that is null.
   Env* env() const;
+  // The clock everything is timed on: options().clock, or SystemClock() when
+  // that is null (the applications layer times restarts and lag with it).
+  Clock* clock() const;
   // An object the store owns and destroys with itself: made by `make` on the
   // first call with `key`, returned by every later call with that key (the
   // consumer keeps its lease table here). A null result of `make` is not

@@ -28,7 +28,9 @@ absl::Status Consumer::PrepareCheckpoint(std::string_view shard_id, SequenceNumb
                                          std::string_view state) {
   return impl_->PrepareCheckpoint(shard_id, sequence_number, state);
 }
-absl::Status Consumer::CommitCheckpoint(std::string_view shard_id) { return impl_->CommitCheckpoint(shard_id); }
+absl::Status Consumer::CommitCheckpoint(std::string_view shard_id) {
+  return impl_->CommitCheckpoint(shard_id);
+}
 absl::Status Consumer::Shutdown() { return impl_->Shutdown(); }
 std::vector<HeldShard> Consumer::held() const { return impl_->held(); }
 ConsumerLag Consumer::lag() const { return impl_->lag(); }

@@ -29,10 +29,14 @@ std::string NewWorkerId() {
   return fmt::format("{}-{}-{}", host[0] ? host : "worker", ::getpid(), n.fetch_add(1));
 }
 
-// Counter distance b - a of two numbers of one shard (0 if b <= a, or if
-// the numbers are not Tributary's: another implementation's numbers, read
-// through a remote store, carry no counter).
+// Shard ids sort by length, then text ("shardId-" and zero-padded digits).
+bool IdLess(std::string_view a, std::string_view b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
+// Counter distance b - a of two numbers of one shard (0 if b <= a).
 uint64_t CounterGap(SequenceNumber a, SequenceNumber b) {
+  // Another implementation's numbers (read through a remote store) carry no counter.
   if (!a.has_counter() || !b.has_counter()) return 0;
   return b.counter() > a.counter() ? b.counter() - a.counter() : 0;
 }
@@ -66,10 +70,10 @@ absl::StatusOr<std::unique_ptr<ConsumerImpl>> ConsumerImpl::Create(Store& store,
 
 absl::Status ConsumerImpl::Start() {
   worker_id_ = options_.worker_id.empty() ? NewWorkerId() : options_.worker_id;
-  renew_interval_ = options_.renew_interval > absl::ZeroDuration() ? options_.renew_interval
-                                                                  : options_.lease_duration / 3;
-  take_interval_ = options_.take_interval > absl::ZeroDuration() ? options_.take_interval
-                                                                : options_.lease_duration / 2;
+  renew_interval_ =
+      options_.renew_interval > absl::ZeroDuration() ? options_.renew_interval : options_.lease_duration / 3;
+  take_interval_ =
+      options_.take_interval > absl::ZeroDuration() ? options_.take_interval : options_.lease_duration / 2;
   if (options_.lease_table) {
     table_ = options_.lease_table;
   } else {
@@ -110,7 +114,7 @@ absl::Status ConsumerImpl::Start() {
       TRIBUTARY_ASSIGN_OR_RETURN(ListShardsResult page, store_.ListShards(req));
       for (ShardDescription& d : page.shards) {
         rec.initial_shard_ids.push_back(d.shard_id);
-        known_[d.shard_id] = std::move(d);
+        Know(std::move(d));
       }
       if (!page.next_token) break;
       req = ListShardsRequest();
@@ -118,14 +122,16 @@ absl::Status ConsumerImpl::Start() {
     }
     TRIBUTARY_ASSIGN_OR_RETURN(existing, table_->CreateScope(scope_, rec));
   }
+  // Milliseconds: a durable store reports the creation time at that
+  // precision after a reopen (finer before it), as Kinesis does.
   if (existing->stream_arn != summary.stream_arn ||
-      existing->stream_creation_timestamp != summary.stream_creation_timestamp) {
+      absl::ToUnixMillis(existing->stream_creation_timestamp) !=
+          absl::ToUnixMillis(summary.stream_creation_timestamp)) {
     return MakeError(
         absl::StatusCode::kFailedPrecondition, ErrorType::kInvalidArgument,
         fmt::format("the lease table holds checkpoints of consumer '{}' for an earlier stream named '{}' "
                     "(created {}, this one {}); delete them (LeaseTable::DeleteScope) to start over",
-                    options_.consumer_name, stream_,
-                    absl::FormatTime(existing->stream_creation_timestamp),
+                    options_.consumer_name, stream_, absl::FormatTime(existing->stream_creation_timestamp),
                     absl::FormatTime(summary.stream_creation_timestamp)));
   }
   scope_record_ = *std::move(existing);
@@ -160,9 +166,10 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Poll() {
   if (now >= next_renew_) TRIBUTARY_RETURN_IF_ERROR(Renew(now));
   // A shard that ends while reading makes its children takeable at once:
   // take them and read on, so "nothing" means nothing to read right now.
-  for (int pass = 0; pass < 4; ++pass) {
+  for (int pass = 0; pass < 64; ++pass) {
     if (now >= next_sync_) TRIBUTARY_RETURN_IF_ERROR(Sync(now));
     if (now >= next_take_) TRIBUTARY_RETURN_IF_ERROR(Take(now));
+    const uint64_t acquired_before = acquired_;
     // Round robin from the shard after the one read last.
     std::vector<std::string> order;
     order.reserve(held_.size());
@@ -177,7 +184,9 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Poll() {
         return batch;
       }
     }
-    if (next_take_ > now && next_sync_ > now) break;
+    // Again only if something may have become readable: leases acquired
+    // while reading (the children of a shard that ended), or a take pass due.
+    if (acquired_ == acquired_before && next_take_ > now && next_sync_ > now) break;
   }
   return std::optional<RecordBatch>();
 }
@@ -296,22 +305,44 @@ absl::Status ConsumerImpl::Release(const std::string& shard_id) {
 
 // ------------------------------------------------------------------ sync
 
+void ConsumerImpl::Know(ShardDescription d) {
+  if (IdLess(newest_known_, d.shard_id)) newest_known_ = d.shard_id;
+  listed_.insert(d.shard_id);
+  std::string id = d.shard_id;
+  known_[std::move(id)] = std::move(d);
+}
+
 absl::Status ConsumerImpl::ListAll() {
   ListShardsRequest req;
   req.stream = stream_;
-  std::set<std::string> listed;
+  std::vector<ShardDescription> all;
   for (;;) {
     TRIBUTARY_ASSIGN_OR_RETURN(ListShardsResult page, store_.ListShards(req));
-    for (ShardDescription& d : page.shards) {
-      listed.insert(d.shard_id);
-      known_[d.shard_id] = std::move(d);
-    }
+    for (ShardDescription& d : page.shards) all.push_back(std::move(d));
     if (!page.next_token) break;
     req = ListShardsRequest();
     req.next_token = page.next_token;
   }
-  listed_ = std::move(listed);
+  // listed_: this listing, plus what later partial listings add. A known
+  // shard missing from it was known before it and has expired since.
+  listed_.clear();
+  for (ShardDescription& d : all) Know(std::move(d));
   listed_this_poll_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ConsumerImpl::ListNew() {
+  if (newest_known_.empty()) return ListAll();
+  ListShardsRequest req;
+  req.stream = stream_;
+  req.exclusive_start_shard_id = newest_known_;
+  for (;;) {
+    TRIBUTARY_ASSIGN_OR_RETURN(ListShardsResult page, store_.ListShards(req));
+    for (ShardDescription& d : page.shards) Know(std::move(d));
+    if (!page.next_token) break;
+    req = ListShardsRequest();
+    req.next_token = page.next_token;
+  }
   return absl::OkStatus();
 }
 
@@ -334,6 +365,7 @@ absl::Status ConsumerImpl::Sync(absl::Time now) {
   TRIBUTARY_ASSIGN_OR_RETURN(std::vector<Lease> all, table_->ListLeases(scope_));
   std::map<std::string, Lease> leases;
   for (Lease& l : all) {
+    if (l.checkpoint.is_shard_end()) finished_.insert(l.shard_id);
     std::string id = l.shard_id;
     leases.emplace(std::move(id), std::move(l));
   }
@@ -366,8 +398,7 @@ absl::Status ConsumerImpl::Sync(absl::Time now) {
   std::vector<const ShardDescription*> listed;
   for (const std::string& id : listed_) listed.push_back(&known_.at(id));
   std::sort(listed.begin(), listed.end(), [](const ShardDescription* a, const ShardDescription* b) {
-    return a->shard_id.size() != b->shard_id.size() ? a->shard_id.size() < b->shard_id.size()
-                                                      : a->shard_id < b->shard_id;
+    return IdLess(a->shard_id, b->shard_id);
   });
   for (bool changed = true; changed;) {
     changed = false;
@@ -436,20 +467,27 @@ absl::Status ConsumerImpl::Sync(absl::Time now) {
 
 // ------------------------------------------------------------------ take
 
-bool ConsumerImpl::ParentsDone(const Lease& lease, const std::map<std::string, const Lease*>& leases,
-                               bool fresh_listing, bool* unknown) const {
+bool ConsumerImpl::ParentsDone(const Lease& lease, const std::map<std::string_view, const Lease*>& unfinished,
+                               const std::map<std::string, std::optional<Lease>>& others, bool fresh_listing,
+                               bool* unknown) const {
   bool done = true;
   for (const std::string& p : lease.parent_shard_ids) {
-    auto it = leases.find(p);
-    if (it != leases.end()) {
-      if (!it->second->checkpoint.is_shard_end()) done = false;
+    if (unfinished.count(p)) {
+      done = false;
+      continue;
+    }
+    if (finished_.count(p)) continue;
+    auto o = others.find(p);
+    if (o != others.end() && o->second) {
+      // Created after the unfinished leases were read: not finished yet.
+      if (!o->second->checkpoint.is_shard_end()) done = false;
       continue;
     }
     // No lease. A parent that was listed once and no longer is has expired
     // (shards never come back): nothing of it can be read. A listed parent
     // is waiting for its lease (the shard sync creates it). A parent this
     // worker never saw may be newer than its listing: only a listing taken
-    // after `leases` were read can say it is gone.
+    // after the leases were read can say it is gone.
     if (listed_.count(p)) {
       *unknown = !fresh_listing;  // a sync creates its lease
       done = false;
@@ -464,23 +502,34 @@ bool ConsumerImpl::ParentsDone(const Lease& lease, const std::map<std::string, c
 }
 
 absl::Status ConsumerImpl::Take(absl::Time now) {
-  TRIBUTARY_ASSIGN_OR_RETURN(std::vector<Lease> leases, table_->ListLeases(scope_));
-  std::map<std::string, const Lease*> index;
+  // Only unfinished leases are listed (finished ones pile up with history);
+  // a parent outside them is finished if finished_ says so, else asked for.
+  TRIBUTARY_ASSIGN_OR_RETURN(std::vector<Lease> leases, table_->ListUnfinishedLeases(scope_));
+  std::map<std::string_view, const Lease*> index;
   for (const Lease& l : leases) index[l.shard_id] = &l;
+  std::map<std::string, std::optional<Lease>> others;
+  for (const Lease& l : leases) {
+    for (const std::string& p : l.parent_shard_ids) {
+      if (index.count(p) || finished_.count(p) || others.count(p)) continue;
+      TRIBUTARY_ASSIGN_OR_RETURN(std::optional<Lease> got, table_->GetLease(scope_, p));
+      if (got && got->checkpoint.is_shard_end()) finished_.insert(p);
+      others.emplace(p, std::move(got));
+    }
+  }
   std::vector<const Lease*> eligible;
   bool unknown = false;
   for (const Lease& l : leases) {
-    if (!l.checkpoint.is_shard_end() && ParentsDone(l, index, false, &unknown)) eligible.push_back(&l);
+    if (ParentsDone(l, index, others, false, &unknown)) eligible.push_back(&l);
   }
   bool take_again = false;
   if (unknown) {
-    // A parent without a lease: sync (a listing taken after `leases` were
+    // A parent without a lease: sync (a listing taken after the leases were
     // read, and the missing leases created), then decide on the same
     // snapshot; leases created by the sync are taken at the next Poll.
     TRIBUTARY_RETURN_IF_ERROR(Sync(now));
     eligible.clear();
     for (const Lease& l : leases) {
-      if (!l.checkpoint.is_shard_end() && ParentsDone(l, index, true, &unknown)) eligible.push_back(&l);
+      if (ParentsDone(l, index, others, true, &unknown)) eligible.push_back(&l);
     }
     take_again = true;
   }
@@ -499,7 +548,12 @@ absl::Status ConsumerImpl::Take(absl::Time now) {
   for (const Lease* l : eligible) {
     if (l->owner == worker_id_ && !held_.count(l->shard_id)) TRIBUTARY_RETURN_IF_ERROR(Acquire(*l, now));
   }
+  // Handoffs this worker asked for and not yet received count as taken, so
+  // a second take pass before the holders renew does not ask for more.
   int need = target - static_cast<int>(held_.size());
+  for (const Lease* l : eligible) {
+    if (l->handoff_to == worker_id_ && l->owner != worker_id_ && l->expires_at > now) --need;
+  }
   for (const Lease* l : eligible) {
     if (need <= 0) break;
     if (held_.count(l->shard_id) || !l->available(now)) continue;
@@ -559,12 +613,13 @@ absl::Status ConsumerImpl::Acquire(const Lease& lease, absl::Time now) {
              !h.lease.parent_shard_ids.empty()) {
     // A child read from its start: its first record follows its starting
     // sequence number, unless retention took some.
-    if (!known_.count(lease.shard_id)) TRIBUTARY_RETURN_IF_ERROR(ListAll());
+    if (!known_.count(lease.shard_id)) TRIBUTARY_RETURN_IF_ERROR(ListNew());
     auto k = known_.find(lease.shard_id);
     if (k != known_.end()) h.expect_after = k->second.starting_sequence_number;
   }
   ShardStart start{lease.shard_id, h.lease.checkpoint, h.lease.pending_checkpoint};
   held_[lease.shard_id] = std::move(h);
+  ++acquired_;
   Count([&](ConsumerStats& s) { ++(handed_to_me ? s.handoffs_received : s.leases_taken); });
   if (listener_) listener_->OnLeaseAcquired(start);
   return absl::OkStatus();
@@ -786,6 +841,7 @@ absl::Status ConsumerImpl::ShardGone(const Lease& lease, std::optional<SequenceN
     if (!w.ok() && w.status().code() == absl::StatusCode::kAborted) return absl::OkStatus();  // raced
     TRIBUTARY_RETURN_IF_ERROR(w.status());
   }
+  finished_.insert(id);
   // Reported by the worker whose write finished the shard: exactly once.
   if (gap) ReportGap(id, last, std::nullopt, lost);
   Count([](ConsumerStats& s) { ++s.shards_finished; });
@@ -811,11 +867,33 @@ absl::Status ConsumerImpl::FinishShard(const std::string& shard_id) {
   });
   if (s.code() == absl::StatusCode::kFailedPrecondition) return absl::OkStatus();  // lost
   TRIBUTARY_RETURN_IF_ERROR(s);
+  std::vector<ChildShard> children = std::move(held_.at(shard_id).children);
   held_.erase(shard_id);
   DropLag(shard_id);
+  finished_.insert(shard_id);
   Count([](ConsumerStats& st) { ++st.shards_finished; });
-  // The children may be takeable right away.
-  next_take_ = std::min(next_take_, clock_->Now());
+  // Take the children now if nothing else holds them back: they continue
+  // this shard's keys, and picking them here costs a few lease reads where
+  // a take pass would list every unfinished lease. Balancing stays with the
+  // periodic take pass (other workers ask for handoffs).
+  const absl::Time now = clock_->Now();
+  for (const ChildShard& c : children) {
+    if (options_.max_leases > 0 && static_cast<int>(held_.size()) >= options_.max_leases) break;
+    if (held_.count(c.shard_id)) continue;
+    TRIBUTARY_ASSIGN_OR_RETURN(std::optional<Lease> cl, table_->GetLease(scope_, c.shard_id));
+    if (!cl || cl->checkpoint.is_shard_end() || !cl->available(now)) continue;
+    bool parents_done = true;
+    for (const std::string& p : cl->parent_shard_ids) {
+      if (finished_.count(p)) continue;
+      TRIBUTARY_ASSIGN_OR_RETURN(std::optional<Lease> pl, table_->GetLease(scope_, p));
+      if (pl && pl->checkpoint.is_shard_end()) {
+        finished_.insert(p);
+      } else {
+        parents_done = false;  // left to a take pass (e.g. its other parent's finisher)
+      }
+    }
+    if (parents_done) TRIBUTARY_RETURN_IF_ERROR(Acquire(*cl, now));
+  }
   return absl::OkStatus();
 }
 
@@ -827,7 +905,8 @@ absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, SequenceNumber 
   Held& h = it->second;
   absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
   if (index.ok() && seq.has_counter() && seq.shard_index() != *index) {
-    return InvalidArgumentError(fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
+    return InvalidArgumentError(
+        fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
   }
   if (!h.last_delivered || seq > *h.last_delivered) {
     return InvalidArgumentError(fmt::format(
@@ -848,9 +927,7 @@ absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, SequenceNumber 
 absl::Status ConsumerImpl::CheckpointLast(std::string_view shard_id) {
   auto it = held_.find(std::string(shard_id));
   if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
-  if (!it->second.last_delivered) {
-    return InvalidArgumentError(fmt::format("nothing delivered from shard {} yet", shard_id));
-  }
+  if (!it->second.last_delivered) return absl::OkStatus();  // nothing to checkpoint
   return Checkpoint(shard_id, *it->second.last_delivered);
 }
 
@@ -872,12 +949,13 @@ absl::Status ConsumerImpl::PrepareCheckpoint(std::string_view shard_id, Sequence
   if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
   Held& h = it->second;
   if (state.size() > kMaxPendingStateBytes) {
-    return InvalidArgumentError(fmt::format("pending checkpoint state of {} bytes exceeds {}", state.size(),
-                                            kMaxPendingStateBytes));
+    return InvalidArgumentError(
+        fmt::format("pending checkpoint state of {} bytes exceeds {}", state.size(), kMaxPendingStateBytes));
   }
   absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
   if (index.ok() && seq.has_counter() && seq.shard_index() != *index) {
-    return InvalidArgumentError(fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
+    return InvalidArgumentError(
+        fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
   }
   if (!h.last_delivered || seq > *h.last_delivered) {
     return InvalidArgumentError(fmt::format(
@@ -885,9 +963,9 @@ absl::Status ConsumerImpl::PrepareCheckpoint(std::string_view shard_id, Sequence
         seq.ToString(), h.last_delivered ? h.last_delivered->ToString() : std::string("none yet")));
   }
   if (h.lease.checkpoint.has_sequence_number() && seq < h.lease.checkpoint.sequence_number) {
-    return InvalidArgumentError(fmt::format("cannot prepare a checkpoint of shard {} at {}: before its checkpoint {}",
-                                            shard_id, seq.ToString(),
-                                            h.lease.checkpoint.sequence_number.ToString()));
+    return InvalidArgumentError(
+        fmt::format("cannot prepare a checkpoint of shard {} at {}: before its checkpoint {}", shard_id,
+                    seq.ToString(), h.lease.checkpoint.sequence_number.ToString()));
   }
   return UpdateHeld(std::string(shard_id), [&](Lease& l) {
     l.pending_checkpoint = PendingCheckpoint{seq, std::string(state)};
@@ -903,7 +981,8 @@ absl::Status ConsumerImpl::CommitCheckpoint(std::string_view shard_id) {
   }
   return UpdateHeld(std::string(shard_id), [&](Lease& l) {
     if (!l.pending_checkpoint) return;  // someone else's write removed it: nothing to commit
-    if (!l.checkpoint.has_sequence_number() || l.checkpoint.sequence_number < l.pending_checkpoint->sequence_number) {
+    if (!l.checkpoint.has_sequence_number() ||
+        l.checkpoint.sequence_number < l.pending_checkpoint->sequence_number) {
       l.checkpoint = CheckpointPosition::After(l.pending_checkpoint->sequence_number);
     }
     l.pending_checkpoint.reset();
@@ -924,8 +1003,8 @@ absl::Status ConsumerImpl::Shutdown() {
 std::vector<HeldShard> ConsumerImpl::held() const {
   std::vector<HeldShard> out;
   for (const auto& [id, h] : held_) {
-    out.push_back(HeldShard{id, h.lease.checkpoint, h.lease.pending_checkpoint, h.last_delivered,
-                            h.lease.expires_at});
+    out.push_back(
+        HeldShard{id, h.lease.checkpoint, h.lease.pending_checkpoint, h.last_delivered, h.lease.expires_at});
   }
   return out;
 }

@@ -27,6 +27,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tributary/consumer.h"
@@ -70,14 +71,14 @@ class ConsumerImpl {
 
  private:
   struct Held {
-    Lease lease;  // the latest version this worker wrote or read
+    Lease lease;           // the latest version this worker wrote or read
     std::string iterator;  // empty: open one before the next read
     std::optional<SequenceNumber> last_delivered;
     // The record the next one read should follow (delivered, checkpointed,
     // or the shard's start for a child read from its beginning): a jump
     // past it is checked for expiry. nullopt: no check possible.
     std::optional<SequenceNumber> expect_after;
-    bool end_pending = false;  // the shard's last batch was delivered
+    bool end_pending = false;          // the shard's last batch was delivered
     std::vector<ChildShard> children;  // from the GetRecords that ended it
     absl::Time rest_until = absl::InfinitePast();
     std::optional<PendingCheckpoint> pending_to_report;  // on the first batch
@@ -123,11 +124,18 @@ class ConsumerImpl {
   std::vector<std::string> ParentsOf(const ShardDescription& d) const;
   CheckpointPosition InitialCheckpoint() const;
   // True if every recorded parent of `lease` is at SHARD_END (or expired
-  // before it was ever leased). Sets *unknown when a parent has no lease and
-  // this worker never saw it listed; `fresh_listing` says the latest listing
-  // was taken after `leases` were read, which settles such a parent.
-  bool ParentsDone(const Lease& lease, const std::map<std::string, const Lease*>& leases,
-                   bool fresh_listing, bool* unknown) const;
+  // before it was ever leased). `unfinished` indexes the unfinished leases;
+  // `others` holds what the table said about the remaining parents not in
+  // finished_ (nullopt: no lease). Sets *unknown when a parent has no lease
+  // and this worker never saw it listed; `fresh_listing` says the latest
+  // listing was taken after the leases were read, which settles such a parent.
+  bool ParentsDone(const Lease& lease, const std::map<std::string_view, const Lease*>& unfinished,
+                   const std::map<std::string, std::optional<Lease>>& others, bool fresh_listing,
+                   bool* unknown) const;
+  // Adds shards newer than any this worker knows to known_ (a ListShards
+  // after the newest known id: cheap, unlike a full listing).
+  absl::Status ListNew();
+  void Know(ShardDescription d);
   void SetLag(const std::string& shard_id, const GetRecordsResult& r) ABSL_LOCKS_EXCLUDED(stats_mu_);
   void DropLag(const std::string& shard_id) ABSL_LOCKS_EXCLUDED(stats_mu_);
   template <typename Fn>
@@ -149,11 +157,18 @@ class ConsumerImpl {
   absl::Duration take_interval_;
 
   std::map<std::string, Held> held_;
-  std::string cursor_;  // round robin: the shard read last
+  std::string cursor_;     // round robin: the shard read last
+  uint64_t acquired_ = 0;  // leases acquired so far (Poll reads again after new ones)
   // Every shard description seen in a listing (kept after the shard leaves
   // the listing: its ending number sizes a gap), and the latest listing.
   std::map<std::string, ShardDescription> known_;
+  std::string newest_known_;  // the highest shard id in known_
+  // The shards of the latest full listing and those learned since (by a
+  // partial listing): a shard in known_ but not here has expired.
   std::set<std::string> listed_;
+  // Shards whose leases are at SHARD_END (finished here or seen so): that
+  // never changes back, so their parents' status needs no table read.
+  std::set<std::string, std::less<>> finished_;
   bool listed_this_poll_ = false;
   absl::Time next_renew_ = absl::InfinitePast();
   absl::Time next_take_ = absl::InfinitePast();

@@ -88,8 +88,7 @@ absl::Status ValidateLease(const Lease& lease) {
   if (lease.shard_id.empty()) return InvalidArgumentError("a lease needs a shard id");
   if (lease.pending_checkpoint && lease.pending_checkpoint->state.size() > kMaxPendingStateBytes) {
     return InvalidArgumentError(fmt::format("pending checkpoint state of {} bytes exceeds {}",
-                                            lease.pending_checkpoint->state.size(),
-                                            kMaxPendingStateBytes));
+                                            lease.pending_checkpoint->state.size(), kMaxPendingStateBytes));
   }
   return absl::OkStatus();
 }
@@ -115,12 +114,23 @@ absl::Status LeaseState::DeleteScope(const LeaseScope& scope, bool* changed) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Lease>> LeaseState::ListLeases(const LeaseScope& scope) const {
+std::vector<LeaseScope> LeaseState::ListScopes() const {
+  std::vector<LeaseScope> out;
+  for (const auto& [key, data] : scopes_) {
+    if (data.record.has_value() || !data.leases.empty()) out.push_back({key.first, key.second});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Lease>> LeaseState::ListLeases(const LeaseScope& scope,
+                                                          bool unfinished_only) const {
   std::vector<Lease> out;
   auto it = scopes_.find(KeyOf(scope));
   if (it == scopes_.end()) return out;
-  out.reserve(it->second.leases.size());
-  for (const auto& [id, lease] : it->second.leases) out.push_back(lease);
+  if (!unfinished_only) out.reserve(it->second.leases.size());
+  for (const auto& [id, lease] : it->second.leases) {
+    if (!unfinished_only || !lease.checkpoint.is_shard_end()) out.push_back(lease);
+  }
   return out;
 }
 
@@ -133,8 +143,7 @@ absl::StatusOr<std::optional<Lease>> LeaseState::GetLease(const LeaseScope& scop
   return std::optional<Lease>(l->second);
 }
 
-absl::StatusOr<Lease> LeaseState::CreateLease(const LeaseScope& scope, const Lease& lease,
-                                              bool* changed) {
+absl::StatusOr<Lease> LeaseState::CreateLease(const LeaseScope& scope, const Lease& lease, bool* changed) {
   ScopeData& d = scopes_[KeyOf(scope)];
   auto [it, inserted] = d.leases.try_emplace(lease.shard_id, lease);
   if (!inserted) {
@@ -146,8 +155,7 @@ absl::StatusOr<Lease> LeaseState::CreateLease(const LeaseScope& scope, const Lea
   return it->second;
 }
 
-absl::StatusOr<Lease> LeaseState::UpdateLease(const LeaseScope& scope, const Lease& lease,
-                                              bool* changed) {
+absl::StatusOr<Lease> LeaseState::UpdateLease(const LeaseScope& scope, const Lease& lease, bool* changed) {
   auto not_found = [&] {
     return ResourceNotFoundError(
         fmt::format("no lease of shard {} for {}", lease.shard_id, ScopeName(scope)));
@@ -175,8 +183,8 @@ absl::Status LeaseState::DeleteLease(const LeaseScope& scope, std::string_view s
   if (it == s->second.leases.end()) return absl::OkStatus();
   if (it->second.version != expected_version) {
     return MakeError(absl::StatusCode::kAborted, ErrorType::kResourceInUse,
-                     fmt::format("the lease of shard {} of {} changed (version {}, expected {})",
-                                 shard_id, ScopeName(scope), it->second.version, expected_version));
+                     fmt::format("the lease of shard {} of {} changed (version {}, expected {})", shard_id,
+                                 ScopeName(scope), it->second.version, expected_version));
   }
   s->second.leases.erase(it);
   if (changed) *changed = true;

@@ -30,10 +30,10 @@ class LeaseState {
   // Each operation returns its result; `changed` (if not null) is set when
   // the state was modified and must be persisted.
   absl::StatusOr<std::optional<ScopeRecord>> GetScope(const LeaseScope& scope) const;
-  absl::StatusOr<ScopeRecord> CreateScope(const LeaseScope& scope, const ScopeRecord& record,
-                                          bool* changed);
+  absl::StatusOr<ScopeRecord> CreateScope(const LeaseScope& scope, const ScopeRecord& record, bool* changed);
   absl::Status DeleteScope(const LeaseScope& scope, bool* changed);
-  absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope) const;
+  absl::StatusOr<std::vector<Lease>> ListLeases(const LeaseScope& scope, bool unfinished_only = false) const;
+  std::vector<LeaseScope> ListScopes() const;
   absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope, std::string_view shard_id) const;
   absl::StatusOr<Lease> CreateLease(const LeaseScope& scope, const Lease& lease, bool* changed);
   absl::StatusOr<Lease> UpdateLease(const LeaseScope& scope, const Lease& lease, bool* changed);

@@ -1,5 +1,7 @@
 // The shipped LeaseTables: in memory, and the durable file <dir>/LEASES
 // (format: docs/FORMAT.md "Lease table").
+#include "tributary/lease_table.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -10,7 +12,6 @@
 
 #include "absl/time/time.h"
 #include "consume/lease_state.h"
-#include "tributary/lease_table.h"
 #include "tributary/status.h"
 #include "tributary/store.h"
 #include "util/mutex.h"
@@ -44,6 +45,16 @@ std::string CheckpointPosition::ToString() const {
   return "?";
 }
 
+absl::StatusOr<std::vector<Lease>> LeaseTable::ListUnfinishedLeases(const LeaseScope& scope) {
+  absl::StatusOr<std::vector<Lease>> all = ListLeases(scope);
+  if (!all.ok()) return all.status();
+  std::vector<Lease> out;
+  for (Lease& l : *all) {
+    if (!l.checkpoint.is_shard_end()) out.push_back(std::move(l));
+  }
+  return out;
+}
+
 namespace {
 
 using consume::LeaseState;
@@ -70,8 +81,16 @@ class InMemoryLeaseTable final : public LeaseTable {
     util::MutexLock l(&mu_);
     return state_.ListLeases(scope);
   }
-  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
-                                                std::string_view shard_id) override {
+  absl::StatusOr<std::vector<LeaseScope>> ListScopes() override {
+    util::MutexLock l(&mu_);
+    return state_.ListScopes();
+  }
+  absl::StatusOr<std::vector<Lease>> ListUnfinishedLeases(const LeaseScope& scope) override {
+    TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
+    util::MutexLock l(&mu_);
+    return state_.ListLeases(scope, /*unfinished_only=*/true);
+  }
+  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope, std::string_view shard_id) override {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     util::MutexLock l(&mu_);
     return state_.GetLease(scope, shard_id);
@@ -130,8 +149,14 @@ class DurableLeaseTable final : public LeaseTable {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     return Run([&](LeaseState& s, bool*) { return s.ListLeases(scope); });
   }
-  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope,
-                                                std::string_view shard_id) override {
+  absl::StatusOr<std::vector<LeaseScope>> ListScopes() override {
+    return Run([&](LeaseState& s, bool*) -> absl::StatusOr<std::vector<LeaseScope>> { return s.ListScopes(); });
+  }
+  absl::StatusOr<std::vector<Lease>> ListUnfinishedLeases(const LeaseScope& scope) override {
+    TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
+    return Run([&](LeaseState& s, bool*) { return s.ListLeases(scope, /*unfinished_only=*/true); });
+  }
+  absl::StatusOr<std::optional<Lease>> GetLease(const LeaseScope& scope, std::string_view shard_id) override {
     TRIBUTARY_RETURN_IF_ERROR(consume::ValidateScope(scope));
     return Run([&](LeaseState& s, bool*) { return s.GetLease(scope, shard_id); });
   }

@@ -52,8 +52,9 @@ class WorkerImpl final : public ConsumerListener {
   }
 
   absl::Status Start() {
-    if (thread_.joinable()) return MakeError(absl::StatusCode::kFailedPrecondition, ErrorType::kResourceInUse,
-                                             "the worker thread is already running");
+    if (thread_.joinable())
+      return MakeError(absl::StatusCode::kFailedPrecondition, ErrorType::kResourceInUse,
+                       "the worker thread is already running");
     stop_.store(false);
     thread_ = std::thread([this] { Loop(); });
     return absl::OkStatus();
@@ -114,8 +115,8 @@ class WorkerImpl final : public ConsumerListener {
     const RecordBatch& b = **batch;
     RecordProcessor* p = Find(b.shard_id);
     if (p == nullptr) {
-      return InternalFailureError(fmt::format(
-          "no RecordProcessor for shard {} (the factory returned null)", b.shard_id));
+      return InternalFailureError(
+          fmt::format("no RecordProcessor for shard {} (the factory returned null)", b.shard_id));
     }
     Checkpointer cp(impl_, b.shard_id);
     p->ProcessRecords(b, cp);

@@ -17,6 +17,7 @@
 #include "endpoint/cbor_codec.h"
 #include "endpoint/event_stream.h"
 #include "endpoint/json_codec.h"
+#include "shard/decimal.h"
 #include "util/status_macros.h"
 
 namespace tributary::endpoint {
@@ -111,6 +112,23 @@ void Str(Out& out, std::string_view key, std::string_view value) {
   out.String(value);
 }
 
+// A sequence number or shard id, formatted on the stack and written without
+// escaping (they are digits and "shardId-"): PutRecords answers one of each
+// per record, GetRecords one sequence number per record.
+template <class Out>
+void Seq(Out& out, std::string_view key, SequenceNumber s) {
+  char buf[48];
+  out.Key(key);
+  out.SafeString(std::string_view(buf, shard::Uint128ToDecimal(s.value(), buf)));
+}
+
+template <class Out>
+void Shard(Out& out, std::string_view key, ShardId id) {
+  char buf[20];
+  out.Key(key);
+  out.SafeString(std::string_view(buf, shard::FormatShardIdTo(id.index(), buf)));
+}
+
 template <class Out>
 void Num(Out& out, std::string_view key, int64_t value) {
   out.Key(key);
@@ -195,7 +213,7 @@ void WriteRecords(Out& out, const std::vector<Record>& records) {
   out.StartArray();
   for (const Record& rec : records) {
     out.StartObject();
-    Str(out, "SequenceNumber", rec.sequence_number.ToString());
+    Seq(out, "SequenceNumber", rec.sequence_number);
     out.Key("ApproximateArrivalTimestamp");
     out.Timestamp(rec.approximate_arrival_timestamp);
     out.Key("Data");
@@ -424,8 +442,8 @@ absl::Status PutRecord(Store& store, const Obj& in, Out& out) {
   TRIBUTARY_RETURN_IF_ERROR(in.Get("SequenceNumberForOrdering", ordering));
   TRIBUTARY_ASSIGN_OR_RETURN(PutRecordResult r, store.Put(stream, record, ordering));
   out.StartObject();
-  Str(out, "ShardId", r.shard_id.ToString());
-  Str(out, "SequenceNumber", r.sequence_number.ToString());
+  Shard(out, "ShardId", r.shard_id);
+  Seq(out, "SequenceNumber", r.sequence_number);
   out.EndObject();
   return absl::OkStatus();
 }
@@ -451,8 +469,8 @@ absl::Status PutRecords(Store& store, const Obj& in, Out& out) {
   for (const PutBatchEntryResult& e : r.records) {
     out.StartObject();
     if (e.ok()) {
-      Str(out, "SequenceNumber", e.sequence_number->ToString());
-      Str(out, "ShardId", e.shard_id->ToString());
+      Seq(out, "SequenceNumber", *e.sequence_number);
+      Shard(out, "ShardId", *e.shard_id);
     } else {
       Str(out, "ErrorCode", e.error_code);
       Str(out, "ErrorMessage", e.error_message);

@@ -240,8 +240,8 @@ absl::Status CborObject::Get(std::string_view key, std::optional<Blob>& out) con
   }
   if (cbor_isa_string(v)) {  // tolerated: base64 text, as in JSON
     std::string_view b64 = Bytes(v, true, scratch_);
-    std::string& bytes = scratch_->NewString();
-    if (!absl::Base64Unescape(absl::string_view(b64.data(), b64.size()), &bytes)) {
+    std::string_view bytes;
+    if (!DecodeBase64(b64, scratch_, &bytes)) {
       return SerializationError(fmt::format("Member '{}' is not valid base64", Path(key)));
     }
     out = Blob{bytes};

@@ -90,6 +90,7 @@ class CborWriter {
   void EndArray();
   void Key(std::string_view name) { String(name); }
   void String(std::string_view s);
+  void SafeString(std::string_view s) { String(s); }
   void Int(int64_t v);
   void Bool(bool v);
   void Blob(std::string_view bytes);  // byte string

@@ -19,7 +19,9 @@
 #ifndef TRIBUTARY_LIB_ENDPOINT_CODEC_H_
 #define TRIBUTARY_LIB_ENDPOINT_CODEC_H_
 
+#include <algorithm>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,14 +41,50 @@ struct Blob {
 using StringPairs = std::vector<std::pair<std::string_view, std::string_view>>;
 
 // Memory a request's decoded values live in (decoded base64, joined CBOR
-// string chunks). Addresses are stable: a deque never moves its elements.
+// string chunks). Addresses are stable until Reset(): a deque never moves
+// its elements, and arena blocks are never moved or freed before the
+// Scratch is destroyed. Reset() keeps the blocks, so a Scratch reused for
+// request after request (Endpoint keeps one per thread) stops allocating.
 class Scratch {
  public:
   std::string& NewString() { return strings_.emplace_back(); }
 
+  // `n` bytes valid until Reset() or destruction.
+  char* Allocate(size_t n) {
+    while (block_ < blocks_.size() && blocks_[block_].size - used_ < n) {
+      ++block_;
+      used_ = 0;
+    }
+    if (block_ == blocks_.size()) {
+      const size_t size = std::max(n, kBlockBytes);
+      blocks_.push_back(Block{std::make_unique<char[]>(size), size});
+      used_ = 0;
+    }
+    char* p = blocks_[block_].data.get() + used_;
+    used_ += n;
+    return p;
+  }
+
+  void Reset() {
+    strings_.clear();
+    block_ = 0;
+    used_ = 0;
+  }
+
  private:
+  static constexpr size_t kBlockBytes = 256 << 10;
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t size;
+  };
   std::deque<std::string> strings_;
+  std::vector<Block> blocks_;
+  size_t block_ = 0;  // the block Allocate takes from
+  size_t used_ = 0;   // bytes of it in use
 };
+
+// Decodes base64 `b64` into `scratch`; false if it is not valid base64.
+bool DecodeBase64(std::string_view b64, Scratch* scratch, std::string_view* out);
 
 // The body could not be decoded, or a member has the wrong type.
 inline absl::Status SerializationError(std::string_view message) {

@@ -175,8 +175,15 @@ Response Endpoint::Handle(const Request& request) const {
                  action->name, action->note)));
   }
 
-  Scratch scratch;
+  // One Scratch per thread, reset per request: its arena is reused.
+  thread_local Scratch thread_scratch;
+  Scratch& scratch = thread_scratch;
+  scratch.Reset();
   Response r;
+  if (request.response_storage != nullptr) {
+    r.body.swap(*request.response_storage);
+    r.body.clear();
+  }
   absl::Status st;
   if (enc == Encoding::kJson) {
     if (body.empty()) {

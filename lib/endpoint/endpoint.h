@@ -5,8 +5,9 @@
 // benchmarks can call it directly.
 //
 // Protocol (docs/ENDPOINT.md has the full description):
-//   * X-Amz-Target: Kinesis_20131202.<Action>; anything else, or an action
-//     this server does not serve yet, is UnknownOperationException.
+//   * X-Amz-Target: Kinesis_20131202.<Action>; anything else is
+//     UnknownOperationException. SubscribeToShard answers with a
+//     Response::stream (an AWS event stream) instead of a body.
 //   * Content-Type application/x-amz-json-1.1 (also accepted: an absent
 //     content type, application/json, application/x-amz-json-1.0) or
 //     application/x-amz-cbor-1.1. The response uses the request's encoding.
@@ -93,6 +94,9 @@ struct Request {
   // Not modified; spare capacity beyond its size (64 bytes) lets the JSON
   // parser read it in place.
   const std::string* body = nullptr;
+  // Optional: memory for the response body (moved from, so its capacity is
+  // reused instead of allocating, and page-faulting, a new buffer).
+  std::string* response_storage = nullptr;
 };
 
 struct EndpointOptions {
@@ -127,6 +131,9 @@ class Endpoint {
   // An error response in the encoding of `content_type`, for errors the
   // transport detects (body too large, malformed HTTP).
   static Response ErrorResponse(std::string_view content_type, const absl::Status& status);
+
+  // The store it serves (the status page reads it).
+  Store* store() const { return store_; }
 
  private:
   // The store a request addresses, after its signature is checked.

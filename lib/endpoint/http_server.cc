@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -16,6 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "endpoint/status_page.h"
 #include "util/mutex.h"
 
 namespace tributary::endpoint {
@@ -25,6 +27,14 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Every connection lives on one io_context, run by one thread: its handlers
+// never run concurrently, so no strand, and the concrete executor type
+// avoids any_io_executor's type erasure on every operation.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
 
 // After a response that closes the connection, read and drop what the
 // client still sends for at most this long / this much, so closing does not
@@ -32,33 +42,59 @@ using tcp = net::ip::tcp;
 constexpr auto kLingerTime = std::chrono::seconds(1);
 constexpr size_t kLingerBytes = 32 << 20;
 constexpr uint32_t kHeaderLimit = 16 * 1024;
+constexpr Clock::time_point kNoDeadline = Clock::time_point::max();
 
 bool IsHttpParseError(const beast::error_code& ec) {
   return &ec.category() == &http::make_error_code(http::error::end_of_stream).category();
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return beast::iequals(a, b);
-}
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
+
+std::chrono::milliseconds Ms(absl::Duration d) { return absl::ToChronoMilliseconds(d); }
 
 }  // namespace
 
 class Session;
 
 struct HttpServer::Impl {
-  Impl(const Endpoint* e, const ServerOptions& o)
-      : endpoint(e), options(o), acceptor(net::make_strand(ioc)), accept_retry(acceptor.get_executor()) {
+  Impl(const Endpoint* e, const ServerOptions& o) : endpoint(e), options(o) {
+    const int n = o.threads > 0 ? o.threads
+                                : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) {
+      contexts.push_back(std::make_unique<net::io_context>(1));
+      guards.emplace_back(net::make_work_guard(*contexts.back()));
+    }
+    acceptor.emplace(contexts[0]->get_executor());
+    accept_retry.emplace(contexts[0]->get_executor());
     std::random_device rd;
     id_prefix = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    // Timeouts are checked by a per-connection watchdog that wakes this
+    // often, instead of a timer set and cancelled around every read and
+    // write (which cost two timerfd_settime calls per operation).
+    const absl::Duration shortest = std::min(o.idle_timeout, o.body_timeout);
+    watchdog_period = Ms(std::clamp(shortest / 4, absl::Milliseconds(10), absl::Seconds(1)));
   }
 
   void DoAccept();
-  void OnAccept(beast::error_code ec, tcp::socket socket);
-  std::string NextRequestId() {
-    uint64_t n = request_counter.fetch_add(1, std::memory_order_relaxed);
-    return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", static_cast<uint32_t>(id_prefix >> 32),
-                       static_cast<uint16_t>(id_prefix >> 16), static_cast<uint16_t>(id_prefix),
-                       static_cast<uint16_t>(n >> 48), n & 0xffffffffffffULL);
+  void OnAcceptOn(beast::error_code ec, Socket socket, net::io_context* ctx);
+  // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx": a random prefix and a counter.
+  void AppendRequestId(std::string* out) {
+    const uint64_t n = request_counter.fetch_add(1, std::memory_order_relaxed);
+    char buf[36];
+    static constexpr char kHex[] = "0123456789abcdef";
+    auto hex = [&](int pos, uint64_t v, int digits) {
+      for (int i = digits - 1; i >= 0; --i, v >>= 4) buf[pos + i] = kHex[v & 15];
+    };
+    hex(0, id_prefix >> 32, 8);
+    buf[8] = '-';
+    hex(9, (id_prefix >> 16) & 0xffff, 4);
+    buf[13] = '-';
+    hex(14, id_prefix & 0xffff, 4);
+    buf[18] = '-';
+    hex(19, n >> 48, 4);
+    buf[23] = '-';
+    hex(24, n & 0xffffffffffffULL, 12);
+    out->append(buf, sizeof(buf));
   }
   void Unregister(Session* s) {
     util::MutexLock l(&mu);
@@ -78,9 +114,12 @@ struct HttpServer::Impl {
 
   const Endpoint* endpoint;
   const ServerOptions options;
-  net::io_context ioc;
-  tcp::acceptor acceptor;  // runs on its own strand
-  net::steady_timer accept_retry;
+  std::chrono::milliseconds watchdog_period{1000};
+  std::vector<std::unique_ptr<net::io_context>> contexts;  // one per io thread
+  std::vector<net::executor_work_guard<Executor>> guards;  // until Shutdown()
+  size_t next_context = 0;                                  // acceptor's thread only
+  std::optional<net::basic_socket_acceptor<tcp, Executor>> acceptor;  // on contexts[0]
+  std::optional<Timer> accept_retry;
   tcp::endpoint local;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
@@ -94,36 +133,50 @@ struct HttpServer::Impl {
   int running_pumps ABSL_GUARDED_BY(mu) = 0;
 };
 
-// One connection. All its handlers run on its strand (the stream's executor).
+// One connection. All its handlers run on the thread of its io_context.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, HttpServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
+  Session(Socket&& socket, HttpServer::Impl* server, net::io_context* ctx)
+      : socket_(std::move(socket)), watchdog_(ctx->get_executor()), server_(server), ctx_(ctx) {}
   ~Session() { server_->Unregister(this); }
 
   void Run() {
-    net::dispatch(stream_.get_executor(),
-                  beast::bind_front_handler(&Session::DoRead, shared_from_this()));
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      self->ArmWatchdog();
+      self->DoRead();
+    });
   }
 
-  // Runs on the strand. A connection waiting for a request closes now; one
-  // that is reading (part of its header arrived) or answering a request
-  // finishes it, then closes.
+  // Runs on the session's thread. A connection waiting for a request closes
+  // now; one that is reading (part of its header arrived) or answering a
+  // request finishes it, then closes. A streamed response ends.
   void Stop() {
     stopping_ = true;
     if (streaming_ != nullptr) streaming_->Cancel();
     if (state_ == State::kWaitingForHeader && buffer_.size() == 0) {
       beast::error_code ec;
-      stream_.socket().cancel(ec);
+      socket_.cancel(ec);
     }
   }
 
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  Executor executor() { return socket_.get_executor(); }
 
  private:
-  enum class State { kWaitingForHeader, kReadingBody, kWriting, kClosing };
+  enum class State { kWaitingForHeader, kReadingBody, kHandling, kWriting, kClosing, kClosed };
 
   const ServerOptions& options() const { return server_->options; }
+  void SetDeadline(absl::Duration d) { deadline_ = Clock::now() + Ms(d); }
+
+  // The watchdog closes the connection once its deadline passed; it holds
+  // the session alive until Close() cancels it.
+  void ArmWatchdog() {
+    watchdog_.expires_after(server_->watchdog_period);
+    watchdog_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->state_ == State::kClosed) return;
+      if (Clock::now() >= self->deadline_) return self->Close();  // pending I/O ends with an error
+      self->ArmWatchdog();
+    });
+  }
 
   void DoRead() {
     if (stopping_ || server_->stopping.load(std::memory_order_relaxed)) return Close();
@@ -131,25 +184,22 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(options().max_body_bytes);
-    stream_.expires_after(absl::ToChronoMilliseconds(options().idle_timeout));
-    http::async_read_header(stream_, buffer_, *parser_,
+    direct_body_ = false;
+    SetDeadline(options().idle_timeout);
+    http::async_read_header(socket_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
 
   void OnHeader(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
     state_ = State::kReadingBody;
-    started_ = std::chrono::steady_clock::now();
+    started_ = Clock::now();
+    SetDeadline(options().body_timeout);
     auto& req = parser_->get();
-    if (auto len = parser_->content_length(); len.has_value()) {
-      // Room for simdjson's padding, so the body is parsed where it lies.
-      req.body().reserve(static_cast<size_t>(*len) + 64);
-    }
-    stream_.expires_after(absl::ToChronoMilliseconds(options().body_timeout));
     if (!parser_->is_done() && EqualsIgnoreCase(req[http::field::expect], "100-continue")) {
-      continue_.emplace(http::status::continue_, req.version());
-      http::async_write(stream_, *continue_,
-                        beast::bind_front_handler(&Session::OnContinueWritten, shared_from_this()));
+      head_.assign("HTTP/1.1 100 Continue\r\n\r\n");
+      net::async_write(socket_, net::buffer(head_),
+                       beast::bind_front_handler(&Session::OnContinueWritten, shared_from_this()));
       return;
     }
     ReadBody();
@@ -160,10 +210,30 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadBody();
   }
 
+  // A body with a Content-Length goes straight into body_ (kept across
+  // requests, so its memory is reused): what the header read already
+  // buffered, then one read of the rest. Chunked bodies go through the
+  // parser.
   void ReadBody() {
     if (parser_->is_done()) return OnBody({}, 0);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+    boost::optional<uint64_t> len = parser_->content_length();
+    if (parser_->chunked() || !len) {
+      http::async_read(socket_, buffer_, *parser_,
+                       beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+      return;
+    }
+    if (*len > options().max_body_bytes) return OnReadError(http::error::body_limit);
+    direct_body_ = true;
+    const size_t n = static_cast<size_t>(*len);
+    body_.clear();
+    body_.reserve(n + 64);  // simdjson's padding: the body is parsed in place
+    const size_t have = std::min(buffer_.size(), n);
+    body_.append(static_cast<const char*>(buffer_.data().data()), have);
+    buffer_.consume(have);
+    if (have == n) return OnBody({}, 0);
+    body_.resize(n);
+    net::async_read(socket_, net::buffer(body_.data() + have, n - have),
+                    beast::bind_front_handler(&Session::OnBody, shared_from_this()));
   }
 
   void OnReadError(const beast::error_code& ec) {
@@ -202,11 +272,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnBody(beast::error_code ec, size_t) {
     if (ec) return OnReadError(ec);
-    stream_.expires_never();
+    state_ = State::kHandling;
+    deadline_ = kNoDeadline;  // the Store call is ours, not the client's
     auto& req = parser_->get();
     const bool keep_alive = req.keep_alive();
     if (req.method() == http::verb::post) {
       Response r;
+      const std::string& body = direct_body_ ? body_ : req.body();
       try {
         Request in;
         in.method = req.method_string();
@@ -220,7 +292,8 @@ class Session : public std::enable_shared_from_this<Session> {
         if (server_->endpoint->wants_headers()) {
           for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
         }
-        in.body = &req.body();
+        in.body = &body;
+        in.response_storage = &spare_;
         r = server_->endpoint->Handle(in);
       } catch (const std::exception& e) {
         r = Endpoint::ErrorResponse(req[http::field::content_type],
@@ -238,6 +311,9 @@ class Session : public std::enable_shared_from_this<Session> {
       r.content_type = "text/plain";
       return Reply(std::move(r), 200, keep_alive);
     }
+    if (req.method() == http::verb::get && IsStatusPagePath(req.target())) {  // status_page.h
+      return Reply(RenderStatusPage(*server_->endpoint->store(), req.target()), 0, keep_alive);
+    }
     if (req.method() == http::verb::get && req.target() == "/healthcheck") {
       Response r;
       r.content_type = "text/plain";
@@ -253,39 +329,114 @@ class Session : public std::enable_shared_from_this<Session> {
     return Reply(std::move(r), 405, keep_alive);
   }
 
-  // A streamed response (Response::stream): the header now, then the body
-  // piece by piece from a pump thread, as HTTP/1.1 chunks (HTTP/1.0: raw,
-  // then close). The pump blocks in ResponseStream::Next, never an io thread.
-  void ReplyStream(Response r, bool keep_alive) {
+  void AddHeader(std::string_view name, std::string_view value) {
+    head_.append(name);
+    head_.append(": ");
+    head_.append(value);
+    head_.append("\r\n");
+  }
+
+  // The status line and the headers every response has, into head_.
+  // Returns the request's HTTP version (11 when no request was parsed).
+  unsigned StartHead(int status, std::string_view content_type) {
+    const bool have_request = parser_.has_value() && parser_->is_header_done();
+    const unsigned version = have_request ? parser_->get().version() : 11;
+    head_.clear();
+    head_.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    fmt::format_to(std::back_inserter(head_), "{} ", status);
+    head_.append(http::obsolete_reason(static_cast<http::status>(status)));
+    head_.append("\r\n");
+    AddHeader("Content-Type", content_type);
+    head_.append("x-amzn-RequestId: ");
+    server_->AppendRequestId(&head_);
+    head_.append("\r\n");
+    if (have_request) {
+      auto& req = parser_->get();
+      if (std::string_view origin = req[http::field::origin]; !origin.empty()) {
+        AddHeader("Access-Control-Allow-Origin", "*");
+        AddHeader("Access-Control-Expose-Headers",
+                  "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,Date");
+        if (req.method() == http::verb::options) {
+          AddHeader("Access-Control-Allow-Methods", "POST, GET, OPTIONS");
+          AddHeader("Access-Control-Allow-Headers", req[http::field::access_control_request_headers]);
+          AddHeader("Access-Control-Max-Age", "172800");
+        }
+      }
+    }
+    return version;
+  }
+
+  void LogRequest(int status, std::string_view error_type) {
+    if (!options().log_requests || !parser_.has_value() || !parser_->is_header_done()) return;
     auto& req = parser_->get();
-    chunked_ = req.version() >= 11;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started_).count();
+    fmt::print(stderr, "tributary-server: {} {} {} -> {} {} ({} us)\n",
+               std::string_view(req.method_string()), std::string_view(req.target()),
+               std::string_view(req["X-Amz-Target"]), status, error_type, us);
+  }
+
+  // `status_override` replaces r.status when non-zero.
+  void Reply(Response r, int status_override, bool keep_alive) {
+    const bool have_request = parser_.has_value() && parser_->is_header_done();
+    if (r.stream != nullptr && have_request) return ReplyStream(std::move(r), keep_alive);
+    keep_alive = keep_alive && have_request && !stopping_ &&
+                 !server_->stopping.load(std::memory_order_relaxed);
+    const int status = status_override != 0 ? status_override : r.status;
+    const unsigned version = StartHead(status, r.content_type);
+    if (!r.error_type.empty()) AddHeader("x-amzn-ErrorType", r.error_type);
+    if (status == 405) AddHeader("Allow", "POST, GET, OPTIONS");
+    fmt::format_to(std::back_inserter(head_), "Content-Length: {}\r\n", r.body.size());
+    if (version == 10) {
+      if (keep_alive) AddHeader("Connection", "keep-alive");
+    } else if (!keep_alive) {
+      AddHeader("Connection", "close");
+    }
+    head_.append("\r\n");
+    LogRequest(status, r.error_type);
+    out_body_ = std::move(r.body);
+    state_ = State::kWriting;
+    SetDeadline(options().body_timeout);
+    std::array<net::const_buffer, 2> bufs{net::buffer(head_), net::buffer(out_body_)};
+    net::async_write(socket_, bufs,
+                     beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
+  }
+
+  void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
+    // Keep the response's memory for the next response body.
+    if (out_body_.capacity() > spare_.capacity()) spare_.swap(out_body_);
+    out_body_.clear();
+    if (ec) return Close();
+    if (!keep_alive) return LingeringClose();
+    DoRead();
+  }
+
+  // ---- streamed responses (Response::stream)
+  // The header now, then the body piece by piece from a pump thread, as
+  // HTTP/1.1 chunks (HTTP/1.0: raw, then close). The pump blocks in
+  // ResponseStream::Next, never an io thread.
+  void ReplyStream(Response r, bool keep_alive) {
+    const unsigned version = StartHead(200, r.content_type);
+    chunked_ = version >= 11;
     keep_alive = keep_alive && chunked_ && !stopping_ &&
                  !server_->stopping.load(std::memory_order_relaxed);
-    stream_res_.emplace();
-    stream_res_->version(req.version());
-    stream_res_->result(http::status::ok);
-    stream_res_->set(http::field::content_type, r.content_type);
-    stream_res_->set("x-amzn-RequestId", server_->NextRequestId());
-    if (std::string_view origin = req[http::field::origin]; !origin.empty()) {
-      stream_res_->set(http::field::access_control_allow_origin, "*");
-    }
-    stream_res_->keep_alive(keep_alive);
-    if (chunked_) stream_res_->chunked(true);
-    stream_sr_.emplace(*stream_res_);
+    if (chunked_) AddHeader("Transfer-Encoding", "chunked");
+    if (chunked_ && !keep_alive) AddHeader("Connection", "close");
+    head_.append("\r\n");
     streaming_ = std::move(r.stream);
     state_ = State::kWriting;
     if (options().log_requests) {
+      auto& req = parser_->get();
       fmt::print(stderr, "tributary-server: {} {} {} -> 200 (event stream)\n",
                  std::string_view(req.method_string()), std::string_view(req.target()),
                  std::string_view(req["X-Amz-Target"]));
     }
-    stream_.expires_after(absl::ToChronoMilliseconds(options().body_timeout));
-    http::async_write_header(
-        stream_, *stream_sr_,
-        beast::bind_front_handler(&Session::OnStreamHeader, shared_from_this(), keep_alive));
+    SetDeadline(options().body_timeout);
+    net::async_write(socket_, net::buffer(head_),
+                     beast::bind_front_handler(&Session::OnStreamHeader, shared_from_this(), keep_alive));
   }
 
   void OnStreamHeader(bool keep_alive, beast::error_code ec, size_t) {
+    deadline_ = kNoDeadline;  // the pump sets one around each write
     if (ec) {
       streaming_->Cancel();
       streaming_.reset();
@@ -293,7 +444,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (stopping_) streaming_->Cancel();  // Stop() came while the header was written
     server_->PumpStarted();
-    auto work = net::make_work_guard(server_->ioc);  // keeps run() going while the pump waits
+    auto work = net::make_work_guard(*ctx_);  // keeps run() going while the pump waits
     std::thread([self = shared_from_this(), body = streaming_, keep_alive,
                  work = std::move(work)]() mutable {
       HttpServer::Impl* server = self->server_;
@@ -315,13 +466,13 @@ class Session : public std::enable_shared_from_this<Session> {
       if (!piece.empty()) ok = WriteFromPump(piece);
     }
     if (!ok) body->Cancel();
-    net::post(stream_.get_executor(), [self = shared_from_this(), ok, keep_alive] {
+    net::post(socket_.get_executor(), [self = shared_from_this(), ok, keep_alive] {
       self->FinishStream(ok, keep_alive);
     });
   }
 
-  // Runs on the pump thread: writes `piece` (one chunk) on the strand and
-  // waits for the write. False if it failed or the server was stopped.
+  // Runs on the pump thread: writes `piece` (one chunk) on the session's
+  // thread and waits for the write. False if it failed or the server stopped.
   bool WriteFromPump(const std::string& piece) {
     struct Done {
       util::Mutex mu;
@@ -336,99 +487,52 @@ class Session : public std::enable_shared_from_this<Session> {
       done->failed = static_cast<bool>(ec);
       done->cv.SignalAll();
     };
-    net::post(stream_.get_executor(), [self = shared_from_this(), &piece, finish] {
-      self->stream_.expires_after(absl::ToChronoMilliseconds(self->options().body_timeout));
+    net::post(socket_.get_executor(), [self = shared_from_this(), &piece, finish] {
+      self->SetDeadline(self->options().body_timeout);
       if (self->chunked_) {
-        net::async_write(self->stream_, http::make_chunk(net::buffer(piece)), finish);
+        self->chunk_head_ = fmt::format("{:x}\r\n", piece.size());
+        std::array<net::const_buffer, 3> bufs{net::buffer(self->chunk_head_), net::buffer(piece),
+                                              net::buffer("\r\n", 2)};
+        net::async_write(self->socket_, bufs, [self, finish](beast::error_code ec, size_t n) {
+          self->deadline_ = kNoDeadline;
+          finish(ec, n);
+        });
       } else {
-        net::async_write(self->stream_, net::buffer(piece), finish);
+        net::async_write(self->socket_, net::buffer(piece), [self, finish](beast::error_code ec, size_t n) {
+          self->deadline_ = kNoDeadline;
+          finish(ec, n);
+        });
       }
     });
     util::MutexLock l(&done->mu);
     while (!done->done) {
       done->cv.WaitFor(&done->mu, absl::Seconds(1));
-      if (!done->done && server_->ioc.stopped()) return false;
+      if (!done->done && ctx_->stopped()) return false;
     }
     return !done->failed;
   }
 
-  // On the strand, after the pump's last piece.
+  // On the session's thread, after the pump's last piece.
   void FinishStream(bool ok, bool keep_alive) {
     streaming_.reset();
-    stream_sr_.reset();
-    stream_res_.reset();
     if (!ok) return Close();
     if (!chunked_) return LingeringClose();
-    stream_.expires_after(absl::ToChronoMilliseconds(options().body_timeout));
-    net::async_write(stream_, http::make_chunk_last(),
+    SetDeadline(options().body_timeout);
+    net::async_write(socket_, net::buffer("0\r\n\r\n", 5),
                      beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
-  }
-
-  // `status_override` replaces r.status when non-zero.
-  void Reply(Response r, int status_override, bool keep_alive) {
-    if (r.stream != nullptr && parser_.has_value() && parser_->is_header_done()) {
-      return ReplyStream(std::move(r), keep_alive);
-    }
-    const bool have_request = parser_.has_value() && parser_->is_header_done();
-    keep_alive = keep_alive && have_request && !stopping_ &&
-                 !server_->stopping.load(std::memory_order_relaxed);
-    const int status = status_override != 0 ? status_override : r.status;
-    res_.emplace();
-    res_->version(have_request ? parser_->get().version() : 11);
-    res_->result(static_cast<unsigned>(status));
-    res_->set(http::field::content_type, r.content_type);
-    res_->set("x-amzn-RequestId", server_->NextRequestId());
-    if (!r.error_type.empty()) res_->set("x-amzn-ErrorType", r.error_type);
-    if (have_request) {
-      auto& req = parser_->get();
-      if (std::string_view origin = req[http::field::origin]; !origin.empty()) {
-        res_->set(http::field::access_control_allow_origin, "*");
-        res_->set(http::field::access_control_expose_headers,
-                  "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,Date");
-        if (req.method() == http::verb::options) {
-          res_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS");
-          res_->set(http::field::access_control_allow_headers,
-                    req[http::field::access_control_request_headers]);
-          res_->set(http::field::access_control_max_age, "172800");
-        }
-      }
-      if (status == 405) res_->set(http::field::allow, "POST, GET, OPTIONS");
-      if (options().log_requests) {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - started_)
-                      .count();
-        fmt::print(stderr, "tributary-server: {} {} {} -> {} {} ({} us)\n",
-                   std::string_view(req.method_string()), std::string_view(req.target()),
-                   std::string_view(req["X-Amz-Target"]), status, r.error_type, us);
-      }
-    }
-    res_->body() = std::move(r.body);
-    res_->keep_alive(keep_alive);
-    res_->prepare_payload();
-    state_ = State::kWriting;
-    stream_.expires_after(absl::ToChronoMilliseconds(options().body_timeout));
-    http::async_write(stream_, *res_,
-                      beast::bind_front_handler(&Session::OnWrite, shared_from_this(), keep_alive));
-  }
-
-  void OnWrite(bool keep_alive, beast::error_code ec, size_t) {
-    res_.reset();
-    if (ec) return Close();
-    if (!keep_alive) return LingeringClose();
-    DoRead();
   }
 
   void LingeringClose() {
     state_ = State::kClosing;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
-    stream_.expires_after(kLingerTime);
+    deadline_ = Clock::now() + kLingerTime;
     Drain();
   }
 
   void Drain() {
-    stream_.async_read_some(net::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    socket_.async_read_some(net::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->drained_ += n;
       if (ec || self->drained_ > kLingerBytes) return self->Close();
       self->Drain();
@@ -436,24 +540,29 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
-    state_ = State::kClosing;
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
     beast::error_code ec;
-    stream_.socket().close(ec);
+    socket_.close(ec);
+    watchdog_.cancel();
   }
 
-  beast::tcp_stream stream_;
+  Socket socket_;
+  Timer watchdog_;
+  Clock::time_point deadline_ = kNoDeadline;
   beast::flat_buffer buffer_;
   HttpServer::Impl* server_;
+  net::io_context* ctx_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::string_body>> res_;
-  std::optional<http::response<http::empty_body>> continue_;
-  // A streamed response's header and serializer, and its body while the
-  // pump runs (set and reset on the strand).
-  std::optional<http::response<http::empty_body>> stream_res_;
-  std::optional<http::response_serializer<http::empty_body>> stream_sr_;
+  std::string body_;        // a Content-Length body (direct_body_), reused
+  bool direct_body_ = false;
+  std::string head_;        // the response's status line and headers
+  std::string out_body_;    // the response body being written
+  std::string spare_;       // memory for the next response body
+  std::string chunk_head_;  // a streamed chunk's size line
   std::shared_ptr<ResponseStream> streaming_;
   bool chunked_ = true;
-  std::chrono::steady_clock::time_point started_;
+  Clock::time_point started_;
   State state_ = State::kWaitingForHeader;
   bool stopping_ = false;
   size_t drained_ = 0;
@@ -461,24 +570,27 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::DoAccept() {
-  acceptor.async_accept(net::make_strand(ioc),
-                        beast::bind_front_handler(&Impl::OnAccept, this));
+  net::io_context& ctx = *contexts[next_context];
+  next_context = (next_context + 1) % contexts.size();
+  acceptor->async_accept(ctx, [this, &ctx](beast::error_code ec, Socket socket) {
+    OnAcceptOn(ec, std::move(socket), &ctx);
+  });
 }
 
-void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+void HttpServer::Impl::OnAcceptOn(beast::error_code ec, Socket socket, net::io_context* ctx) {
   if (stopping.load(std::memory_order_relaxed) || ec == net::error::operation_aborted) return;
   if (ec) {
     // Out of file descriptors or a transient error: back off, then go on.
     fmt::print(stderr, "tributary-server: accept: {}\n", ec.message());
-    accept_retry.expires_after(std::chrono::milliseconds(50));
-    accept_retry.async_wait([this](beast::error_code e) {
+    accept_retry->expires_after(std::chrono::milliseconds(50));
+    accept_retry->async_wait([this](beast::error_code e) {
       if (!e && !stopping.load(std::memory_order_relaxed)) DoAccept();
     });
     return;
   }
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  auto session = std::make_shared<Session>(std::move(socket), this);
+  auto session = std::make_shared<Session>(std::move(socket), this, ctx);
   {
     util::MutexLock l(&mu);
     sessions.emplace(session.get(), session);
@@ -498,7 +610,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Endpoint* en
                                                               const ServerOptions& options) {
   auto impl = std::make_unique<Impl>(endpoint, options);
   beast::error_code ec;
-  tcp::resolver resolver(impl->ioc);
+  tcp::resolver resolver(*impl->contexts[0]);
   auto results = resolver.resolve(options.host, std::to_string(options.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
@@ -506,7 +618,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Endpoint* en
         fmt::format("cannot resolve host '{}': {}", options.host, ec.message()));
   }
   tcp::endpoint ep = results.begin()->endpoint();
-  tcp::acceptor& a = impl->acceptor;
+  auto& a = *impl->acceptor;
   auto fail = [&](std::string_view what) {
     return absl::UnavailableError(fmt::format("{} {}:{}: {}", what, ep.address().to_string(),
                                               ep.port(), ec.message()));
@@ -519,18 +631,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Endpoint* en
   if (ec) return fail("getsockname");
   impl->DoAccept();
 
-  int n = options.threads > 0 ? options.threads
-                              : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   Impl* p = impl.get();
+  const int n = static_cast<int>(p->contexts.size());
   {
     util::MutexLock l(&p->mu);
     p->running_threads = n;
   }
   for (int i = 0; i < n; ++i) {
-    p->threads.emplace_back([p] {
+    p->threads.emplace_back([p, i] {
       while (true) {
         try {
-          p->ioc.run();
+          p->contexts[i]->run();
           break;
         } catch (const std::exception& e) {  // a handler threw: log, keep serving
           fmt::print(stderr, "tributary-server: unexpected exception: {}\n", e.what());
@@ -554,10 +665,12 @@ std::string HttpServer::url() const {
 void HttpServer::Shutdown() {
   Impl* p = impl_.get();
   if (p->stopping.exchange(true)) return;
-  net::post(p->acceptor.get_executor(), [p] {
+  net::post(p->contexts[0]->get_executor(), [p] {
     beast::error_code ec;
-    p->acceptor.close(ec);
-    p->accept_retry.cancel();
+    p->acceptor->close(ec);
+    p->accept_retry->cancel();
+    // Each io thread ends once its connections are closed.
+    for (auto& g : p->guards) g.reset();
   });
   std::vector<std::shared_ptr<Session>> live;
   {
@@ -586,7 +699,7 @@ void HttpServer::Wait() {
   if (!done) {
     fmt::print(stderr, "tributary-server: connections still open after {}; closing them\n",
                absl::FormatDuration(p->options.shutdown_grace));
-    p->ioc.stop();
+    for (auto& ctx : p->contexts) ctx->stop();
     // Pumps notice the stopped io_context within a second and end.
     util::MutexLock l(&p->mu);
     while (p->running_pumps > 0) p->done_cv.WaitFor(&p->mu, absl::Seconds(1));

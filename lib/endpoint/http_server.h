@@ -1,17 +1,21 @@
 // HttpServer: serves an Endpoint over HTTP/1.1 (Boost.Beast on Asio).
 //
-// One io_context runs on a fixed pool of threads; each connection is a
-// chain of asynchronous reads and writes on its own strand, so no thread is
-// created per request or per connection. Connections are kept alive between
-// requests (HTTP/1.1 keep-alive; HTTP/1.0 clients close), requests on one
-// connection are answered in order, and any number of connections are served
-// at once. Requests are handled on the io thread that read them: every Store
-// call is short and never blocks on the network.
+// A fixed pool of io threads, each running its own io_context; every
+// connection is assigned to one of them (round robin) and all its handlers
+// run on that thread, so no thread is created per request or per connection
+// and no strand is needed. Connections are kept alive between requests
+// (HTTP/1.1 keep-alive; HTTP/1.0 clients close), requests on one connection
+// are answered in order, and any number of connections are served at once.
+// Requests are handled on the io thread that read them: every Store call is
+// short and never blocks on the network. A streamed response
+// (Response::stream) is fed by a thread of its own.
 //
 // Limits: a request body above max_body_bytes is answered 413 and the
 // connection closed; a connection that sends no complete header within
 // idle_timeout, or no complete body within body_timeout after its header, is
-// closed. Malformed HTTP is answered 400 and the connection closed.
+// closed. Timeouts are checked by a per-connection watchdog every quarter of
+// the shorter timeout (at most every second), so a connection is closed up
+// to that much later than its deadline. Malformed HTTP is answered 400 and the connection closed.
 //
 // Shutdown: Shutdown() stops accepting, closes connections that are waiting
 // for a request, and lets requests already being read or answered finish

@@ -77,6 +77,10 @@ class JsonWriter {
   void EndArray();
   void Key(std::string_view name);
   void String(std::string_view s);
+  // A string known to need no escaping (digits, ASCII letters, '-', ...):
+  // copied as is. For sequence numbers, shard ids and other values the
+  // server formats itself.
+  void SafeString(std::string_view s);
   void Int(int64_t v);
   void Bool(bool v);
   void Blob(std::string_view bytes);  // base64

@@ -56,7 +56,7 @@ class MemRandomAccessFile final : public RandomAccessFile {
   explicit MemRandomAccessFile(std::shared_ptr<FileData> f) : f_(std::move(f)) {}
   absl::StatusOr<std::string_view> Read(uint64_t offset, size_t n, char* scratch) const override {
     util::MutexLock l(&f_->mu);
-    if (offset >= f_->bytes.size()) return std::string_view(scratch, 0);
+    if (offset >= f_->bytes.size()) return std::string_view();
     size_t got = std::min<size_t>(n, f_->bytes.size() - offset);
     std::memcpy(scratch, f_->bytes.data() + offset, got);
     return std::string_view(scratch, got);

@@ -157,7 +157,7 @@ absl::Status DiskShardLog::Load(RecoveryReport* report) {
     for (std::string d = options_.dir; ;) {
       size_t slash = d.rfind('/');
       if (slash == std::string::npos || slash == 0) break;
-      d = d.substr(0, slash);
+      d.resize(slash);
       TRIBUTARY_RETURN_IF_ERROR(env->SyncDir(d));
       if (env->FileExists(d + "/CATALOG")) break;  // reached the store root
     }
@@ -181,7 +181,9 @@ absl::Status DiskShardLog::Load(RecoveryReport* report) {
     seg->first_counter = firsts[i];
     seg->path = SegmentPath(firsts[i]);
     TRIBUTARY_ASSIGN_OR_RETURN(seg->file, env->NewRandomAccessFile(seg->path));
-    TRIBUTARY_RETURN_IF_ERROR(ScanSegment(seg.get(), i + 1 == firsts.size(), report));
+    // Counters of a segment stay below the next segment's first one.
+    const uint64_t limit = i + 1 < firsts.size() ? firsts[i + 1] : ~uint64_t{0};
+    TRIBUTARY_RETURN_IF_ERROR(ScanSegment(seg.get(), i + 1 == firsts.size(), limit, report));
     next_counter_ = std::max(next_counter_, seg->first_counter);
     if (seg->drop) {
       seg->file.reset();
@@ -202,7 +204,8 @@ absl::Status DiskShardLog::Load(RecoveryReport* report) {
   return absl::OkStatus();
 }
 
-absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryReport* report) {
+absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, uint64_t counter_limit,
+                                       RecoveryReport* report) {
   TRIBUTARY_ASSIGN_OR_RETURN(uint64_t file_size, options_.env->GetFileSize(seg->path));
   char hdr[kSegmentHeaderSize];
   TRIBUTARY_ASSIGN_OR_RETURN(std::string_view h, seg->file->Read(0, kSegmentHeaderSize, hdr));
@@ -238,6 +241,15 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
     TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Frame fr, cur.Next());
     if (fr.result == Cursor::Result::kEnd) break;
     if (fr.result == Cursor::Result::kRecord) {
+      if (std::string why = OutOfOrder(*seg, fr.counter, counter_limit); !why.empty()) {
+        // An intact frame the writer cannot have produced (reads and the
+        // sparse index rely on counters increasing):
+        // corruption, never a torn tail, so it is not truncated away.
+        seg->corrupt_at = fr.offset;
+        report->problems.push_back(fmt::format("{}: corrupt record at offset {} ({}); reads past it fail",
+                                               seg->path, fr.offset, why));
+        break;
+      }
       Decoded d{fr.counter, fr.arrival, fr.key, fr.data, cur.offset() - fr.offset};
       IndexRecord(seg, d, fr.offset);
       seg->size = cur.offset();
@@ -261,6 +273,22 @@ absl::Status DiskShardLog::ScanSegment(Segment* seg, bool is_last, RecoveryRepor
     break;
   }
   return absl::OkStatus();
+}
+
+std::string DiskShardLog::OutOfOrder(const Segment& seg, uint64_t counter, uint64_t limit) {
+  if (counter >= limit) {
+    return limit == ~uint64_t{0}
+               ? fmt::format("counter {} is the largest counter, never issued", counter)
+               : fmt::format("counter {} is not below the next segment's first counter {}",
+                             counter, limit);
+  }
+  if (counter < seg.first_counter) {
+    return fmt::format("counter {} is below the segment's first counter {}", counter, seg.first_counter);
+  }
+  if (seg.records > 0 && counter <= seg.last_counter) {
+    return fmt::format("counter {} does not follow counter {}", counter, seg.last_counter);
+  }
+  return "";
 }
 
 bool DiskShardLog::ValidFrameAfter(const Segment& seg, uint64_t from, uint64_t file_size) const {
@@ -585,11 +613,14 @@ absl::Status DiskShardLog::Destroy() {
 }
 
 absl::Status DiskShardLog::Verify(RecoveryReport* report) const {
-  for (const auto& sp : segments_) {
-    const Segment& seg = *sp;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    const Segment& seg = *segments_[i];
+    const uint64_t limit = i + 1 < segments_.size() ? segments_[i + 1]->first_counter : ~uint64_t{0};
     report->segments++;
     TRIBUTARY_ASSIGN_OR_RETURN(uint64_t file_size, options_.env->GetFileSize(seg.path));
     Cursor cur(seg.file.get(), kSegmentHeaderSize, file_size);
+    Segment seen;  // what OutOfOrder needs: the counters so far
+    seen.first_counter = seg.first_counter;
     while (true) {
       TRIBUTARY_ASSIGN_OR_RETURN(Cursor::Frame fr, cur.Next());
       if (fr.result == Cursor::Result::kEnd) break;
@@ -597,6 +628,12 @@ absl::Status DiskShardLog::Verify(RecoveryReport* report) const {
         report->problems.push_back(fmt::format("{}: offset {}: {}", seg.path, fr.offset, fr.why));
         break;
       }
+      if (std::string why = OutOfOrder(seen, fr.counter, limit); !why.empty()) {
+        report->problems.push_back(fmt::format("{}: offset {}: {}", seg.path, fr.offset, why));
+        break;
+      }
+      seen.records++;
+      seen.last_counter = fr.counter;
       report->records++;
     }
   }

@@ -118,7 +118,17 @@ class DiskShardLog final : public ShardLog {
 
   explicit DiskShardLog(const Options& options) : options_(options) {}
   absl::Status Load(RecoveryReport* report);
-  absl::Status ScanSegment(Segment* seg, bool is_last, RecoveryReport* report);
+  // Every record's counter must be below `counter_limit` (the next
+  // segment's first counter; ~0 for the last segment).
+  absl::Status ScanSegment(Segment* seg, bool is_last, uint64_t counter_limit,
+                           RecoveryReport* report);
+  // Why a checksum-valid record cannot follow what `seg` holds so far (its
+  // counter is not above the previous one, is below the segment's first
+  // counter, or is not below `limit`: the next segment's first counter, or
+  // ~0, which is never issued), or "" if it can. Arrival times are not
+  // checked: appends only promise they do not decrease, and reads tolerate
+  // it if they do.
+  static std::string OutOfOrder(const Segment& seg, uint64_t counter, uint64_t limit);
   // Whether an intact record frame starts anywhere in [from, file_size).
   bool ValidFrameAfter(const Segment& seg, uint64_t from, uint64_t file_size) const;
   absl::Status StartSegment(uint64_t first_counter);

@@ -65,8 +65,6 @@ void ChunkPool::Put(char* block, size_t size) {
 
 // ------------------------------------------------------------ MemShardLog
 
-static_assert(sizeof(MemShardLog) > 0);
-
 MemShardLog::~MemShardLog() {
   for (Chunk& c : chunks_) pool_->Put(c.buf, c.capacity);
   for (Entry* b : blocks_) pool_->Put(reinterpret_cast<char*>(b), kIndexBlockBytes);

@@ -14,7 +14,9 @@
 
 namespace tributary::shard {
 
-inline std::string Uint128ToDecimal(absl::uint128 value) {
+// Writes the decimal digits of `value` to `buf` (at least 40 bytes) and
+// returns how many.
+inline size_t Uint128ToDecimal(absl::uint128 value, char* buf) {
   constexpr uint64_t kTen19 = 10000000000000000000ULL;
   unsigned __int128 v = (static_cast<unsigned __int128>(absl::Uint128High64(value)) << 64) |
                         absl::Uint128Low64(value);
@@ -22,7 +24,6 @@ inline std::string Uint128ToDecimal(absl::uint128 value) {
   v /= kTen19;
   const uint64_t mid = static_cast<uint64_t>(v % kTen19);
   const uint64_t hi = static_cast<uint64_t>(v / kTen19);
-  char buf[48];
   char* p = buf;
   auto limb = [&p](uint64_t x, bool pad) {
     char tmp[20];
@@ -45,7 +46,20 @@ inline std::string Uint128ToDecimal(absl::uint128 value) {
   } else {
     limb(lo, false);
   }
-  return std::string(buf, static_cast<size_t>(p - buf));
+  return static_cast<size_t>(p - buf);
+}
+
+inline std::string Uint128ToDecimal(absl::uint128 value) {
+  char buf[48];
+  return std::string(buf, Uint128ToDecimal(value, buf));
+}
+
+// "shardId-%012u" into `buf` (at least 20 bytes); returns the length (20
+// for every index below 10^12, i.e. every uint32_t).
+inline size_t FormatShardIdTo(uint32_t index, char* buf) {
+  std::memcpy(buf, "shardId-", 8);
+  for (int i = 19; i >= 8; --i, index /= 10) buf[i] = static_cast<char>('0' + index % 10);
+  return 20;
 }
 
 }  // namespace tributary::shard

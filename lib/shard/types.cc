@@ -7,9 +7,14 @@
 #include "tributary/status.h"
 #include "tributary/types.h"
 
+#include "shard/decimal.h"
+
 namespace tributary {
 
-std::string FormatShardId(uint32_t index) { return fmt::format("shardId-{:012d}", index); }
+std::string FormatShardId(uint32_t index) {
+  char buf[20];
+  return std::string(buf, shard::FormatShardIdTo(index, buf));
+}
 
 absl::StatusOr<uint32_t> ParseShardId(std::string_view id) {
   constexpr std::string_view kPrefix = "shardId-";

@@ -5,7 +5,9 @@
 #include <cstring>
 
 #include "absl/strings/escaping.h"
+#include "tributary/options.h"
 #include "tributary/status.h"
+#include "tributary/types.h"
 #include "util/coding.h"
 
 namespace tributary::stream {
@@ -98,6 +100,16 @@ absl::StatusOr<PageToken> DecodePageToken(std::string_view token, uint8_t expect
          r.U8(&t.filter_type) && r.I64(&t.filter_arg) && r.U32(&max_results) &&
          r.Str(&t.stream_name) && r.Str(&t.after_name) && r.done();
     t.max_results = static_cast<int32_t>(max_results);
+    // The checksum only catches damage: anyone can build a token that
+    // passes it, so what the Store trusts is checked here. ListShards and
+    // ListStreamConsumers page by max_results (a page of 0 would end with a
+    // NextToken after no element); ListShards casts filter_type to its enum.
+    if (ok && (expected_kind == 'S' || expected_kind == 'C')) {
+      ok = t.max_results >= 1 && t.max_results <= limits::kMaxListLimit;
+    }
+    if (ok && expected_kind == 'S') {
+      ok = t.filter_type <= static_cast<uint8_t>(ShardFilterType::kFromTimestamp);
+    }
   }
   if (!ok) return InvalidArgumentError("Invalid NextToken: not a pagination token issued by this store");
   return t;

@@ -8,6 +8,8 @@
 #include <algorithm>
 
 #include "stream/backend.h"
+#include "stream/fault_hooks.h"
+#include "stream/iterator_token.h"
 #include "tributary/kpl.h"
 #include "stream/store_impl.h"
 #include "util/status_macros.h"
@@ -112,6 +114,10 @@ const StoreOptions& Store::options() const { return backend_->options(); }
 std::string Store::StreamArn(std::string_view name) const { return backend_->StreamArn(name); }
 const std::string& Store::directory() const { return backend_->directory(); }
 Env* Store::env() const { return backend_->env(); }
+Clock* Store::clock() const {
+  Clock* c = backend_->options().clock;
+  return c != nullptr ? c : SystemClock();
+}
 std::shared_ptr<void> Store::GetOrCreateAttachment(
     std::string_view key, const std::function<std::shared_ptr<void>()>& make) {
   return backend_->GetOrCreateAttachment(key, make);
@@ -210,11 +216,24 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
   return backend_->ListShards(req, after);
 }
 
+absl::StatusOr<std::vector<ShardStatistics>> Store::GetShardStatistics(std::string_view stream) {
+  stream::StoreImpl* impl = backend_->local();
+  if (impl == nullptr) {
+    return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
+                     "GetShardStatistics reads a local store's shard logs; a remote store has none");
+  }
+  absl::Time now = impl->Now();
+  return impl->WithStream(stream, now, [&](stream::StreamImpl& s) -> absl::StatusOr<std::vector<ShardStatistics>> {
+    return s.Statistics(now);
+  });
+}
+
 absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRecordInput& record,
                                            std::optional<std::string_view> ordering,
                                            const WriteOptions& write_options) {
   TRIBUTARY_RETURN_IF_ERROR(ValidateRecord(record, ""));
   TRIBUTARY_ASSIGN_OR_RETURN(HashKey hash, RecordHash(record));
+  if (FaultInjector* f = options().fault_injector) TRIBUTARY_RETURN_IF_ERROR(f->OnPut(stream, record));
   return backend_->Put(stream, record, hash, ordering, write_options);
 }
 
@@ -244,10 +263,16 @@ absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
     }
     hashes[i] = *h;
   }
-  return backend_->PutBatch(stream, records, hashes, write_options);
+  auto write = [&](absl::Span<const PutRecordInput> rs, absl::Span<const HashKey> hs) {
+    return backend_->PutBatch(stream, rs, hs, write_options);
+  };
+  return options().fault_injector == nullptr
+      ? write(records, hashes)
+      : stream::PutBatchWithFaults(*options().fault_injector, stream, records, hashes, write);
 }
 
 absl::StatusOr<std::string> Store::GetShardIterator(const GetShardIteratorRequest& request) {
+  if (FaultInjector* f = options().fault_injector) TRIBUTARY_RETURN_IF_ERROR(f->OnGetShardIterator(request));
   return backend_->GetShardIterator(request);
 }
 
@@ -257,6 +282,17 @@ absl::StatusOr<GetRecordsResult> Store::GetRecords(std::string_view shard_iterat
   }
   if (shard_iterator.empty() || shard_iterator.size() > 512) {
     return ValidationError("ShardIterator must be 1..512 characters");
+  }
+  if (FaultInjector* f = options().fault_injector) {
+    // The hook names the stream and shard; a local iterator carries both. A
+    // local iterator that does not decode gets the backend's own error; a
+    // remote one is opaque, so there the hook sees empty names.
+    absl::StatusOr<stream::IteratorToken> t = stream::DecodeIterator(shard_iterator);
+    if (t.ok()) {
+      TRIBUTARY_RETURN_IF_ERROR(f->OnGetRecords(t->stream_name, FormatShardId(t->shard_index)));
+    } else if (backend_->local() == nullptr) {
+      TRIBUTARY_RETURN_IF_ERROR(f->OnGetRecords("", ""));
+    }
   }
   absl::StatusOr<GetRecordsResult> r = backend_->GetRecords(shard_iterator, limit);
   if (deaggregate_kpl_records_ && r.ok()) DeaggregateRecords(&r->records);

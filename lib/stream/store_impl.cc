@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "util/status_macros.h"
 
 namespace tributary::stream {
@@ -106,6 +107,15 @@ absl::Status StoreImpl::LoadCatalog() {
   next_incarnation_ = catalog_->loaded_next_incarnation();
   std::set<std::string> live_dirs;
   for (const auto& [name, blob] : catalog_->loaded()) {
+    // The name becomes a directory name: one that could not have been
+    // created (a '/' or "..", say) means damage, and must not reach the
+    // file system.
+    if (!ValidateStreamName(name).ok()) {
+      return MakeError(absl::StatusCode::kDataLoss, ErrorType::kCorruption,
+                       fmt::format("catalog {}/CATALOG names a stream '{}' that is not a valid "
+                                   "stream name; the store will not open over it",
+                                   dir_, absl::CHexEscape(name.substr(0, 140))));
+    }
     TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<StreamImpl> st, StreamImpl::Restore(this, name, blob));
     next_incarnation_ = std::max(next_incarnation_, st->incarnation() + 1);
     live_dirs.insert(fmt::format("{}.{}", name, st->incarnation()));
@@ -164,6 +174,17 @@ absl::StatusOr<std::unique_ptr<log::ShardLog>> StoreImpl::OpenLog(const std::str
 
 std::unique_ptr<log::ShardLog> StoreImpl::NewLog(const std::string& stream, uint64_t incarnation,
                                                  uint32_t shard_index, uint64_t start_counter) {
+  if (durable()) {
+    // A new shard's directory can only hold files of a reshard that never
+    // committed (the catalog did not record the shard before a crash or a
+    // failed catalog write), so nothing in it was acknowledged. Left there,
+    // its segments would start above the counters the stream now gives the
+    // shard. Start from an empty directory.
+    const std::string dir = fmt::format("{}/{}", StreamDir(stream, incarnation), shard_index);
+    if (absl::StatusOr<std::vector<std::string>> files = env_->GetChildren(dir); files.ok()) {
+      for (const std::string& f : *files) IgnoreError(env_->RemoveFile(dir + "/" + f));
+    }
+  }
   absl::StatusOr<std::unique_ptr<log::ShardLog>> l = OpenLog(stream, incarnation, shard_index, start_counter);
   if (l.ok()) return std::move(*l);
   MarkUnhealthy(l.status());

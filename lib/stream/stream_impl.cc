@@ -199,6 +199,118 @@ void StreamImpl::DestroyStorage() {
   store_->RemoveStreamDir(name_, incarnation_);
 }
 
+namespace {
+
+// What is wrong with a decoded stream blob, or "" (see Restore): enum values
+// in range; shards numbered in creation order, so a parent's index is below
+// its child's; ranges well-formed; the open shards partition the hash-key
+// space (routing relies on it); a pending reshard names open shards, a
+// split key strictly inside its shard, adjacent shards for a merge, and a
+// shard count UpdateShardCount would accept.
+struct RestoredScalars {
+  uint8_t status, mode;
+  int32_t retention_hours;
+  int64_t created_ms, transition_done_ms, trim_floor_ms;
+  int32_t accounted_shards;
+};
+
+// Times the stream does arithmetic with (retention windows, transitions)
+// must be plausible: from 1970 to the year 9999.
+bool PlausibleMs(int64_t ms) { return ms >= 0 && ms <= 253402300799999; }
+
+// What is wrong with a pending change of a restored stream, or "".
+std::string CheckPending(const std::optional<PendingChange>& pending,
+                         const std::vector<std::unique_ptr<Shard>>& shards, size_t open_count) {
+  if (!pending) return "";
+  auto open_shard = [&](uint32_t i) { return i < shards.size() && !shards[i]->closed; };
+  switch (pending->kind) {
+    case PendingChange::Kind::kSplit: {
+      if (!open_shard(pending->a)) return fmt::format("pending split of shard {}", pending->a);
+      const HashKeyRange& r = shards[pending->a]->range;
+      if (!(r.start < pending->key && pending->key <= r.end)) return "pending split key outside its shard";
+      return "";
+    }
+    case PendingChange::Kind::kMerge:
+      if (!open_shard(pending->a) || !open_shard(pending->b) ||
+          !(shards[pending->a]->range.IsFollowedBy(shards[pending->b]->range) ||
+            shards[pending->b]->range.IsFollowedBy(shards[pending->a]->range))) {
+        return fmt::format("pending merge of shards {} and {}", pending->a, pending->b);
+      }
+      return "";
+    case PendingChange::Kind::kScale: {
+      const int64_t n = static_cast<int64_t>(open_count);
+      if (pending->target < 1 || pending->target > limits::kMaxShardsPerStream ||
+          pending->target > 2 * n || 2 * int64_t{pending->target} < n) {
+        return fmt::format("pending UpdateShardCount to {} from {} shards", pending->target, n);
+      }
+      return "";
+    }
+    case PendingChange::Kind::kMode:
+      if (static_cast<uint8_t>(pending->mode) > static_cast<uint8_t>(StreamMode::kOnDemand)) {
+        return "pending mode change to an unknown mode";
+      }
+      return "";
+    case PendingChange::Kind::kState:
+    case PendingChange::Kind::kWarm:
+      return "";
+  }
+  return "unknown pending change";
+}
+
+std::string CheckRestored(const RestoredScalars& v, const std::optional<PendingChange>& pending,
+                          const std::vector<std::unique_ptr<Shard>>& shards) {
+  if (v.status > static_cast<uint8_t>(StreamStatus::kUpdating)) return fmt::format("status {}", v.status);
+  if (v.mode > static_cast<uint8_t>(StreamMode::kOnDemand)) return fmt::format("mode {}", v.mode);
+  if (v.retention_hours < limits::kMinRetentionHours || v.retention_hours > limits::kMaxRetentionHours) {
+    return fmt::format("retention of {} hours", v.retention_hours);
+  }
+  if (!PlausibleMs(v.created_ms) || !PlausibleMs(v.transition_done_ms) ||
+      (v.trim_floor_ms != INT64_MIN && !PlausibleMs(v.trim_floor_ms))) {
+    return fmt::format("implausible times (created {}, transition {}, trim floor {} ms)", v.created_ms,
+                       v.transition_done_ms, v.trim_floor_ms);
+  }
+  if (shards.empty()) return "no shards";
+  std::vector<HashKeyRange> open;
+  for (const auto& sp : shards) {
+    const Shard& sh = *sp;
+    if (sh.range.end < sh.range.start) return fmt::format("shard {} has an empty range", sh.index);
+    if (!PlausibleMs(sh.created_ms) || (sh.closed && !PlausibleMs(sh.closed_ms))) {
+      return fmt::format("shard {} has implausible times", sh.index);
+    }
+    if (sh.parent && *sh.parent >= sh.index) {
+      return fmt::format("shard {} has parent {}", sh.index, *sh.parent);
+    }
+    if (sh.adjacent_parent && (!sh.parent || *sh.adjacent_parent >= sh.index)) {
+      return fmt::format("shard {} has adjacent parent {}", sh.index, *sh.adjacent_parent);
+    }
+    if (!sh.closed) open.push_back(sh.range);
+  }
+  std::sort(open.begin(), open.end(),
+            [](const HashKeyRange& a, const HashKeyRange& b) { return a.start < b.start; });
+  if (open.empty() || open.front().start != HashKey::Min() || open.back().end != HashKey::Max()) {
+    return "the open shards do not cover the hash-key space";
+  }
+  for (size_t i = 1; i < open.size(); ++i) {
+    if (!open[i - 1].IsFollowedBy(open[i])) return "the open shards overlap or leave a gap";
+  }
+  if (std::string why = CheckPending(pending, shards, open.size()); !why.empty()) return why;
+  // What the stream holds against the account's shard limit is its open
+  // shards plus what an accepted reshard adds (Split +1, Merge -1,
+  // UpdateShardCount target - open); anything else drifts (a negative count
+  // after the next scale-down, say) and the store would refuse to reopen.
+  int64_t accounted = static_cast<int64_t>(open.size());
+  if (pending && pending->kind == PendingChange::Kind::kSplit) accounted += 1;
+  if (pending && pending->kind == PendingChange::Kind::kMerge) accounted -= 1;
+  if (pending && pending->kind == PendingChange::Kind::kScale) accounted = pending->target;
+  if (v.accounted_shards != accounted) {
+    return fmt::format("{} shards accounted for {} open shards{}", v.accounted_shards, open.size(),
+                       pending ? " and a pending change" : "");
+  }
+  return "";
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store,
                                                                 const std::string& name,
                                                                 std::string_view blob) {
@@ -332,6 +444,15 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     if (has_warm) warm = WarmThroughput{target, current};
   }
   if (!d.done()) return bad();
+  // A blob that decodes can still be inconsistent (a bug, or bytes edited
+  // behind the checksum): the rest of the stream trusts these fields, so
+  // check them here and refuse to open rather than index out of bounds.
+  if (std::string why = CheckRestored({status, mode, retention, created_ms, done_ms, trim_floor, accounted},
+                                      pending, shards);
+      !why.empty()) {
+    return MakeError(absl::StatusCode::kDataLoss, ErrorType::kCorruption,
+                     fmt::format("catalog entry of stream {} is inconsistent: {}", name, why));
+  }
 
   std::unique_ptr<StreamImpl> st(
       new StreamImpl(store, name, incarnation, absl::FromUnixMillis(created_ms)));
@@ -1040,6 +1161,29 @@ absl::StatusOr<StreamDescription> StreamImpl::Describe(int limit, std::optional<
     d.shards.push_back(DescribeShard(*s, now_ms));
   }
   return d;
+}
+
+std::vector<ShardStatistics> StreamImpl::Statistics(absl::Time now) {
+  FinishTransitionIfDue(now);
+  util::ReaderLock l(&mu_);
+  const int64_t now_ms = Ms(now);
+  std::vector<ShardStatistics> out;
+  for (const auto& sp : shards_) {
+    Shard& s = *sp;
+    if (Expired(s, now_ms)) continue;
+    ShardStatistics st;
+    st.shard_id = s.id;
+    util::MutexLock dl(&s.data_mu);
+    if (s.log != nullptr) {
+      st.records = s.log->record_count();
+      st.bytes = s.log->byte_count();
+      if (auto t = s.log->oldest_arrival_ms()) st.oldest_arrival = absl::FromUnixMillis(*t);
+      if (auto t = s.log->newest_arrival_ms()) st.newest_arrival = absl::FromUnixMillis(*t);
+    }
+    if (s.last_counter) st.last_sequence_number = SequenceNumber::FromParts(*s.last_counter, s.index);
+    out.push_back(std::move(st));
+  }
+  return out;
 }
 
 absl::StatusOr<StreamDescriptionSummary> StreamImpl::DescribeSummary(absl::Time now) {

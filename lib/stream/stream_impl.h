@@ -194,6 +194,8 @@ class StreamImpl {
   absl::StatusOr<ListTagsResult> ListTags(const std::optional<ConsumerKey>& consumer,
                                           const std::optional<std::string>& after, int limit,
                                           absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // Store::GetShardStatistics.
+  std::vector<ShardStatistics> Statistics(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   int OpenShardCount() ABSL_LOCKS_EXCLUDED(mu_);
   StreamMode Mode() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -315,12 +317,12 @@ class StreamImpl {
   std::atomic<int64_t> gone_at_ns_{kNotDeleting};
 
   mutable util::SharedMutex mu_;
-  StreamStatus status_ ABSL_GUARDED_BY(mu_);
+  StreamStatus status_ ABSL_GUARDED_BY(mu_) = StreamStatus::kCreating;
   absl::Time transition_done_ ABSL_GUARDED_BY(mu_);
   std::optional<PendingChange> pending_ ABSL_GUARDED_BY(mu_);
-  StreamMode mode_ ABSL_GUARDED_BY(mu_);
-  size_t max_record_size_ ABSL_GUARDED_BY(mu_);
-  int retention_hours_ ABSL_GUARDED_BY(mu_);
+  StreamMode mode_ ABSL_GUARDED_BY(mu_) = StreamMode::kProvisioned;
+  size_t max_record_size_ ABSL_GUARDED_BY(mu_) = limits::kDefaultMaxRecordSize;
+  int retention_hours_ ABSL_GUARDED_BY(mu_) = limits::kDefaultRetentionHours;
   int64_t trim_floor_ms_ ABSL_GUARDED_BY(mu_) = INT64_MIN;
   std::vector<std::unique_ptr<Shard>> shards_ ABSL_GUARDED_BY(mu_);  // by index
   std::vector<std::pair<HashKey, Shard*>> routes_ ABSL_GUARDED_BY(mu_);  // open, by start

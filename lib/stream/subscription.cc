@@ -79,9 +79,12 @@ struct ShardSubscription::State {
   bool finished = false;  // the event ending the shard was returned
 };
 
-ShardSubscription::ShardSubscription(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ShardSubscription::ShardSubscription(std::unique_ptr<State> state) : state_(std::move(state)) {
+  state_->store->SubscriptionAdded();  // before the first read (see NotifyAppend)
+}
 
 ShardSubscription::~ShardSubscription() {
+  state_->store->SubscriptionRemoved();
   state_->slot->ended.store(true);
   state_->store->ReleaseSubscription(state_->key, state_->slot.get());
 }

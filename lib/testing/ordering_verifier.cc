@@ -17,11 +17,19 @@ struct OrderingVerifier::State {
     SequenceNumber seq;
     std::string key;
   };
-  // Acknowledged records, by sequence number.
-  // Keyed by all 256 bits: numbers read from a remote store may be wide.
+  // Acknowledged records, by sequence number (all 256 bits: numbers read
+  // from a remote store may be wide).
   using Id = std::pair<absl::uint128, absl::uint128>;
   absl::flat_hash_map<Id, Acked> acked ABSL_GUARDED_BY(mu);
-  absl::flat_hash_set<Id> seen ABSL_GUARDED_BY(mu);
+  // Delivered records (first delivery): what Check() needs to judge them
+  // against the acknowledgements, which may arrive after the delivery when
+  // producers and consumers run concurrently.
+  struct Seen {
+    SequenceNumber seq;
+    std::string key;
+    std::string shard;
+  };
+  absl::flat_hash_map<Id, Seen> seen ABSL_GUARDED_BY(mu);
   struct KeyState {
     SequenceNumber highest;
     std::string shard;  // where `highest` came from
@@ -30,13 +38,15 @@ struct OrderingVerifier::State {
   uint64_t delivered ABSL_GUARDED_BY(mu) = 0;
   uint64_t duplicates ABSL_GUARDED_BY(mu) = 0;
   uint64_t out_of_order ABSL_GUARDED_BY(mu) = 0;
-  uint64_t unacknowledged ABSL_GUARDED_BY(mu) = 0;
   std::vector<std::string> problems ABSL_GUARDED_BY(mu);
+
+  void Problem(size_t max, std::string text) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (problems.size() < max) problems.push_back(std::move(text));
+  }
 };
 
 OrderingVerifier::OrderingVerifier() : OrderingVerifier(Options()) {}
-OrderingVerifier::OrderingVerifier(Options options)
-    : options_(options), state_(std::make_unique<State>()) {}
+OrderingVerifier::OrderingVerifier(Options options) : options_(options), state_(std::make_unique<State>()) {}
 OrderingVerifier::~OrderingVerifier() = default;
 
 void OrderingVerifier::Acknowledged(std::string_view partition_key, SequenceNumber sequence_number) {
@@ -53,38 +63,28 @@ void OrderingVerifier::Delivered(const RecordBatch& batch) { Delivered(batch.sha
 void OrderingVerifier::Delivered(std::string_view shard_id, absl::Span<const Record> records) {
   State& s = *state_;
   util::MutexLock l(&s.mu);
-  auto problem = [&](std::string text) {
-    if (s.problems.size() < options_.max_problems) s.problems.push_back(std::move(text));
-  };
   for (const Record& r : records) {
     ++s.delivered;
     const State::Id id(r.sequence_number.high(), r.sequence_number.value());
-    if (!s.seen.insert(id).second) {
+    auto [seen, first] = s.seen.try_emplace(id);
+    if (!first) {
       ++s.duplicates;
       if (options_.guarantee == DeliveryGuarantee::kExactlyOnce) {
-        problem(fmt::format("duplicate: key '{}' record {} delivered again (shard {})", r.partition_key,
-                            r.sequence_number.ToString(), shard_id));
+        s.Problem(options_.max_problems,
+                  fmt::format("duplicate: key '{}' record {} delivered again (shard {})", r.partition_key,
+                              r.sequence_number.ToString(), shard_id));
       }
       continue;  // a re-delivery is never an order violation
     }
-    auto acked = s.acked.find(id);
-    if (acked == s.acked.end()) {
-      ++s.unacknowledged;
-      if (options_.require_acknowledged) {
-        problem(fmt::format("unacknowledged: key '{}' record {} (shard {}) was never acknowledged",
-                            r.partition_key, r.sequence_number.ToString(), shard_id));
-      }
-    } else if (acked->second.key != r.partition_key) {
-      problem(fmt::format("record {} (shard {}) has key '{}', acknowledged with key '{}'",
-                          r.sequence_number.ToString(), shard_id, r.partition_key, acked->second.key));
-    }
+    seen->second = State::Seen{r.sequence_number, r.partition_key, std::string(shard_id)};
     auto [it, inserted] = s.keys.try_emplace(r.partition_key);
     State::KeyState& k = it->second;
     if (!inserted && r.sequence_number < k.highest) {
       ++s.out_of_order;
-      problem(fmt::format("out of order: key '{}' record {} (shard {}) delivered after record {} (shard {})",
-                          r.partition_key, r.sequence_number.ToString(), shard_id, k.highest.ToString(),
-                          k.shard));
+      s.Problem(options_.max_problems,
+                fmt::format(
+                    "out of order: key '{}' record {} (shard {}) delivered after record {} (shard {})",
+                    r.partition_key, r.sequence_number.ToString(), shard_id, k.highest.ToString(), k.shard));
       continue;
     }
     k.highest = r.sequence_number;
@@ -103,9 +103,33 @@ OrderingVerifier::Report OrderingVerifier::Check() const {
   rep.distinct = s.seen.size();
   rep.duplicates = s.duplicates;
   rep.out_of_order = s.out_of_order;
-  rep.unacknowledged = s.unacknowledged;
   rep.keys = s.keys.size();
   rep.problems = s.problems;
+  // Judged now, not at delivery: an acknowledgement may come after it.
+  std::vector<const State::Seen*> unacked;
+  for (const auto& [id, d] : s.seen) {
+    auto a = s.acked.find(id);
+    if (a == s.acked.end()) {
+      unacked.push_back(&d);
+    } else if (a->second.key != d.key) {
+      if (rep.problems.size() < options_.max_problems) {
+        rep.problems.push_back(fmt::format("record {} (shard {}) has key '{}', acknowledged with key '{}'",
+                                           d.seq.ToString(), d.shard, d.key, a->second.key));
+      }
+      ++rep.key_mismatches;
+    }
+  }
+  rep.unacknowledged = unacked.size();
+  if (options_.require_acknowledged) {
+    std::sort(unacked.begin(), unacked.end(),
+              [](const State::Seen* a, const State::Seen* b) { return a->seq < b->seq; });
+    for (const State::Seen* d : unacked) {
+      if (rep.problems.size() >= options_.max_problems) break;
+      rep.problems.push_back(
+          fmt::format("unacknowledged: key '{}' record {} (shard {}) was never acknowledged", d->key,
+                      d->seq.ToString(), d->shard));
+    }
+  }
   std::vector<std::pair<SequenceNumber, const std::string*>> missing;
   for (const auto& [id, a] : s.acked) {
     if (!s.seen.contains(id)) {
@@ -113,8 +137,7 @@ OrderingVerifier::Report OrderingVerifier::Check() const {
       missing.emplace_back(a.seq, &a.key);
     }
   }
-  std::sort(missing.begin(), missing.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(missing.begin(), missing.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [seq, key] : missing) {
     if (rep.problems.size() >= options_.max_problems) break;
     rep.problems.push_back(fmt::format("missing: key '{}' record {}{} was never delivered", *key, seq.ToString(),

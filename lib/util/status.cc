@@ -33,6 +33,10 @@ constexpr Entry kNames[] = {
     {ErrorType::kInvalidSignature, "InvalidSignatureException"},
     {ErrorType::kWaiterTimeout, "WaiterTimeout"},
     {ErrorType::kCorruption, "Corruption"},
+    {ErrorType::kConcurrentModification, "ConcurrentModificationException"},
+    {ErrorType::kInvalidRequest, "InvalidRequestException"},
+    {ErrorType::kInvalidApplicationConfiguration, "InvalidApplicationConfigurationException"},
+    {ErrorType::kUnsupportedOperation, "UnsupportedOperationException"},
 };
 
 }  // namespace

@@ -14,10 +14,13 @@
 #define TRIBUTARY_CONCAT_(a, b) TRIBUTARY_CONCAT_INNER_(a, b)
 #define TRIBUTARY_ASSIGN_OR_RETURN(lhs, expr) \
   TRIBUTARY_ASSIGN_OR_RETURN_IMPL_(TRIBUTARY_CONCAT_(_tributary_sor_, __LINE__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `tmp` is an identifier and `lhs`
+// may be a declaration ("auto x"); parentheses would break both.
 #define TRIBUTARY_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                     \
   if (!tmp.ok()) return tmp.status();                    \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 namespace tributary {
 // Drops a Status on purpose; grep for IgnoreError to find every such place.

@@ -226,6 +226,20 @@ TEST_CASE("shards draws the lineage as a tree, merge children under both parents
     CHECK(Contains(d.out, "\"shardId-000000000004\" [label=\"shardId-000000000004\\n25.00%-100.00%\\nOPEN\""));
     CHECK(d.out.substr(d.out.size() - 2) == "}\n");
   }
+  SECTION("--svg draws it with Graphviz' dot") {
+    Result d = t.Cli({"shards", t.store_dir, "orders", "--svg"});
+    REQUIRE(d.exit_code == 0);
+    CHECK(Contains(d.out, "<svg"));
+    CHECK(d.out.find("</svg>") != std::string::npos);
+    for (int i = 0; i <= 4; ++i) CHECK(Contains(d.out, ">shardId&#45;00000000000" + std::to_string(i) + "</text>"));  // dot escapes -
+    CHECK(Contains(d.out, ">merge</text>"));
+    CHECK(Contains(d.out, ">25.00%&#45;100.00%</text>"));
+  }
+  SECTION("--dot and --svg exclude each other") {
+    Result d = t.Cli({"shards", t.store_dir, "orders", "--dot", "--svg"});
+    CHECK(d.exit_code == 2);
+    CHECK(Contains(d.err, "exclude each other"));
+  }
 }
 
 TEST_CASE("dump prints one record per line, text as is and bytes as base64", "[cli]") {

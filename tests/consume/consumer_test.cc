@@ -1,9 +1,8 @@
 // The ordered consumer, scenario by scenario (pull API, one thread, a
 // ManualClock): lineage order, checkpoints, the KCL holes it closes, leases
 // and handoffs, two-phase checkpoints, retention gaps and lag.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <map>
 #include <set>
 #include <string>
@@ -342,8 +341,7 @@ TEST_CASE("new child shards are picked up without a restart", "[consume][lineage
   CHECK(v.Check().ok());
 }
 
-TEST_CASE("leases are shared between workers and taken over when a worker crashes",
-          "[consume][lease]") {
+TEST_CASE("leases are shared between workers and taken over when a worker crashes", "[consume][lease]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 4));
   OrderingVerifier v;

@@ -14,7 +14,6 @@
 namespace tributary::durable_test {
 namespace {
 
-using testing::Input;
 using testing::Iterator;
 using testing::Midpoint;
 using testing::OpenShards;

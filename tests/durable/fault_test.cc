@@ -58,7 +58,7 @@ bool IsIoError(const absl::Status& s) {
   return !s.ok() && GetErrorType(s) == ErrorType::kInternalFailure;
 }
 
-TEST_CASE("a failed Append or Sync fails the Put; synced records survive a reopen",
+TEST_CASE("a failed Append or Sync fails the Put, synced records survive a reopen",
           "[durable][fault]") {
   Op op = GENERATE(Op::kAppend, Op::kSync);
   bool power_loss = GENERATE(false, true);
@@ -311,7 +311,7 @@ int CallsOf(Disk& d, Op op, Fn&& fn) {
   return d.fault->CallCount(op) - before;
 }
 
-TEST_CASE("a catalog write that fails in CreateStream fails the call; the store reopens consistent",
+TEST_CASE("a catalog write that fails in CreateStream fails the call, the store reopens consistent",
           "[durable][fault]") {
   // The catalog commit is the last Open/Append/Sync/Rename/SyncDir of the call.
   Op op = GENERATE(Op::kOpen, Op::kAppend, Op::kSync, Op::kRename, Op::kSyncDir);
@@ -357,7 +357,7 @@ TEST_CASE("a catalog write that fails in CreateStream fails the call; the store 
   }
 }
 
-TEST_CASE("a catalog write that fails in SplitShard fails the call; the store reopens consistent",
+TEST_CASE("a catalog write that fails in SplitShard fails the call, the store reopens consistent",
           "[durable][fault]") {
   Op op = GENERATE(Op::kOpen, Op::kSync, Op::kRename, Op::kSyncDir);
   bool power_loss = GENERATE(false, true);

@@ -14,11 +14,9 @@
 namespace tributary::durable_test {
 namespace {
 
-using testing::AllShards;
 using testing::Input;
 using testing::InputWithHash;
 using testing::Iterator;
-using testing::KeyIn;
 using testing::Midpoint;
 using testing::OpenShards;
 using testing::PartitionProblem;

@@ -134,12 +134,12 @@ TEST_CASE("JSON bodies map onto the Store field by field", "[endpoint][json]") {
   it.resize(it.size() - 2);
   r = f.Call("GetRecords", R"({"ShardIterator":")" + it + "\"}");
   REQUIRE(r.status == 200);
-  CHECK(r.body.find(R"("ApproximateArrivalTimestamp":1704067201.5,"Data":"AP8=","PartitionKey":"k")") !=
+  CHECK(r.body.find(R"("ApproximateArrivalTimestamp":1704067201.500,"Data":"AP8=","PartitionKey":"k")") !=
         std::string::npos);
   CHECK(r.body.find(R"("MillisBehindLatest":0)") != std::string::npos);
   CHECK(r.body.find("ChildShards") == std::string::npos);  // only for a closed shard read to its end
   r = f.Call("DescribeStreamSummary", R"({"StreamName":"s"})");
-  CHECK(r.body.find(R"("StreamCreationTimestamp":1704067200.0,)") != std::string::npos);
+  CHECK(r.body.find(R"("StreamCreationTimestamp":1704067200.000,)") != std::string::npos);
   r = f.Call("ListTagsForResource", R"({"ResourceARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s"})");
   CHECK(r.body == R"({"Tags":[{"Key":"a","Value":"b"}]})");
 }

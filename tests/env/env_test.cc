@@ -227,7 +227,7 @@ TEST_CASE("an appendable file truncated then reopened appends at the new end", "
   CHECK(content == "good|more");
 }
 
-TEST_CASE("RemoveFile removes the file; a reader opened before keeps reading", "[env]") {
+TEST_CASE("RemoveFile removes the file, a reader opened before keeps reading", "[env]") {
   TRIBUTARY_FOR_EACH_ENV(t);
   const std::string path = t.Path("f");
   REQUIRE_OK(WriteFile(t.env(), path, "data"));

@@ -51,7 +51,10 @@ TEST_CASE("MakeError keeps code, type and message", "[shard][status]") {
                        ErrorType::kUnknownOperation, ErrorType::kSerialization,
                        ErrorType::kMissingAuthenticationToken, ErrorType::kIncompleteSignature,
                        ErrorType::kUnrecognizedClient, ErrorType::kInvalidSignature,
-                       ErrorType::kWaiterTimeout, ErrorType::kCorruption);
+                       ErrorType::kWaiterTimeout, ErrorType::kCorruption,
+                       ErrorType::kConcurrentModification, ErrorType::kInvalidRequest,
+                       ErrorType::kInvalidApplicationConfiguration,
+                       ErrorType::kUnsupportedOperation);
   absl::Status s = MakeError(absl::StatusCode::kAborted, type, "stream s1 shard shardId-000000000003");
   CHECK(s.code() == absl::StatusCode::kAborted);
   CHECK(GetErrorType(s) == type);

@@ -167,7 +167,7 @@ TEST_CASE("a stream that is CREATING or DELETING takes no consumer", "[stream][c
   CHECK(l->consumers.empty());
 }
 
-TEST_CASE("deregistering: DELETING, then gone; the name can be reused with a new ARN",
+TEST_CASE("deregistering: DELETING, then gone, and the name can be reused with a new ARN",
           "[stream][consumers]") {
   StoreFixture f(Delays(absl::ZeroDuration(), absl::ZeroDuration(), absl::Seconds(2)));
   REQUIRE_OK(f->CreateStream("s", 1));

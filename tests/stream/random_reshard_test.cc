@@ -289,7 +289,7 @@ TEST_CASE("random splits, merges and rescales under concurrent puts", "[stream][
       }
     }
     // Move time on; sometimes less than a millisecond, sometimes many minutes.
-    f.clock.Advance(absl::Microseconds(static_cast<int64_t>(rng() % (40 * 60 * 1000000LL))));
+    f.clock.Advance(absl::Microseconds(static_cast<int64_t>(rng() % (40LL * 60 * 1000000))));
 
     // Invariants after every step (producers are still writing).
     auto now_open = OpenShards(*f, stream);

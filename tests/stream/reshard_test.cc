@@ -16,7 +16,6 @@ namespace {
 
 using testing::AllShards;
 using testing::FindShard;
-using testing::Input;
 using testing::InputWithHash;
 using testing::KeyIn;
 using testing::Midpoint;

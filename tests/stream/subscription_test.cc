@@ -134,7 +134,7 @@ TEST_CASE("only an ACTIVE consumer can subscribe", "[stream][subscribe]") {
   CHECK(!store->SubscribeToShard("arn:nonsense", "shardId-000000000000", p).ok());
 }
 
-TEST_CASE("one live subscription per consumer and shard; after 5 s a new one takes over",
+TEST_CASE("one live subscription per consumer and shard, and after 5 s a new one takes over",
           "[stream][subscribe]") {
   Fixture f(2);
   auto first = f.Subscribe();
@@ -216,7 +216,7 @@ TEST_CASE("a waiting subscription wakes on an append and on Cancel", "[stream][s
   CHECK(!ev->has_value());
 }
 
-TEST_CASE("a deregistered consumer's subscription fails; reads are not metered",
+TEST_CASE("a deregistered consumer's subscription fails, and reads are not metered",
           "[stream][subscribe]") {
   ManualClock clock;
   StoreOptions o;

@@ -14,7 +14,6 @@ namespace tributary {
 namespace {
 
 using testing::AllShards;
-using testing::Input;
 using testing::OpenShards;
 using testing::PartitionProblem;
 using testing::PutOk;

@@ -176,9 +176,12 @@ TRIBUTARY_TEST_ENUM_PRINTER(ScalingType)
 // unbraced if/for.
 #define ASSIGN_OR_REQUIRE(lhs, expr) \
   TRIBUTARY_ASSIGN_OR_REQUIRE_IMPL_(TRIBUTARY_TEST_CONCAT_(tributary_statusor_, __COUNTER__), lhs, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `tmp` is an identifier and `lhs`
+// may be a declaration ("auto x"); parentheses would break both.
 #define TRIBUTARY_ASSIGN_OR_REQUIRE_IMPL_(tmp, lhs, expr)                      \
   auto tmp = (expr);                                                          \
   REQUIRE_THAT(::tributary::testing::ToStatus(tmp), ::tributary::testing::IsOk(#expr)); \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // TRIBUTARY_TESTS_TESTING_STATUS_MATCHERS_H_

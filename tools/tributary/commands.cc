@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
+#include "lineage/lineage_graph.h"
 #include "read_only_env.h"
 #include "store_scan.h"
 #include "tributary/tributary.h"
@@ -242,22 +243,15 @@ int Shards(const std::string& dir, const std::string& stream, ShardsFormat forma
   for (const ShardDescription& s : *shards) by_id[s.shard_id] = &s;
   auto listed = [&](const std::optional<std::string>& id) { return id && by_id.count(*id) > 0; };
 
-  if (format == ShardsFormat::kDot) {
-    fmt::print("digraph \"{}\" {{\n", stream);
-    fmt::print("  node [shape=box, fontname=\"monospace\"];\n");
-    for (const ShardDescription& s : *shards) {
-      fmt::print("  \"{}\" [label=\"{}\\n{}\\n{}\"{}];\n", s.shard_id, s.shard_id,
-                 RangePercent(s.hash_key_range), ToString(s.state),
-                 s.state == ShardState::kOpen ? ", style=bold" : ", style=dashed");
+  if (format == ShardsFormat::kDot || format == ShardsFormat::kSvg) {
+    const std::string dot = lineage::LineageDot(stream, *shards);
+    if (format == ShardsFormat::kDot) {
+      fmt::print("{}", dot);
+      return kExitOk;
     }
-    for (const ShardDescription& s : *shards) {
-      if (listed(s.parent_shard_id)) fmt::print("  \"{}\" -> \"{}\";\n", *s.parent_shard_id, s.shard_id);
-      if (listed(s.adjacent_parent_shard_id)) {
-        fmt::print("  \"{}\" -> \"{}\" [style=dashed, label=\"merge\"];\n", *s.adjacent_parent_shard_id,
-                   s.shard_id);
-      }
-    }
-    fmt::print("}}\n");
+    absl::StatusOr<std::string> svg = lineage::RenderSvg(dot);
+    if (!svg.ok()) return Fail(svg.status());
+    fmt::print("{}", *svg);
     return kExitOk;
   }
 

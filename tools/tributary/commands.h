@@ -23,7 +23,8 @@ inline constexpr int kExitUsage = 2;
 int Streams(const std::string& dir);
 int Describe(const std::string& dir, const std::string& stream);
 
-enum class ShardsFormat { kTree, kDot };
+// kDot: Graphviz source; kSvg: rendered by Graphviz' dot (graphviz package).
+enum class ShardsFormat { kTree, kDot, kSvg };
 int Shards(const std::string& dir, const std::string& stream, ShardsFormat format);
 
 struct DumpOptions {

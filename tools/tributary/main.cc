@@ -2,7 +2,7 @@
 //
 //   tributary streams  DIR
 //   tributary describe DIR STREAM
-//   tributary shards   DIR STREAM [--dot]
+//   tributary shards   DIR STREAM [--dot | --svg]
 //   tributary dump     DIR STREAM SHARD [--from SEQ] [--limit N] [--hex]
 //   tributary verify   DIR
 //   tributary stats    DIR
@@ -33,7 +33,8 @@ constexpr std::string_view kUsage =
     "commands:\n"
     "  streams  DIR                        list the streams\n"
     "  describe DIR STREAM                 a stream's settings, shard counts and tags\n"
-    "  shards   DIR STREAM [--dot]         the shard lineage as a tree (--dot: Graphviz)\n"
+    "  shards   DIR STREAM [--dot|--svg]   the shard lineage as a tree (--dot: Graphviz source,\n"
+    "                                        --svg: a picture, drawn by Graphviz' dot)\n"
     "  dump     DIR STREAM SHARD           a shard's records, one per line:\n"
     "           [--from SEQ] [--limit N]     sequence number, arrival time, key, data\n"
     "           [--hex]                      (--hex: data in hex)\n"
@@ -55,7 +56,7 @@ const std::vector<CommandSpec>& Specs() {
   static const std::vector<CommandSpec> specs = {
       {"streams", {}, {}, {}},
       {"describe", {"STREAM"}, {}, {}},
-      {"shards", {"STREAM"}, {"--dot"}, {}},
+      {"shards", {"STREAM"}, {"--dot", "--svg"}, {}},
       {"dump", {"STREAM", "SHARD"}, {"--from", "--limit", "--hex"}, {"--from", "--limit"}},
       {"verify", {}, {}, {}},
       {"stats", {}, {}, {}},
@@ -105,7 +106,7 @@ int Run(int argc, char** argv) {
 
   std::vector<std::string> positional;
   std::optional<std::string> from, limit;
-  bool dot = false, hex = false, flags_done = false;
+  bool dot = false, svg = false, hex = false, flags_done = false;
   for (size_t i = 1; i < argv_.size(); ++i) {
     std::string_view a = argv_[i];
     if (flags_done || a.size() < 2 || a[0] != '-') {
@@ -135,6 +136,7 @@ int Run(int argc, char** argv) {
       return UsageError(fmt::format("{}: {} takes no value", command, name), usage);
     }
     if (name == "--dot") dot = true;
+    if (name == "--svg") svg = true;
     if (name == "--hex") hex = true;
     if (name == "--from") from = std::string(*value);
     if (name == "--limit") limit = std::string(*value);
@@ -148,7 +150,10 @@ int Run(int argc, char** argv) {
 
   if (command == "streams") return Streams(dir);
   if (command == "describe") return Describe(dir, positional[1]);
-  if (command == "shards") return Shards(dir, positional[1], dot ? ShardsFormat::kDot : ShardsFormat::kTree);
+  if (command == "shards") {
+    if (dot && svg) return UsageError("shards: --dot and --svg exclude each other", usage);
+    return Shards(dir, positional[1], dot ? ShardsFormat::kDot : svg ? ShardsFormat::kSvg : ShardsFormat::kTree);
+  }
   if (command == "verify") return Verify(dir);
   if (command == "stats") return Stats(dir);
 

@@ -12,8 +12,10 @@
 //     under DeliveryGuarantee::kExactlyOnce (at-least-once consumers
 //     re-deliver after crashes and lease takeovers; a re-delivery is never
 //     an order violation, however late it comes);
-//   * unacknowledged: delivered records nobody acknowledged (an error by
-//     default: the store made up a record, or the test forgot one).
+//   * unacknowledged: delivered records nobody acknowledged by the time of
+//     Check() (an error by default: the store made up a record, or the test
+//     forgot one). Judged at Check(), so a consumer may see a record before
+//     its producer got around to Acknowledged().
 //
 // Sequence numbers identify records (they are unique within a stream), so
 // one verifier checks one stream.
@@ -59,7 +61,8 @@ class OrderingVerifier {
     uint64_t out_of_order = 0;
     uint64_t missing = 0;  // acknowledged, never delivered
     uint64_t unacknowledged = 0;
-    uint64_t keys = 0;  // partition keys delivered
+    uint64_t key_mismatches = 0;        // delivered with another key than acknowledged
+    uint64_t keys = 0;                  // partition keys delivered
     std::vector<std::string> problems;  // the first few, human-readable
     bool exactly_once = false;
     bool require_acknowledged = true;
@@ -67,7 +70,7 @@ class OrderingVerifier {
     // No order violation, nothing missing; no duplicate under exactly-once;
     // nothing unacknowledged when that is required.
     bool ok() const {
-      return out_of_order == 0 && missing == 0 && (!exactly_once || duplicates == 0) &&
+      return out_of_order == 0 && missing == 0 && key_mismatches == 0 && (!exactly_once || duplicates == 0) &&
              (!require_acknowledged || unacknowledged == 0);
     }
     // One line of counters, then the problems, one per line.
