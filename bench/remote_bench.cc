@@ -119,13 +119,17 @@ class ServerProcess {
     close(fds[1]);
     auto server = std::unique_ptr<ServerProcess>(new ServerProcess(pid));
     std::string line;
+    bool exited = false;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
       pollfd p{fds[0], POLLIN, 0};
       if (poll(&p, 1, 100) <= 0) continue;
       char buf[256];
       ssize_t n = read(fds[0], buf, sizeof(buf));
-      if (n <= 0) break;  // the server exited (bad flags, missing binary)
+      if (n <= 0) {  // the server exited (bad flags, missing binary)
+        exited = true;
+        break;
+      }
       line.append(buf, static_cast<size_t>(n));
     }
     close(fds[0]);
@@ -133,8 +137,9 @@ class ServerProcess {
     size_t at = line.find(prefix);
     size_t end = line.find('\n');
     if (at == std::string::npos || end == std::string::npos) {
-      std::fprintf(stderr, "remote_bench: %s did not start (printed '%s')\n", path.c_str(),
-                   line.c_str());
+      std::fprintf(stderr, "remote_bench: %s did not start: %s (printed '%s'; "
+                   "TRIBUTARY_REMOTE_BENCH_SERVER_LOG=1 shows its stderr)\n", path.c_str(),
+                   exited ? "it exited" : "no 'listening on' line within 20 s", line.c_str());
       return nullptr;
     }
     server->url_ = line.substr(at + prefix.size(), end - at - prefix.size());
