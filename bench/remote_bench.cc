@@ -543,29 +543,30 @@ int main(int argc, char** argv) {
     backends.push_back(std::move(b));
   }
 
+  // Grouped by workload, so each backend's row sits next to the others.
   for (auto& b : backends) {
     Backend* backend = b.get();
     for (size_t bytes : {size_t{100}, size_t{1024}}) {
-      benchmark::RegisterBenchmark(("BM_PutBatch/" + backend->name + "/" + std::to_string(bytes)).c_str(),
-                                   [backend, bytes](benchmark::State& st) { PutBatchWorkload(st, *backend, bytes); })
-          ->UseRealTime()
-          ->Unit(benchmark::kMicrosecond);
+      std::string name = "BM_PutBatch/" + backend->name + "/" + std::to_string(bytes);
+      benchmark::RegisterBenchmark(name.c_str(), [backend, bytes](benchmark::State& st) {
+        PutBatchWorkload(st, *backend, bytes);
+      })->UseRealTime()->Unit(benchmark::kMicrosecond);
     }
   }
   for (auto& b : backends) {
     Backend* backend = b.get();
-    benchmark::RegisterBenchmark(("BM_Put/" + backend->name + "/100").c_str(),
-                                 [backend](benchmark::State& st) { PutWorkload(st, *backend, 100); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
+    std::string name = "BM_Put/" + backend->name + "/100";
+    benchmark::RegisterBenchmark(name.c_str(), [backend](benchmark::State& st) {
+      PutWorkload(st, *backend, 100);
+    })->UseRealTime()->Unit(benchmark::kMicrosecond);
   }
   for (auto& b : backends) {
     Backend* backend = b.get();
     const int64_t records = config.drain_records;
-    benchmark::RegisterBenchmark(("BM_Drain/" + backend->name).c_str(),
-                                 [backend, records](benchmark::State& st) { DrainWorkload(st, *backend, records); })
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+    std::string name = "BM_Drain/" + backend->name;
+    benchmark::RegisterBenchmark(name.c_str(), [backend, records](benchmark::State& st) {
+      DrainWorkload(st, *backend, records);
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
   }
 
   benchmark::RunSpecifiedBenchmarks();
