@@ -92,10 +92,14 @@ inline void WarmChunkPool() {
   CheckOk(store.WaitUntilDeleted("warmup", absl::Seconds(10)), "WaitUntilDeleted");
 }
 
-// A stream of `shard_count` shards on BenchStore(), deleted on destruction.
+// A stream of `shard_count` shards on `store` (by default BenchStore()),
+// deleted on destruction.
 class BenchStream {
  public:
-  explicit BenchStream(int shard_count) : shard_count_(shard_count) { Create(); }
+  explicit BenchStream(int shard_count, Store& store = BenchStore())
+      : store_(store), shard_count_(shard_count) {
+    Create();
+  }
   ~BenchStream() { Delete(); }
   BenchStream(const BenchStream&) = delete;
   BenchStream& operator=(const BenchStream&) = delete;
@@ -118,15 +122,18 @@ class BenchStream {
   void Create() {
     static int next_id = 0;
     name_ = "bench-" + std::to_string(next_id++);
-    CheckOk(BenchStore().CreateStream(name_, shard_count_), "CreateStream");
+    CheckOk(store_.CreateStream(name_, shard_count_), "CreateStream");
+    // Instant on local stores; a remote endpoint may keep it CREATING a while.
+    CheckOk(store_.WaitUntilActive(name_, absl::Seconds(60)), "WaitUntilActive");
     records_ = 0;
     bytes_ = 0;
   }
   void Delete() {
-    CheckOk(BenchStore().DeleteStream(name_), "DeleteStream");
-    CheckOk(BenchStore().WaitUntilDeleted(name_, absl::Seconds(10)), "WaitUntilDeleted");
+    CheckOk(store_.DeleteStream(name_), "DeleteStream");
+    CheckOk(store_.WaitUntilDeleted(name_, absl::Seconds(10)), "WaitUntilDeleted");
   }
 
+  Store& store_;
   const int shard_count_;
   std::string name_;
   int64_t records_ = 0;
