@@ -59,7 +59,7 @@ absl::StatusOr<OperationResult> ApplicationManager::RollbackApplication(
 }
 absl::StatusOr<ListApplicationVersionsResult> ApplicationManager::ListApplicationVersions(
     std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
-  return impl_->ListApplicationVersions(name, limit, std::move(next_token));
+  return impl_->ListApplicationVersions(name, limit, next_token);
 }
 absl::StatusOr<ApplicationVersionDetail> ApplicationManager::DescribeApplicationVersion(
     std::string_view name, int64_t version_id) {
@@ -71,7 +71,7 @@ absl::Status ApplicationManager::CreateApplicationSnapshot(std::string_view name
 }
 absl::StatusOr<ListApplicationSnapshotsResult> ApplicationManager::ListApplicationSnapshots(
     std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
-  return impl_->ListApplicationSnapshots(name, limit, std::move(next_token));
+  return impl_->ListApplicationSnapshots(name, limit, next_token);
 }
 absl::StatusOr<SnapshotDetails> ApplicationManager::DescribeApplicationSnapshot(
     std::string_view name, std::string_view snapshot_name) {

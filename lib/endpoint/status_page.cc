@@ -93,7 +93,7 @@ std::string Age(absl::Duration d) {
 }
 
 std::string Bytes(uint64_t b) {
-  if (b < 10 * 1024) return fmt::format("{} B", b);
+  if (b < 10ull << 10) return fmt::format("{} B", b);
   if (b < 10ull << 20) return fmt::format("{:.1f} KiB", b / 1024.0);
   if (b < 10ull << 30) return fmt::format("{:.1f} MiB", b / 1048576.0);
   return fmt::format("{:.1f} GiB", b / 1073741824.0);
