@@ -58,6 +58,7 @@ absl::StatusOr<OperationResult> ApplicationManager::RollbackApplication(
   return impl_->RollbackApplication(name, current_application_version_id);
 }
 absl::StatusOr<ListApplicationVersionsResult> ApplicationManager::ListApplicationVersions(
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): the public API's signature
     std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
   return impl_->ListApplicationVersions(name, limit, next_token);
 }
@@ -70,6 +71,7 @@ absl::Status ApplicationManager::CreateApplicationSnapshot(std::string_view name
   return impl_->CreateApplicationSnapshot(name, snapshot_name);
 }
 absl::StatusOr<ListApplicationSnapshotsResult> ApplicationManager::ListApplicationSnapshots(
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): the public API's signature
     std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
   return impl_->ListApplicationSnapshots(name, limit, next_token);
 }
