@@ -26,6 +26,7 @@ inline absl::Status Publish(tributary::Store& store, const std::string& stream,
   std::vector<Event> pending = events;
   for (int attempt = 0; attempt < max_attempts && !pending.empty(); ++attempt) {
     std::vector<tributary::PutRecordInput> batch;
+    batch.reserve(pending.size());
     for (const Event& e : pending) batch.push_back({e.key, e.value});
     absl::StatusOr<tributary::PutBatchResult> r = store.PutBatch(stream, batch);
     if (!r.ok()) {

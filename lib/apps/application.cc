@@ -58,8 +58,9 @@ absl::StatusOr<OperationResult> ApplicationManager::RollbackApplication(
   return impl_->RollbackApplication(name, current_application_version_id);
 }
 absl::StatusOr<ListApplicationVersionsResult> ApplicationManager::ListApplicationVersions(
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): the public API's signature
     std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
-  return impl_->ListApplicationVersions(name, limit, std::move(next_token));
+  return impl_->ListApplicationVersions(name, limit, next_token);
 }
 absl::StatusOr<ApplicationVersionDetail> ApplicationManager::DescribeApplicationVersion(
     std::string_view name, int64_t version_id) {
@@ -70,8 +71,9 @@ absl::Status ApplicationManager::CreateApplicationSnapshot(std::string_view name
   return impl_->CreateApplicationSnapshot(name, snapshot_name);
 }
 absl::StatusOr<ListApplicationSnapshotsResult> ApplicationManager::ListApplicationSnapshots(
+    // NOLINTNEXTLINE(performance-unnecessary-value-param): the public API's signature
     std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
-  return impl_->ListApplicationSnapshots(name, limit, std::move(next_token));
+  return impl_->ListApplicationSnapshots(name, limit, next_token);
 }
 absl::StatusOr<SnapshotDetails> ApplicationManager::DescribeApplicationSnapshot(
     std::string_view name, std::string_view snapshot_name) {

@@ -778,7 +778,7 @@ absl::StatusOr<OperationResult> ManagerImpl::RollbackApplication(std::string_vie
 // ---------------------------------------------------------------- versions
 
 absl::StatusOr<ListApplicationVersionsResult> ManagerImpl::ListApplicationVersions(
-    std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
+    std::string_view name, std::optional<int> limit, const std::optional<std::string>& next_token) {
   TRIBUTARY_ASSIGN_OR_RETURN(size_t n, CheckLimit(limit, limits::kMaxListVersions));
   util::MutexLock l(&mu_);
   TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));
@@ -841,7 +841,7 @@ absl::Status ManagerImpl::CreateApplicationSnapshot(std::string_view name,
 }
 
 absl::StatusOr<ListApplicationSnapshotsResult> ManagerImpl::ListApplicationSnapshots(
-    std::string_view name, std::optional<int> limit, std::optional<std::string> next_token) {
+    std::string_view name, std::optional<int> limit, const std::optional<std::string>& next_token) {
   TRIBUTARY_ASSIGN_OR_RETURN(size_t n, CheckLimit(limit, limits::kMaxListSnapshots));
   util::MutexLock l(&mu_);
   TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));

@@ -67,7 +67,7 @@ class ManagerImpl {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::StatusOr<ListApplicationVersionsResult> ListApplicationVersions(
-      std::string_view name, std::optional<int> limit, std::optional<std::string> next_token)
+      std::string_view name, std::optional<int> limit, const std::optional<std::string>& next_token)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<ApplicationVersionDetail> DescribeApplicationVersion(std::string_view name,
                                                                       int64_t version_id)
@@ -76,7 +76,7 @@ class ManagerImpl {
   absl::Status CreateApplicationSnapshot(std::string_view name, std::string_view snapshot_name)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<ListApplicationSnapshotsResult> ListApplicationSnapshots(
-      std::string_view name, std::optional<int> limit, std::optional<std::string> next_token)
+      std::string_view name, std::optional<int> limit, const std::optional<std::string>& next_token)
       ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<SnapshotDetails> DescribeApplicationSnapshot(std::string_view name,
                                                               std::string_view snapshot_name)

@@ -1041,6 +1041,9 @@ absl::Status UpdateStreamWarmThroughput(Store& store, const Obj& in, Out& out) {
 
 // ---------------------------------------------------------------- table
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `name` is a function template
+// given template arguments (`&name<JsonObject, JsonWriter>`); `(name)<...>`
+// would not parse.
 #define TRIBUTARY_DONE(name, note)                                                      \
   ActionInfo {                                                                       \
     #name, ActionStatus::kDone, note, &name<JsonObject, JsonWriter>, &name<CborObject, \
@@ -1048,6 +1051,7 @@ absl::Status UpdateStreamWarmThroughput(Store& store, const Obj& in, Out& out) {
   }
 #define TRIBUTARY_NOT_YET(name, step) \
   ActionInfo { #name, ActionStatus::kNotYet, step, nullptr, nullptr }
+// NOLINTEND(bugprone-macro-parentheses)
 
 const ActionInfo kActions[] = {
     TRIBUTARY_DONE(AddTagsToStream, ""),

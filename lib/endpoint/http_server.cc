@@ -566,7 +566,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kWaitingForHeader;
   bool stopping_ = false;
   size_t drained_ = 0;
-  char drain_[8192];
+  char drain_[8192] = {};  // what a closing connection still sends, discarded
 };
 
 void HttpServer::Impl::DoAccept() {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <set>
@@ -58,9 +58,13 @@ std::string UrlPart(std::string_view s) {
 std::string UrlDecode(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
+    // Exactly two hex digits; anything else ("%-1", "% 4", "%+f", which
+    // sscanf's %x took) stays as it is.
     if (s[i] == '%' && i + 2 < s.size()) {
-      int v = 0;
-      if (sscanf(std::string(s.substr(i + 1, 2)).c_str(), "%2x", &v) == 1) {
+      unsigned v = 0;
+      const char* hex = s.data() + i + 1;
+      auto [end, ec] = std::from_chars(hex, hex + 2, v, 16);
+      if (ec == std::errc() && end == hex + 2) {
         out += static_cast<char>(v);
         i += 2;
         continue;
@@ -89,7 +93,7 @@ std::string Age(absl::Duration d) {
 }
 
 std::string Bytes(uint64_t b) {
-  if (b < 10 * 1024) return fmt::format("{} B", b);
+  if (b < 10ull << 10) return fmt::format("{} B", b);
   if (b < 10ull << 20) return fmt::format("{:.1f} KiB", b / 1024.0);
   if (b < 10ull << 30) return fmt::format("{:.1f} MiB", b / 1048576.0);
   return fmt::format("{:.1f} GiB", b / 1073741824.0);

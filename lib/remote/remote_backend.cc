@@ -354,7 +354,7 @@ absl::Status ErrorFromResponse(const HttpResponse& response, std::string_view ac
   // "com.amazonaws.kinesis.v20131202#ResourceNotFoundException" and
   // "ResourceNotFoundException:http://internal.amazon.com/..." both occur.
   if (size_t hash = type.rfind('#'); hash != std::string::npos) type = type.substr(hash + 1);
-  if (size_t colon = type.find(':'); colon != std::string::npos) type = type.substr(0, colon);
+  if (size_t colon = type.find(':'); colon != std::string::npos) type.resize(colon);
   if (message.empty()) message = response.body.substr(0, 512);
   for (const Mapping& m : kErrors) {
     if (m.name != type) continue;

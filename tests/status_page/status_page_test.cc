@@ -132,6 +132,23 @@ TEST_CASE("the status page routes /ui, /ui/lineage/STREAM.svg and 404s the rest"
   CHECK(RenderStatusPage(*f.store, "/ui/other").status == 404);
 }
 
+TEST_CASE("the status page decodes %XX in a lineage path and keeps malformed escapes as they are",
+          "[status_page]") {
+  Fixture f;
+  // %64 is 'd', either case of hex digit.
+  CHECK(RenderStatusPage(*f.store, "/ui/lineage/or%64ers.svg").status == 200);
+  CHECK(RenderStatusPage(*f.store, "/ui/lineage/%6F%72ders.svg").status == 200);
+  CHECK(RenderStatusPage(*f.store, "/ui/lineage/%6f%72ders.svg").status == 200);
+  // Not two hex digits: the text stays (sscanf("%2x") used to take a sign or
+  // a space, turning "%-1" into byte 0xFF and "% 4" into byte 4).
+  for (std::string_view bad : {"x%-1y", "x% 4y", "x%+fy", "x%4gy", "x%zzy"}) {
+    INFO(bad);
+    Response r = RenderStatusPage(*f.store, "/ui/lineage/" + std::string(bad) + ".svg");
+    CHECK(r.status != 200);
+    CHECK(r.body.find(std::string(bad)) != std::string::npos);
+  }
+}
+
 TEST_CASE("the status page escapes what it shows and survives an empty store", "[status_page]") {
   ASSIGN_OR_REQUIRE(std::unique_ptr<Store> store, Store::OpenInMemory());
   Response r = RenderStatusPage(*store, "/ui");
