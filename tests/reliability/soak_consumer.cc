@@ -36,21 +36,22 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "fmt/format.h"
 #include "tributary/tributary.h"
 
-namespace {
-
 using namespace tributary;  // NOLINT(google-build-using-namespace): a small program
+
+namespace {
 
 std::atomic<bool> g_stop{false};
 
@@ -168,7 +169,6 @@ int main(int argc, char** argv) {
   RemoteOptions ro;
   ro.endpoint_url = args.endpoint;
   ro.region = "us-east-1";
-  ro.account_id = "000000000000";
   ro.credentials = StaticCredentialsProvider({"AKIDTRIBUTARYSOAK", "tributary-soak-secret", ""});
   // The loop below retries; the store only smooths over short blips.
   ro.retry.max_attempts = 2;
