@@ -12,6 +12,7 @@
 
 #include "consume/consumer_util.h"
 #include "testing/fault_env.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 #include "testing/store_util.h"
 #include "tributary/testing/ordering_verifier.h"
@@ -29,19 +30,9 @@ using testing::FaultEnv;
 using testing::OpenShards;
 using testing::OrderingVerifier;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    static std::atomic<int> n{0};
-    path = std::string(TRIBUTARY_CONSUMER_TEST_TMPDIR) + "/d-" + std::to_string(::getpid()) + "-" +
-           std::to_string(n++);
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+// A scratch directory under this executable's part of the build tree.
+struct TempDir : testing::ScratchDir {
+  TempDir() : testing::ScratchDir(TRIBUTARY_CONSUMER_TEST_TMPDIR) {}
 };
 
 // A durable store on the POSIX Env in a scratch directory, reopened at will.

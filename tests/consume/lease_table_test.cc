@@ -12,6 +12,7 @@
 #include <string>
 
 #include "testing/fault_env.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 #include "tributary/tributary.h"
 
@@ -20,19 +21,9 @@ namespace {
 
 using testing::FaultEnv;
 
-struct ScratchDir {
-  std::string path;
-  ScratchDir() {
-    static std::atomic<int> n{0};
-    path = std::string(TRIBUTARY_CONSUMER_TEST_TMPDIR) + "/t-" + std::to_string(::getpid()) + "-" +
-           std::to_string(n++);
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+// A scratch directory under this executable's part of the build tree.
+struct ScratchDir : testing::ScratchDir {
+  ScratchDir() : testing::ScratchDir(TRIBUTARY_CONSUMER_TEST_TMPDIR) {}
 };
 
 // One of the three tables, chosen by name.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "testing/fault_env.h"
+#include "testing/scratch_dir.h"
 #include "testing/status_matchers.h"
 #include "testing/store_util.h"
 #include "tributary/tributary.h"
@@ -27,20 +28,9 @@ namespace tributary::durable_test {
 
 using testing::FaultEnv;
 
-// A fresh scratch directory under the build tree, removed when destroyed.
-struct ScratchDir {
-  std::string path;
-  ScratchDir() {
-    static std::atomic<int> n{0};
-    path = std::string(TRIBUTARY_DURABLE_TEST_TMPDIR) + "/t-" + std::to_string(::getpid()) + "-" +
-           std::to_string(n++);
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
+// A scratch directory under this executable's part of the build tree.
+struct ScratchDir : testing::ScratchDir {
+  ScratchDir() : testing::ScratchDir(TRIBUTARY_DURABLE_TEST_TMPDIR) {}
 };
 
 // A store directory on a FaultEnv (over a MemEnv by default, or over the
