@@ -98,12 +98,15 @@ ProcessorFactory World::Factory(bool fail) {
   };
 }
 
-// A tributary-server with stream "input" (2 shards), a remote store on it,
-// and a manager on a local store (in memory, or durable on a MemEnv) reading
-// from the remote one. Processor "counter" 1.0 counts, 2.0 fails every batch.
+enum class Peer { kTributaryServer, kKinesalite };
+
+// A peer (tributary-server, or kinesalite) with stream "input" (2 shards), a
+// remote store on it, and a manager on a local store (in memory, or durable
+// on a MemEnv) reading from the remote one. Processor "counter" 1.0 counts,
+// 2.0 fails every batch.
 struct RemoteAppFixture {
-  explicit RemoteAppFixture(bool durable = false) {
-    server = StartTributaryServer();
+  explicit RemoteAppFixture(bool durable = false, Peer peer = Peer::kTributaryServer) {
+    server = peer == Peer::kKinesalite ? testing::StartKinesalite() : StartTributaryServer();
     RemoteOptions ro = LocalPeerOptions(server->url());
     ro.clock = &clock;
     ASSIGN_OR_REQUIRE(remote, Store::OpenRemote(ro));
@@ -319,6 +322,36 @@ TEST_CASE("a manager on a durable local store resumes from its checkpoint agains
     processed += v - (effects_before.count(k) ? effects_before.at(k) : 0);
   }
   CHECK(processed == 40);
+  CHECK(f.world.order_violations == 0);
+}
+
+TEST_CASE("kinesalite: an application stops with a snapshot and restarts from it, its 56-digit "
+          "sequence numbers restored",
+          "[remote][app][kinesalite]") {
+  RemoteAppFixture f(/*durable=*/true, Peer::kKinesalite);
+  REQUIRE_OK(f.mgr->CreateApplication("app", RemoteAppFixture::Config()));
+  REQUIRE_OK(f.mgr->StartApplication("app"));
+  f.Put(40);
+  f.PumpUntilCaughtUp();
+  REQUIRE(f.world.last.begin()->second.ToString().size() > 39);  // not Tributary's numbers
+  REQUIRE_OK(f.mgr->StopApplication("app"));  // takes a snapshot
+  REQUIRE_OK(f.mgr->Pump());
+  REQUIRE(f.Describe().application_status == ApplicationStatus::kReady);
+  const Counts effects_before = f.world.effects;
+
+  f.ReopenLocal();
+  f.Put(20);
+  REQUIRE_OK(f.mgr->StartApplication("app"));  // RESTORE_FROM_LATEST_SNAPSHOT
+  f.PumpUntilCaughtUp();
+  ASSIGN_OR_REQUIRE(auto snaps, f.mgr->ListApplicationSnapshots("app"));
+  REQUIRE(snaps.snapshots.size() == 1);
+  CHECK(snaps.snapshots[0].trigger == SnapshotTrigger::kOnStop);
+  CHECK(f.Describe().job.restored_from == snaps.snapshots[0].snapshot_name);
+  int64_t processed = 0;
+  for (const auto& [k, v] : f.world.effects) {
+    processed += v - (effects_before.count(k) ? effects_before.at(k) : 0);
+  }
+  CHECK(processed == 20);  // resumed after the snapshot's positions
   CHECK(f.world.order_violations == 0);
 }
 
