@@ -2,12 +2,20 @@
 // on runtime 1.15 is upgraded to 1.18, the new job keeps failing while RUNNING,
 // RollbackApplication brings 1.15 back from the latest snapshot, and every
 // record is counted once. A ManualClock makes restart delays take no time.
+//
+//   upgrade_rollback                  the input stream in the same in-memory store
+//   upgrade_rollback --endpoint URL   the input stream "clicks" at a Kinesis endpoint
+//                                     (Store::OpenRemote; credentials from the usual
+//                                     sources), the applications in a local store
+//                                     (ApplicationManagerOptions::input_store); the
+//                                     stream is deleted at the end
 #include <fmt/format.h>
 
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "tributary/remote.h"
 #include "tributary/tributary.h"
 
 using namespace tributary;
@@ -44,19 +52,46 @@ int64_t Counted() {  // records in the state of the running job's workers
   return n;
 }
 
-int main() {
+int main(int argc, char** argv) {
+  std::string endpoint;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--endpoint" && i + 1 < argc) {
+      endpoint = argv[++i];
+    } else {
+      fmt::print(stderr, "usage: upgrade_rollback [--endpoint URL]\n");
+      return 2;
+    }
+  }
   ManualClock clock;
   StoreOptions options;
   options.clock = &clock;
-  auto store = *Store::OpenInMemory(options);  // Store::Open(dir) persists applications too
-  auto apps = *ApplicationManager::Open(store.get());
+  auto local = *Store::OpenInMemory(options);  // Store::Open(dir) persists applications too
+  std::unique_ptr<Store> remote;
+  if (!endpoint.empty()) {
+    RemoteOptions ro;
+    ro.endpoint_url = endpoint;
+    absl::StatusOr<std::unique_ptr<Store>> opened = Store::OpenRemote(ro);
+    if (!opened.ok()) {
+      fmt::print(stderr, "open {}: {}\n", endpoint, opened.status().ToString());
+      return 1;
+    }
+    remote = *std::move(opened);
+  }
+  Store* store = remote ? remote.get() : local.get();  // where the input stream lives
+  ApplicationManagerOptions manager_options;
+  manager_options.input_store = store;
+  auto apps = *ApplicationManager::Open(local.get(), manager_options);
   for (bool broken : {false, true}) {  // code 1.0 works; 2.0 fails every batch
     (void)apps->RegisterProcessor("counter", broken ? "2.0" : "1.0",
                                   [broken](const ProcessorContext&) -> absl::StatusOr<std::unique_ptr<Processor>> {
                                     return std::make_unique<Counter>(broken);
                                   });
   }
-  (void)store->CreateStream("clicks", 2);
+  if (absl::Status s = store->CreateStream("clicks", 2); !s.ok()) {
+    fmt::print(stderr, "CreateStream: {}\n", s.ToString());
+    return 1;
+  }
+  (void)store->WaitUntilActive("clicks", absl::Minutes(2));
   int written = 0;
   auto put = [&](int n) {
     for (int i = 0; i < n; ++i, ++written) (void)store->Put("clicks", {"user-" + std::to_string(written % 5), "click"});
@@ -95,5 +130,7 @@ int main() {
   fmt::print("operation {}: {} {}\n", op.operation_id, ToString(op.operation), ToString(op.operation_status));
   ListApplicationVersionsResult versions = *apps->ListApplicationVersions("TestApplication");
   for (const auto& v : versions.versions) fmt::print("version {}: {}\n", v.application_version_id, ToString(v.application_status));
-  return Counted() == written ? 0 : 1;
+  const bool exact = Counted() == written;
+  if (remote) (void)remote->DeleteStream("clicks");
+  return exact ? 0 : 1;
 }

@@ -22,6 +22,10 @@
 // transitions). Tests call Pump() step by step on a ManualClock; programs
 // call it in their own loop or use StartRunner().
 //
+// Input: applications read their input streams from the manager's store, or
+// from ApplicationManagerOptions::input_store (for instance a remote Kinesis
+// stream, tributary/remote.h) while everything else stays local.
+//
 // Persistence: on a durable store (Store::Open) everything (applications,
 // versions, operations, restart history, snapshots, checkpoints) lives under
 // <store dir>/apps and survives a reopen; on an in-memory store it lives in
@@ -422,6 +426,16 @@ struct ApplicationManagerOptions {
   // The account and region used in application ARNs; empty: the store's.
   std::string region;
   std::string account_id;
+  // The store the applications' input streams are read from (not owned;
+  // must outlive the manager). nullptr: the manager's own store. Typically a
+  // remote store (Store::OpenRemote): the applications then read a Kinesis
+  // stream while their metadata, snapshots, checkpoints and the consumers'
+  // leases stay in the manager's local store (durable or in memory). Only
+  // the reading (ListShards, GetShardIterator, GetRecords) and the
+  // consumers' own timers use it; the manager's timing (checkpoint
+  // intervals, restart delays, autoscaling windows, timestamps) runs on the
+  // manager's store's clock. docs/APPLICATIONS.md "Input from another store".
+  Store* input_store = nullptr;
 };
 
 class ApplicationManager {
@@ -430,6 +444,10 @@ class ApplicationManager {
   // On a durable store this reads <dir>/apps (DataLoss, ErrorType
   // kCorruption, if its metadata is damaged) and takes <dir>/apps/LOCK
   // (ResourceInUseException if another manager has it).
+  // `store` must be local (in memory or durable): on a remote store
+  // (Store::OpenRemote) there is nowhere to keep applications, snapshots and
+  // checkpoints, so Open fails (InvalidArgumentException) and says to pass
+  // the remote store as options.input_store of a manager on a local store.
   static absl::StatusOr<std::unique_ptr<ApplicationManager>> Open(
       Store* store, const ApplicationManagerOptions& options = ApplicationManagerOptions());
   ~ApplicationManager();  // stops the runner; running jobs just stop (no snapshot)

@@ -19,9 +19,10 @@ std::string_view StreamNameOf(std::string_view s) {
 
 }  // namespace
 
-ConsumerSource::ConsumerSource(Store* store, std::string stream, std::string consumer_name,
-                               int max_batch_records)
-    : store_(store),
+ConsumerSource::ConsumerSource(Store* input, Store* lease_store, std::string stream,
+                               std::string consumer_name, int max_batch_records)
+    : store_(input),
+      lease_store_(lease_store),
       stream_(std::move(stream)),
       consumer_name_(std::move(consumer_name)),
       max_batch_records_(max_batch_records) {}
@@ -35,7 +36,7 @@ std::string ConsumerSource::WorkerId(int worker) const {
 absl::Status ConsumerSource::Seek(int parallelism, const Positions& positions) {
   workers_.clear();
   if (!table_) {
-    TRIBUTARY_ASSIGN_OR_RETURN(table_, LeaseTableFor(*store_));
+    TRIBUTARY_ASSIGN_OR_RETURN(table_, LeaseTableFor(*lease_store_));
   }
   for (int w = 0; w < parallelism; ++w) {
     ConsumerOptions o;
@@ -57,6 +58,7 @@ absl::Status ConsumerSource::Seek(int parallelism, const Positions& positions) {
 
 absl::Status ConsumerSource::ResetLeases(int parallelism, const Positions& positions) {
   const LeaseScope scope = workers_.front()->scope();
+  // The consumers' clock (Consumer::Create takes the input store's).
   const absl::Time now = store_->clock()->Now();
   // The listing, for parents of shards that need a lease created.
   std::map<std::string, ShardDescription> listed;
@@ -77,7 +79,8 @@ absl::Status ConsumerSource::ResetLeases(int parallelism, const Positions& posit
     if (p == positions.end()) return CheckpointPosition::TrimHorizon();
     if (p->second.finished) return CheckpointPosition::ShardEnd();
     if (p->second.sequence_number.empty()) return CheckpointPosition::TrimHorizon();
-    TRIBUTARY_ASSIGN_OR_RETURN(SequenceNumber s, SequenceNumber::Parse(p->second.sequence_number));
+    // ParseAny: a remote input's numbers may be another implementation's.
+    TRIBUTARY_ASSIGN_OR_RETURN(SequenceNumber s, SequenceNumber::ParseAny(p->second.sequence_number));
     return CheckpointPosition::After(s);
   };
   for (int attempt = 0;; ++attempt) {
@@ -161,9 +164,9 @@ absl::Status ConsumerSource::Commit(const Positions& /*positions*/) {
   return absl::OkStatus();
 }
 
-absl::Status ConsumerSource::Forget(Store* store, std::string_view stream,
+absl::Status ConsumerSource::Forget(Store& lease_store, std::string_view stream,
                                     std::string_view consumer_name) {
-  TRIBUTARY_ASSIGN_OR_RETURN(std::shared_ptr<LeaseTable> table, LeaseTableFor(*store));
+  TRIBUTARY_ASSIGN_OR_RETURN(std::shared_ptr<LeaseTable> table, LeaseTableFor(lease_store));
   return table->DeleteScope(LeaseScope{std::string(consumer_name), std::string(StreamNameOf(stream))});
 }
 

@@ -1,7 +1,10 @@
 // ConsumerSource: a RecordSource over the ordered consumer
 // (tributary/consumer.h): one Consumer per worker (parallelism = consumer
-// workers), all under one consumer name per application, sharing the store's
-// lease table (LeaseTableFor).
+// workers), all under one consumer name per application, sharing one lease
+// table: LeaseTableFor(lease store), the manager's own store. The records
+// come from the input store, which is the same store or another one (a
+// remote Kinesis stream: ApplicationManagerOptions::input_store), so the
+// leases and checkpoints stay local whatever the input.
 //
 // Mapping of the seam onto the consumer:
 //   * Next(worker)  = that worker's Consumer::Poll() (one shard's batch). The
@@ -24,8 +27,8 @@
 // workers live and die together, a failed job is rebuilt from a cut (Seek),
 // and an expiry-driven takeover would replay records into a second worker's
 // state. Load still moves by graceful handoff (the holder checkpoints what
-// it processed first), driven by the consumer's take timer on the store's
-// clock.
+// it processed first), driven by the consumer's take timer on the input
+// store's clock (the consumers' clock: Consumer::Create uses it).
 #ifndef TRIBUTARY_LIB_APPS_CONSUMER_SOURCE_H_
 #define TRIBUTARY_LIB_APPS_CONSUMER_SOURCE_H_
 
@@ -40,8 +43,10 @@ namespace tributary::apps {
 
 class ConsumerSource final : public RecordSource {
  public:
-  // `store` is not owned and must outlive the source.
-  ConsumerSource(Store* store, std::string stream, std::string consumer_name, int max_batch_records);
+  // `input` (read) and `lease_store` (whose LeaseTableFor holds the leases)
+  // are not owned and must outlive the source; they may be the same store.
+  ConsumerSource(Store* input, Store* lease_store, std::string stream, std::string consumer_name,
+                 int max_batch_records);
   ~ConsumerSource() override;
 
   absl::Status Seek(int parallelism, const Positions& positions) override;
@@ -49,15 +54,17 @@ class ConsumerSource final : public RecordSource {
   void Ack(const Positions&) override {}
   absl::Status Commit(const Positions& positions) override;
 
-  // Removes every lease and checkpoint of `consumer_name` on `stream` (the
-  // application is being deleted).
-  static absl::Status Forget(Store* store, std::string_view stream, std::string_view consumer_name);
+  // Removes every lease and checkpoint of `consumer_name` on `stream` from
+  // the lease table of `lease_store` (the application is being deleted).
+  static absl::Status Forget(Store& lease_store, std::string_view stream,
+                             std::string_view consumer_name);
 
  private:
   absl::Status ResetLeases(int parallelism, const Positions& positions);
   std::string WorkerId(int worker) const;
 
-  Store* const store_;
+  Store* const store_;        // the input
+  Store* const lease_store_;  // LeaseTableFor(*lease_store_)
   const std::string stream_;
   const std::string consumer_name_;
   const int max_batch_records_;

@@ -273,13 +273,27 @@ std::string AutoSnapshotName(const AppState& a, SnapshotTrigger trigger, absl::T
 
 // ---------------------------------------------------------------- open
 
-ManagerImpl::ManagerImpl(Store* store, std::string region, std::string account)
-    : store_(store), clock_(store->clock()), region_(std::move(region)), account_(std::move(account)) {}
+ManagerImpl::ManagerImpl(Store* store, Store* input, std::string region, std::string account)
+    : store_(store),
+      input_(input),
+      clock_(store->clock()),
+      region_(std::move(region)),
+      account_(std::move(account)) {}
 
 absl::StatusOr<std::unique_ptr<ManagerImpl>> ManagerImpl::Open(
     Store* store, const ApplicationManagerOptions& options) {
+  if (store->backend() == BackendKind::kRemote) {
+    // Its streams live at the endpoint, but applications, snapshots and
+    // checkpoints would have nowhere to go but memory: refuse rather than
+    // lose them at the first restart without a word.
+    return InvalidArgumentError(
+        "ApplicationManager::Open needs a local store (Store::Open or Store::OpenInMemory) for the "
+        "applications, their snapshots and checkpoints; to read input streams from a remote store, "
+        "pass it as ApplicationManagerOptions::input_store");
+  }
   std::unique_ptr<ManagerImpl> m(new ManagerImpl(
-      store, options.region.empty() ? store->options().region : options.region,
+      store, options.input_store != nullptr ? options.input_store : store,
+      options.region.empty() ? store->options().region : options.region,
       options.account_id.empty() ? store->options().account_id : options.account_id));
   util::MutexLock l(&m->mu_);
   if (store->directory().empty()) {
@@ -969,7 +983,7 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
       std::set<std::string> streams;
       for (const ApplicationVersionDetail& v : a.versions) streams.insert(v.configuration.input_stream);
       for (const std::string& stream : streams) {
-        absl::Status f = ConsumerSource::Forget(store_, stream, ConsumerName(a));
+        absl::Status f = ConsumerSource::Forget(*store_, stream, ConsumerName(a));
         if (!f.ok() && s.ok()) s = f;
       }
       states_.erase(name);
@@ -1035,12 +1049,13 @@ void ManagerImpl::EnsureJobLocked(AppState& a, Runtime& rt, absl::Time now) {
   JobServices services;
   services.lookup = [this](const std::string& n, const std::string& v)
                         ABSL_NO_THREAD_SAFETY_ANALYSIS { return LookupLocked(n, v); };
-  Store* store = store_;
+  Store* input = input_;
+  Store* leases = store_;
   const std::string consumer = ConsumerName(a);
   const int max_batch = a.config().max_batch_records;
-  services.make_source = [store, consumer, max_batch](const std::string& stream)
+  services.make_source = [input, leases, consumer, max_batch](const std::string& stream)
       -> std::unique_ptr<RecordSource> {
-    return std::make_unique<ConsumerSource>(store, stream, consumer, max_batch);
+    return std::make_unique<ConsumerSource>(input, leases, stream, consumer, max_batch);
   };
   const std::string path = storage_->CheckpointPath(a);
   AppStorage* storage = storage_.get();

@@ -108,7 +108,7 @@ class ManagerImpl {
     std::optional<Cut> pending_checkpoint;
   };
 
-  ManagerImpl(Store* store, std::string region, std::string account);
+  ManagerImpl(Store* store, Store* input, std::string region, std::string account);
 
   absl::Time Now() const { return clock_->Now(); }
   absl::StatusOr<AppState*> FindLocked(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -152,7 +152,8 @@ class ManagerImpl {
   bool TakePendingSnapshotsLocked(AppState& a, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  Store* const store_;
+  Store* const store_;  // metadata, snapshots, checkpoints, the consumers' lease table, the clock
+  Store* const input_;  // where the input streams are read (store_ unless input_store was given)
   Clock* const clock_;
   const std::string region_;
   const std::string account_;

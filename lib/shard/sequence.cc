@@ -54,24 +54,15 @@ using Uint256 = boost::multiprecision::uint256_t;
 absl::StatusOr<SequenceNumber> SequenceNumber::ParseAny(std::string_view decimal,
                                                         std::string_view what) {
   if (absl::Status s = CheckPattern(decimal, what); !s.ok()) return s;
-  if (decimal.size() <= 38) {  // < 10^38 < 2^128
-    absl::uint128 v = 0;
-    for (char c : decimal) v = v * 10 + static_cast<unsigned>(c - '0');
-    return SequenceNumber(v);
-  }
-  // 2^256 has 78 digits; anything longer cannot fit.
-  auto too_big = [&] {
+  uint64_t limbs[4];
+  // 2^256 has 78 digits: anything longer cannot fit, and the parse checks
+  // the 78-digit ones exactly.
+  if (decimal.size() > 78 || !shard::DecimalToUint256(decimal, limbs)) {
     return InvalidArgumentError(fmt::format(
         "{} '{}...' ({} digits) is larger than the 2^256-1 a SequenceNumber holds", what,
         decimal.substr(0, 64), decimal.size()));
-  };
-  if (decimal.size() > 78) return too_big();
-  boost::multiprecision::uint512_t v = 0;
-  for (char c : decimal) v = v * 10 + static_cast<unsigned>(c - '0');
-  if (v >> 256 != 0) return too_big();
-  const Uint256 w = static_cast<Uint256>(v);
-  auto limb = [&w](int i) { return static_cast<uint64_t>((w >> (64 * i)) & 0xFFFFFFFFFFFFFFFFULL); };
-  return SequenceNumber(absl::MakeUint128(limb(1), limb(0)), absl::MakeUint128(limb(3), limb(2)));
+  }
+  return SequenceNumber(absl::MakeUint128(limbs[1], limbs[0]), absl::MakeUint128(limbs[3], limbs[2]));
 }
 
 absl::StatusOr<SequenceNumber> SequenceNumber::Parse(std::string_view decimal,
@@ -82,14 +73,13 @@ absl::StatusOr<SequenceNumber> SequenceNumber::Parse(std::string_view decimal,
         "{} '{}' was not issued by this store (Tributary sequence numbers have 39 digits)",
         what, decimal.substr(0, 64)));
   };
-  if (decimal.size() != 39) return not_ours();
-  absl::uint128 v = 0;
-  for (char c : decimal) {
-    // 39 digits can exceed 2^128-1; detect overflow.
-    absl::uint128 next = v * 10 + static_cast<unsigned>(c - '0');
-    if (v > absl::Uint128Max() / 10 || next < v) return not_ours();
-    v = next;
+  uint64_t limbs[4];
+  // 39 digits can exceed 2^128-1: then the upper limbs are not zero.
+  if (decimal.size() != 39 || !shard::DecimalToUint256(decimal, limbs) || limbs[2] != 0 ||
+      limbs[3] != 0) {
+    return not_ours();
   }
+  const absl::uint128 v = absl::MakeUint128(limbs[1], limbs[0]);
   if (v < kOffset || ((v - kOffset) >> 96) != 0) return not_ours();
   return SequenceNumber(v);
 }

@@ -1,8 +1,6 @@
 // The remote backend against kinesalite (npm, installed by scripts/setup into
 // tests/remote/peers): a Kinesis implementation nobody here wrote, with its
 // own sequence numbers (56 digits), iterators and error texts.
-#include <sys/stat.h>
-
 #include <string>
 
 #include "consume_across_reshards.h"
@@ -13,19 +11,8 @@
 namespace tributary {
 namespace {
 
-std::unique_ptr<testing::ListeningChild> StartKinesalite() {
-  const std::string script = TRIBUTARY_KINESALITE_JS;
-  const std::string modules = script.substr(0, script.rfind('/')) + "/node_modules/kinesalite";
-  struct stat st;
-  if (stat(modules.c_str(), &st) != 0) {
-    FAIL("kinesalite is not installed in " << modules << ": run scripts/setup");
-  }
-  return std::make_unique<testing::ListeningChild>(
-      std::vector<std::string>{TRIBUTARY_NODE, script, "0"});
-}
-
 struct Kinesalite {
-  Kinesalite() : server(StartKinesalite()) {
+  Kinesalite() : server(testing::StartKinesalite()) {
     RemoteOptions o = testing::LocalPeerOptions(server->url());
     auto opened = Store::OpenRemote(o);
     REQUIRE_OK(opened);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Runs examples/remote_tour against a peer started here, and checks it exits 0.
+"""Runs an example that takes --endpoint URL (examples/remote_tour,
+examples/upgrade_rollback) against a peer started here, and checks it exits 0.
 
-  tour_test.py tributary-server|kinesalite REMOTE_TOUR SERVER NODE KINESALITE_JS
+  tour_test.py tributary-server|kinesalite EXAMPLE SERVER NODE KINESALITE_JS
 
 The peer listens on a kernel-picked loopback port; remote_tour gets dummy
 credentials in its environment (local peers accept any signature) and no

@@ -134,5 +134,107 @@ TEST_CASE("ParseAny reads other implementations' numbers up to 2^256-1", "[shard
   CHECK_ERROR(SequenceNumber::Parse(kinesis), ErrorType::kInvalidArgument);
 }
 
+TEST_CASE("ParseAny at the digit-count and bit-width boundaries", "[shard][sequence]") {
+  const absl::uint128 kMax128 = absl::Uint128Max();
+  const absl::uint128 kTen38 = SequenceNumber::FromParts(0, 0).value();  // 10^38
+  struct Case {
+    std::string text;
+    absl::uint128 high, value;
+  };
+  auto c = GENERATE_COPY(values<Case>({
+      {"0", 0, 0},
+      {"7", 0, 7},
+      {"9999999999999999999", 0, 9999999999999999999ULL},     // 19 digits: one chunk
+      {"10000000000000000000", 0, absl::MakeUint128(0, 10000000000000000000ULL)},  // 20
+      {"18446744073709551616", 0, absl::MakeUint128(1, 0)},   // 2^64
+      {"99999999999999999999999999999999999999", 0, kTen38 - 1},  // 38 digits, 10^38 - 1
+      {"100000000000000000000000000000000000000", 0, kTen38},     // 39 digits, 10^38
+      {"100000000000000000000000000000000000001", 0, kTen38 + 1},
+      {"340282366920938463463374607431768211455", 0, kMax128},    // 2^128 - 1: the largest narrow
+      {"340282366920938463463374607431768211456", 1, 0},          // 2^128: 39 digits, wide
+      {"340282366920938463463374607431768211465", 1, 9},
+      {"999999999999999999999999999999999999999", 2,               // 10^39 - 1 = 2 * 2^128 + r
+       absl::MakeUint128(0xF050FE938943ACC4ULL, 0x5F65567FFFFFFFFFULL)},
+      {"1000000000000000000000000000000000000000", 2,              // 40 digits, 10^39
+       absl::MakeUint128(0xF050FE938943ACC4ULL, 0x5F65568000000000ULL)},
+      {"115792089237316195423570985008687907853269984665640564039457584007913129639935", kMax128,
+       kMax128},                                                   // 2^256 - 1 (78 digits)
+  }));
+  INFO("input " << c.text);
+  auto n = SequenceNumber::ParseAny(c.text);
+  REQUIRE_OK(n);
+  CHECK(n->high() == c.high);
+  CHECK(n->value() == c.value);
+  CHECK(n->wide() == (c.high != 0));
+  if (c.text != "0") CHECK(n->ToString() == c.text);
+}
+
+TEST_CASE("ParseAny refuses 2^256 and more, and leading zeros, at every length", "[shard][sequence]") {
+  auto text = GENERATE(as<std::string>{},
+                       "115792089237316195423570985008687907853269984665640564039457584007913129639936",
+                       "115792089237316195423570985008687907853269984665640564039457584007913129640000",
+                       "200000000000000000000000000000000000000000000000000000000000000000000000000000",
+                       "999999999999999999999999999999999999999999999999999999999999999999999999999999",
+                       "1000000000000000000000000000000000000000000000000000000000000000000000000000000");
+  INFO("input " << text << " (" << text.size() << " digits)");
+  CHECK_ERROR(SequenceNumber::ParseAny(text), ErrorType::kInvalidArgument);
+  // The same digits with a leading zero are not a number at all (Kinesis's
+  // pattern 0|([1-9]\d*)), whatever their value.
+  CHECK_ERROR(SequenceNumber::ParseAny("0" + text.substr(1)), ErrorType::kValidation);
+  CHECK_ERROR(SequenceNumber::ParseAny("0" + text), ErrorType::kValidation);
+  CHECK_ERROR(SequenceNumber::ParseAny("00"), ErrorType::kValidation);
+  CHECK_ERROR(SequenceNumber::ParseAny("0100000000000000000000000000000000000000"), ErrorType::kValidation);
+}
+
+TEST_CASE("ParseAny round-trips random numbers of every length from 1 to 78 digits",
+          "[shard][sequence][random]") {
+  // 2^256: a 78-digit string fits exactly when it sorts below this one.
+  const std::string k2to256 =
+      "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+  std::mt19937_64 rng(20261123);
+  for (size_t len = 1; len <= 78; ++len) {
+    for (int i = 0; i < 50; ++i) {
+      std::string s(len, '0');
+      s[0] = static_cast<char>('1' + rng() % 9);
+      for (size_t k = 1; k < len; ++k) s[k] = static_cast<char>('0' + rng() % 10);
+      // Bias towards the edges: all nines, or a prefix of 2^256's digits.
+      if (i == 0) s = std::string(len, '9');
+      if (i == 1 && len == 78) s = k2to256.substr(0, 77) + "5";
+      INFO("input " << s);
+      auto n = SequenceNumber::ParseAny(s);
+      if (len == 78 && s >= k2to256) {
+        CHECK_ERROR(n, ErrorType::kInvalidArgument);
+        continue;
+      }
+      REQUIRE_OK(n);
+      REQUIRE(n->ToString() == s);
+      // 39 digits and up are wide exactly from 2^128 on.
+      const bool wide = len > 39 || (len == 39 && s >= "340282366920938463463374607431768211456");
+      REQUIRE(n->wide() == wide);
+    }
+  }
+}
+
+TEST_CASE("Parse (Tributary's numbers) agrees with ParseAny on every 39-digit number it accepts",
+          "[shard][sequence][random]") {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    SequenceNumber s = SequenceNumber::FromParts(rng(), static_cast<uint32_t>(rng()));
+    auto a = SequenceNumber::Parse(s.ToString());
+    auto b = SequenceNumber::ParseAny(s.ToString());
+    REQUIRE_OK(a);
+    REQUIRE_OK(b);
+    REQUIRE(*a == s);
+    REQUIRE(*b == s);
+  }
+  // The largest Tributary number: counter and shard index all ones.
+  SequenceNumber top = SequenceNumber::FromParts(UINT64_MAX, UINT32_MAX);
+  auto t = SequenceNumber::Parse(top.ToString());
+  REQUIRE_OK(t);
+  CHECK(*t == top);
+  CHECK(t->counter() == UINT64_MAX);
+  CHECK(t->shard_index() == UINT32_MAX);
+}
+
 }  // namespace
 }  // namespace tributary

@@ -96,6 +96,19 @@ inline std::unique_ptr<ListeningChild> StartTributaryServer(std::vector<std::str
   return std::make_unique<ListeningChild>(argv);
 }
 
+#ifdef TRIBUTARY_KINESALITE_JS
+// kinesalite (npm, installed by scripts/setup into tests/remote/peers) on
+// 127.0.0.1, port 0, instant transitions. FAILs if it is not installed.
+inline std::unique_ptr<ListeningChild> StartKinesalite() {
+  const std::string script = TRIBUTARY_KINESALITE_JS;
+  const std::string modules = script.substr(0, script.rfind('/')) + "/node_modules/kinesalite";
+  if (access(modules.c_str(), F_OK) != 0) {
+    FAIL("kinesalite is not installed in " << modules << ": run scripts/setup");
+  }
+  return std::make_unique<ListeningChild>(std::vector<std::string>{TRIBUTARY_NODE, script, "0"});
+}
+#endif
+
 // Options for a remote store on a local peer: fixed dummy credentials (no
 // environment or file is read), the peer's default account id (so StreamArn needs no call), no retry waits longer
 // than a few ms.
