@@ -206,7 +206,8 @@ namespace {
 // What is wrong with a decoded stream blob, or "" (see Restore): enum values
 // in range; shards numbered in creation order, so a parent's index is below
 // its child's; ranges well-formed; the open shards partition the hash-key
-// space (routing relies on it); a pending reshard names open shards, a
+// space (routing relies on it); a pending change only while UPDATING; a
+// pending reshard names open shards, a
 // split key strictly inside its shard, adjacent shards for a merge, and a
 // shard count UpdateShardCount would accept.
 struct RestoredScalars {
@@ -294,6 +295,12 @@ std::string CheckRestored(const RestoredScalars& v, const std::optional<PendingC
   }
   for (size_t i = 1; i < open.size(); ++i) {
     if (!open[i - 1].IsFollowedBy(open[i])) return "the open shards overlap or leave a gap";
+  }
+  // A change is pending only while UPDATING (BeginUpdate); one kept beside
+  // another status would outlive the shards it names (an ACTIVE stream
+  // splits the shard at once) and be written back unreadable.
+  if (pending && v.status != static_cast<uint8_t>(StreamStatus::kUpdating)) {
+    return fmt::format("a pending change while the stream is not UPDATING (status {})", v.status);
   }
   if (std::string why = CheckPending(pending, shards, open.size()); !why.empty()) return why;
   // What the stream holds against the account's shard limit is its open

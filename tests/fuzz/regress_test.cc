@@ -254,6 +254,28 @@ TEST_CASE("catalog crash: a shard account that does not match the open shards is
   RequireRefused("s", split, "1 shards accounted for 1 open shards and a pending change");
 }
 
+TEST_CASE("catalog crash: a pending change of a stream that is not UPDATING is refused",
+          "[fuzz][regress][catalog]") {
+  // corpus/catalog/crash-pending-change-not-updating: an ACTIVE stream kept a
+  // pending split of shard 1; SplitShard then split shard 1 at once, the
+  // pending split named a closed shard, and the store wrote a catalog it
+  // refused to reopen.
+  for (uint8_t status : {uint8_t{0}, uint8_t{1}, uint8_t{2}}) {  // CREATING, DELETING, ACTIVE
+    INFO("status " << int{status});
+    Blob b;
+    b.status = status;
+    b.pending = {{1, 0, 0, 100, 0}};
+    b.accounted_shards = 2;
+    RequireRefused("s", b, "a pending change while the stream is not UPDATING");
+  }
+  Blob updating;
+  updating.status = 3;
+  updating.pending = {{1, 0, 0, 100, 0}};
+  updating.accounted_shards = 2;
+  auto env = NewMemEnv();
+  CHECK_OK(OpenWithCatalog(env.get(), Catalog("s", updating.Encode())));
+}
+
 TEST_CASE("a catalog naming a stream that is not a valid stream name is refused",
           "[fuzz][regress][catalog]") {
   // The name becomes a directory: "../x" would reach outside the store.
