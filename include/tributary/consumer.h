@@ -216,8 +216,16 @@ class Consumer {
   // FailedPrecondition (kResourceInUse) if this worker does not hold the
   // shard (never taken, finished, or lost to another worker). Clears a
   // prepared checkpoint.
+  // The checkpoint covers the whole Kinesis record: with KPL deaggregation
+  // on, every user record of an aggregate at `sequence_number`.
   absl::Status Checkpoint(std::string_view shard_id, SequenceNumber sequence_number);
-  // At the batch's last record.
+  // Just after `record`, a record delivered from `shard_id`. For a user
+  // record of a KPL aggregate (record.aggregated) that is its sub-sequence
+  // number: a restart resumes at the next user record of the same
+  // aggregate. Same checks as above, on (sequence, sub-sequence) positions.
+  absl::Status Checkpoint(std::string_view shard_id, const Record& record);
+  // At the batch's last record (a batch always ends on a whole Kinesis
+  // record, so this covers every user record of a final aggregate).
   absl::Status Checkpoint(const RecordBatch& batch);
   // Every held shard at its last delivered record.
   absl::Status CheckpointAll();
@@ -225,6 +233,8 @@ class Consumer {
   // then commit it. Same checks as Checkpoint. CommitCheckpoint without a
   // prepared checkpoint is FailedPrecondition.
   absl::Status PrepareCheckpoint(std::string_view shard_id, SequenceNumber sequence_number,
+                                 std::string_view state = "");
+  absl::Status PrepareCheckpoint(std::string_view shard_id, const Record& record,
                                  std::string_view state = "");
   absl::Status CommitCheckpoint(std::string_view shard_id);
 
@@ -257,7 +267,9 @@ class Checkpointer {
   // and nothing written when no record was delivered from it).
   absl::Status Checkpoint();
   absl::Status Checkpoint(SequenceNumber sequence_number);
+  absl::Status Checkpoint(const Record& record);  // after a user record of an aggregate too
   absl::Status PrepareCheckpoint(SequenceNumber sequence_number, std::string_view state = "");
+  absl::Status PrepareCheckpoint(const Record& record, std::string_view state = "");
   absl::Status CommitCheckpoint();
   const std::string& shard_id() const { return shard_id_; }
 

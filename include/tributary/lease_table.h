@@ -48,6 +48,7 @@
 namespace tributary {
 
 class Store;
+struct Record;
 
 // Where a consumer starts in shards it has no checkpoint for.
 struct InitialPosition {
@@ -67,28 +68,55 @@ struct InitialPosition {
 // that no record has been processed from yet (kTrimHorizon, kAtTimestamp),
 // or kShardEnd: every record of the (closed) shard was processed and its
 // children may be read.
+//
+// Records a KPL producer aggregated (tributary/kpl.h) are many user records
+// in one Kinesis record, all with its sequence number. A kSequenceNumber
+// checkpoint without a sub-sequence number covers the whole Kinesis record
+// (every user record in it); with one, only the user records of that
+// aggregate up to and including that index: reading resumes at the same
+// Kinesis record and skips them. Positions in a shard are ordered by
+// (sequence number, sub-sequence number), a whole record after each of its
+// user records (docs/CONSUMER.md "Aggregated records").
 struct CheckpointPosition {
   // Values are persisted in the lease table: never renumber.
   enum class Kind : uint8_t { kTrimHorizon = 1, kAtTimestamp = 3, kSequenceNumber = 4, kShardEnd = 5 };
   Kind kind = Kind::kTrimHorizon;
   SequenceNumber sequence_number;  // kSequenceNumber only
   absl::Time timestamp;            // kAtTimestamp only
+  // kSequenceNumber only: absent for a whole record; otherwise the index of
+  // the last processed user record of the aggregate at sequence_number (>= 0).
+  std::optional<int64_t> sub_sequence_number;
 
-  static CheckpointPosition TrimHorizon() { return {Kind::kTrimHorizon, {}, absl::Time()}; }
-  static CheckpointPosition AtTimestamp(absl::Time t) { return {Kind::kAtTimestamp, {}, t}; }
-  static CheckpointPosition After(SequenceNumber s) { return {Kind::kSequenceNumber, s, absl::Time()}; }
-  static CheckpointPosition ShardEnd() { return {Kind::kShardEnd, {}, absl::Time()}; }
+  static CheckpointPosition TrimHorizon() { return {Kind::kTrimHorizon, {}, absl::Time(), std::nullopt}; }
+  static CheckpointPosition AtTimestamp(absl::Time t) { return {Kind::kAtTimestamp, {}, t, std::nullopt}; }
+  // After the whole Kinesis record `s` (all its user records, if an aggregate).
+  static CheckpointPosition After(SequenceNumber s) {
+    return {Kind::kSequenceNumber, s, absl::Time(), std::nullopt};
+  }
+  // After user record `sub` of the aggregate at `s` (the later ones remain).
+  static CheckpointPosition AfterUserRecord(SequenceNumber s, int64_t sub) {
+    return {Kind::kSequenceNumber, s, absl::Time(), sub};
+  }
+  static CheckpointPosition ShardEnd() { return {Kind::kShardEnd, {}, absl::Time(), std::nullopt}; }
 
   bool is_shard_end() const { return kind == Kind::kShardEnd; }
   bool has_sequence_number() const { return kind == Kind::kSequenceNumber; }
-  // "TRIM_HORIZON", "AT_TIMESTAMP(<RFC 3339>)", the 39-digit number, "SHARD_END".
+  // Inside an aggregate: a sequence number with a sub-sequence number.
+  bool is_within_aggregate() const { return has_sequence_number() && sub_sequence_number.has_value(); }
+  // "TRIM_HORIZON", "AT_TIMESTAMP(<RFC 3339>)", the decimal sequence number
+  // (followed by "/<sub>" inside an aggregate), "SHARD_END".
   std::string ToString() const;
 
   friend bool operator==(const CheckpointPosition& a, const CheckpointPosition& b) {
-    return a.kind == b.kind && a.sequence_number == b.sequence_number && a.timestamp == b.timestamp;
+    return a.kind == b.kind && a.sequence_number == b.sequence_number && a.timestamp == b.timestamp &&
+           a.sub_sequence_number == b.sub_sequence_number;
   }
   friend bool operator!=(const CheckpointPosition& a, const CheckpointPosition& b) { return !(a == b); }
 };
+
+// The position just after `record`: its user record inside an aggregate
+// (record.aggregated), the whole Kinesis record otherwise.
+CheckpointPosition PositionAfter(const Record& record);
 
 // The first phase of a two-phase checkpoint: a position the host intends to
 // reach (for example before a side effect), with opaque host bytes. It does
@@ -97,8 +125,17 @@ struct CheckpointPosition {
 struct PendingCheckpoint {
   SequenceNumber sequence_number;
   std::string state;  // host bytes, at most kMaxPendingStateBytes
+  // As in CheckpointPosition: absent for a whole record, else the last user
+  // record of the aggregate at sequence_number that the intent covers.
+  std::optional<int64_t> sub_sequence_number;
+  // The checkpoint that committing it writes.
+  CheckpointPosition position() const {
+    return sub_sequence_number ? CheckpointPosition::AfterUserRecord(sequence_number, *sub_sequence_number)
+                               : CheckpointPosition::After(sequence_number);
+  }
   friend bool operator==(const PendingCheckpoint& a, const PendingCheckpoint& b) {
-    return a.sequence_number == b.sequence_number && a.state == b.state;
+    return a.sequence_number == b.sequence_number && a.state == b.state &&
+           a.sub_sequence_number == b.sub_sequence_number;
   }
 };
 inline constexpr size_t kMaxPendingStateBytes = 64 << 10;

@@ -19,6 +19,9 @@ absl::StatusOr<std::optional<RecordBatch>> Consumer::Poll() { return impl_->Poll
 absl::Status Consumer::Checkpoint(std::string_view shard_id, SequenceNumber sequence_number) {
   return impl_->Checkpoint(shard_id, sequence_number);
 }
+absl::Status Consumer::Checkpoint(std::string_view shard_id, const Record& record) {
+  return impl_->Checkpoint(shard_id, PositionAfter(record));
+}
 absl::Status Consumer::Checkpoint(const RecordBatch& batch) {
   if (batch.records.empty()) return InvalidArgumentError("cannot checkpoint an empty batch");
   return impl_->Checkpoint(batch.shard_id, batch.last_sequence_number());
@@ -27,6 +30,10 @@ absl::Status Consumer::CheckpointAll() { return impl_->CheckpointAll(); }
 absl::Status Consumer::PrepareCheckpoint(std::string_view shard_id, SequenceNumber sequence_number,
                                          std::string_view state) {
   return impl_->PrepareCheckpoint(shard_id, sequence_number, state);
+}
+absl::Status Consumer::PrepareCheckpoint(std::string_view shard_id, const Record& record,
+                                         std::string_view state) {
+  return impl_->PrepareCheckpoint(shard_id, PositionAfter(record), state);
 }
 absl::Status Consumer::CommitCheckpoint(std::string_view shard_id) {
   return impl_->CommitCheckpoint(shard_id);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <utility>
 
 #include "tributary/status.h"
@@ -39,6 +40,27 @@ uint64_t CounterGap(SequenceNumber a, SequenceNumber b) {
   // Another implementation's numbers (read through a remote store) carry no counter.
   if (!a.has_counter() || !b.has_counter()) return 0;
   return b.counter() > a.counter() ? b.counter() - a.counter() : 0;
+}
+
+// Orders two kSequenceNumber positions of one shard: by sequence number,
+// then sub-sequence number, a whole record after each of its user records.
+bool PositionLess(const CheckpointPosition& a, const CheckpointPosition& b) {
+  if (a.sequence_number != b.sequence_number) return a.sequence_number < b.sequence_number;
+  constexpr int64_t kWhole = std::numeric_limits<int64_t>::max();
+  return a.sub_sequence_number.value_or(kWhole) < b.sub_sequence_number.value_or(kWhole);
+}
+
+// True if `c` is before `p` (a position): a checkpoint that is not a
+// sequence number yet is before any.
+bool CheckpointBefore(const CheckpointPosition& c, const CheckpointPosition& p) {
+  return !c.has_sequence_number() || PositionLess(c, p);
+}
+
+// The user records of the aggregate at `through`'s sequence number up to
+// its sub-sequence number were processed: true for such a record.
+bool AlreadyProcessed(const Record& r, const CheckpointPosition& through) {
+  if (r.sequence_number != through.sequence_number) return r.sequence_number < through.sequence_number;
+  return r.aggregated && r.sub_sequence_number <= *through.sub_sequence_number;
 }
 
 }  // namespace
@@ -265,7 +287,7 @@ absl::Status ConsumerImpl::HandOver(const std::string& shard_id, const std::stri
   const std::optional<SequenceNumber> last = it->second.last_delivered;
   absl::Status s = UpdateHeld(shard_id, [&](Lease& l) {
     if (options_.checkpoint_on_handoff && last &&
-        (!l.checkpoint.has_sequence_number() || l.checkpoint.sequence_number < *last)) {
+        CheckpointBefore(l.checkpoint, CheckpointPosition::After(*last))) {
       l.checkpoint = CheckpointPosition::After(*last);
     }
     // The latest requester wins if several asked.
@@ -289,7 +311,7 @@ absl::Status ConsumerImpl::Release(const std::string& shard_id) {
   const std::optional<SequenceNumber> last = it->second.last_delivered;
   absl::Status s = UpdateHeld(shard_id, [&](Lease& l) {
     if (options_.checkpoint_on_handoff && last &&
-        (!l.checkpoint.has_sequence_number() || l.checkpoint.sequence_number < *last)) {
+        CheckpointBefore(l.checkpoint, CheckpointPosition::After(*last))) {
       l.checkpoint = CheckpointPosition::After(*last);
     }
     l.owner.clear();
@@ -627,10 +649,11 @@ absl::Status ConsumerImpl::Acquire(const Lease& lease, absl::Time now) {
 
 // ------------------------------------------------------------------ read
 
-absl::StatusOr<std::string> ConsumerImpl::OpenIterator(const std::string& shard_id, const Held& h) {
+absl::StatusOr<std::string> ConsumerImpl::OpenIterator(const std::string& shard_id, Held& h) {
   GetShardIteratorRequest req;
   req.stream = stream_;
   req.shard_id = shard_id;
+  h.skip_through.reset();
   if (h.last_delivered) {
     req.type = ShardIteratorType::kAfterSequenceNumber;
     req.starting_sequence_number = h.last_delivered->ToString();
@@ -638,7 +661,14 @@ absl::StatusOr<std::string> ConsumerImpl::OpenIterator(const std::string& shard_
     const CheckpointPosition& c = h.lease.checkpoint;
     switch (c.kind) {
       case CheckpointPosition::Kind::kSequenceNumber:
-        req.type = ShardIteratorType::kAfterSequenceNumber;
+        if (c.sub_sequence_number) {
+          // Inside an aggregate: read it again and skip the user records
+          // already processed (the KCL's rule).
+          req.type = ShardIteratorType::kAtSequenceNumber;
+          h.skip_through = c;
+        } else {
+          req.type = ShardIteratorType::kAfterSequenceNumber;
+        }
         req.starting_sequence_number = c.sequence_number.ToString();
         break;
       case CheckpointPosition::Kind::kAtTimestamp:
@@ -697,6 +727,18 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Read(const std::string&
       r.records.front().sequence_number.counter() > h->expect_after->counter() + 1) {
     TRIBUTARY_RETURN_IF_ERROR(ProbeGap(*h, shard_id, r.records.front()));
   }
+  // Resumed inside an aggregate: drop its user records already processed.
+  // The first records returned are that aggregate (whole: GetRecords returns
+  // whole Kinesis records), so one non-empty result settles it.
+  bool skipped_all = false;
+  if (h->skip_through && !r.records.empty()) {
+    const CheckpointPosition through = *h->skip_through;
+    h->skip_through.reset();
+    auto keep = std::find_if(r.records.begin(), r.records.end(),
+                             [&](const Record& rec) { return !AlreadyProcessed(rec, through); });
+    r.records.erase(r.records.begin(), keep);
+    skipped_all = r.records.empty();
+  }
   if (!r.next_shard_iterator) {
     // The shard is closed and read to its end.
     h->children = std::move(r.child_shards);
@@ -709,7 +751,8 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Read(const std::string&
   } else {
     h->iterator = *std::move(r.next_shard_iterator);
     if (r.records.empty()) {
-      h->rest_until = now + options_.idle_interval;
+      // Not caught up if everything returned was skipped: read on at once.
+      if (!skipped_all) h->rest_until = now + options_.idle_interval;
       return std::optional<RecordBatch>();
     }
   }
@@ -899,27 +942,45 @@ absl::Status ConsumerImpl::FinishShard(const std::string& shard_id) {
 
 // ------------------------------------------------------------------ checkpoints
 
-absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, SequenceNumber seq) {
-  auto it = held_.find(std::string(shard_id));
-  if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
-  Held& h = it->second;
+absl::Status ConsumerImpl::CheckPosition(std::string_view what, std::string_view shard_id, const Held& h,
+                                         const CheckpointPosition& pos) const {
+  const SequenceNumber seq = pos.sequence_number;
   absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
   if (index.ok() && seq.has_counter() && seq.shard_index() != *index) {
     return InvalidArgumentError(
         fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
   }
+  if (pos.sub_sequence_number && *pos.sub_sequence_number < 0) {
+    return InvalidArgumentError(fmt::format("cannot {} shard {} at {}: negative sub-sequence number", what,
+                                            shard_id, pos.ToString()));
+  }
+  // Batches end on whole Kinesis records, so the last delivered one is whole.
   if (!h.last_delivered || seq > *h.last_delivered) {
     return InvalidArgumentError(fmt::format(
-        "cannot checkpoint shard {} at {}: beyond the last record delivered ({})", shard_id, seq.ToString(),
+        "cannot {} shard {} at {}: beyond the last record delivered ({})", what, shard_id, pos.ToString(),
         h.last_delivered ? h.last_delivered->ToString() : std::string("none yet")));
   }
-  if (h.lease.checkpoint.has_sequence_number() && seq < h.lease.checkpoint.sequence_number) {
-    return InvalidArgumentError(fmt::format("cannot checkpoint shard {} at {}: before its checkpoint {}",
-                                            shard_id, seq.ToString(),
-                                            h.lease.checkpoint.sequence_number.ToString()));
+  if (h.lease.checkpoint.has_sequence_number() && PositionLess(pos, h.lease.checkpoint)) {
+    return InvalidArgumentError(fmt::format("cannot {} shard {} at {}: before its checkpoint {}", what,
+                                            shard_id, pos.ToString(), h.lease.checkpoint.ToString()));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, SequenceNumber seq) {
+  return Checkpoint(shard_id, CheckpointPosition::After(seq));
+}
+
+absl::Status ConsumerImpl::Checkpoint(std::string_view shard_id, const CheckpointPosition& pos) {
+  auto it = held_.find(std::string(shard_id));
+  if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
+  if (!pos.has_sequence_number()) {
+    return InvalidArgumentError(fmt::format("cannot checkpoint shard {} at {}: not a record", shard_id,
+                                            pos.ToString()));
+  }
+  TRIBUTARY_RETURN_IF_ERROR(CheckPosition("checkpoint", shard_id, it->second, pos));
   return UpdateHeld(std::string(shard_id), [&](Lease& l) {
-    l.checkpoint = CheckpointPosition::After(seq);
+    l.checkpoint = pos;
     l.pending_checkpoint.reset();
   });
 }
@@ -934,8 +995,7 @@ absl::Status ConsumerImpl::CheckpointLast(std::string_view shard_id) {
 absl::Status ConsumerImpl::CheckpointAll() {
   std::vector<std::pair<std::string, SequenceNumber>> todo;
   for (const auto& [id, h] : held_) {
-    if (h.last_delivered && !(h.lease.checkpoint.has_sequence_number() &&
-                              h.lease.checkpoint.sequence_number == *h.last_delivered)) {
+    if (h.last_delivered && h.lease.checkpoint != CheckpointPosition::After(*h.last_delivered)) {
       todo.emplace_back(id, *h.last_delivered);
     }
   }
@@ -945,30 +1005,25 @@ absl::Status ConsumerImpl::CheckpointAll() {
 
 absl::Status ConsumerImpl::PrepareCheckpoint(std::string_view shard_id, SequenceNumber seq,
                                              std::string_view state) {
+  return PrepareCheckpoint(shard_id, CheckpointPosition::After(seq), state);
+}
+
+absl::Status ConsumerImpl::PrepareCheckpoint(std::string_view shard_id, const CheckpointPosition& pos,
+                                             std::string_view state) {
   auto it = held_.find(std::string(shard_id));
   if (it == held_.end()) return NotHeldError(worker_id_, shard_id);
-  Held& h = it->second;
   if (state.size() > kMaxPendingStateBytes) {
     return InvalidArgumentError(
         fmt::format("pending checkpoint state of {} bytes exceeds {}", state.size(), kMaxPendingStateBytes));
   }
-  absl::StatusOr<uint32_t> index = ParseShardId(shard_id);
-  if (index.ok() && seq.has_counter() && seq.shard_index() != *index) {
-    return InvalidArgumentError(
-        fmt::format("sequence number {} is not from shard {}", seq.ToString(), shard_id));
+  if (!pos.has_sequence_number()) {
+    return InvalidArgumentError(fmt::format("cannot prepare a checkpoint of shard {} at {}: not a record",
+                                            shard_id, pos.ToString()));
   }
-  if (!h.last_delivered || seq > *h.last_delivered) {
-    return InvalidArgumentError(fmt::format(
-        "cannot prepare a checkpoint of shard {} at {}: beyond the last record delivered ({})", shard_id,
-        seq.ToString(), h.last_delivered ? h.last_delivered->ToString() : std::string("none yet")));
-  }
-  if (h.lease.checkpoint.has_sequence_number() && seq < h.lease.checkpoint.sequence_number) {
-    return InvalidArgumentError(
-        fmt::format("cannot prepare a checkpoint of shard {} at {}: before its checkpoint {}", shard_id,
-                    seq.ToString(), h.lease.checkpoint.sequence_number.ToString()));
-  }
+  TRIBUTARY_RETURN_IF_ERROR(CheckPosition("prepare a checkpoint of", shard_id, it->second, pos));
   return UpdateHeld(std::string(shard_id), [&](Lease& l) {
-    l.pending_checkpoint = PendingCheckpoint{seq, std::string(state)};
+    l.pending_checkpoint =
+        PendingCheckpoint{pos.sequence_number, std::string(state), pos.sub_sequence_number};
   });
 }
 
@@ -981,9 +1036,8 @@ absl::Status ConsumerImpl::CommitCheckpoint(std::string_view shard_id) {
   }
   return UpdateHeld(std::string(shard_id), [&](Lease& l) {
     if (!l.pending_checkpoint) return;  // someone else's write removed it: nothing to commit
-    if (!l.checkpoint.has_sequence_number() ||
-        l.checkpoint.sequence_number < l.pending_checkpoint->sequence_number) {
-      l.checkpoint = CheckpointPosition::After(l.pending_checkpoint->sequence_number);
+    if (CheckpointBefore(l.checkpoint, l.pending_checkpoint->position())) {
+      l.checkpoint = l.pending_checkpoint->position();
     }
     l.pending_checkpoint.reset();
   });

@@ -56,9 +56,14 @@ class ConsumerImpl {
 
   absl::StatusOr<std::optional<RecordBatch>> Poll();
   absl::Status Checkpoint(std::string_view shard_id, SequenceNumber seq);
+  // `pos`: a kSequenceNumber position (with a sub-sequence number inside an
+  // aggregate).
+  absl::Status Checkpoint(std::string_view shard_id, const CheckpointPosition& pos);
   absl::Status CheckpointLast(std::string_view shard_id);
   absl::Status CheckpointAll();
   absl::Status PrepareCheckpoint(std::string_view shard_id, SequenceNumber seq, std::string_view state);
+  absl::Status PrepareCheckpoint(std::string_view shard_id, const CheckpointPosition& pos,
+                                 std::string_view state);
   absl::Status CommitCheckpoint(std::string_view shard_id);
   absl::Status Shutdown();
 
@@ -82,6 +87,10 @@ class ConsumerImpl {
     std::vector<ChildShard> children;  // from the GetRecords that ended it
     absl::Time rest_until = absl::InfinitePast();
     std::optional<PendingCheckpoint> pending_to_report;  // on the first batch
+    // Reading resumed AT the sequence number of a checkpoint inside a KPL
+    // aggregate: the next records returned start with that aggregate, whose
+    // user records up to this position were processed and are skipped.
+    std::optional<CheckpointPosition> skip_through;
   };
 
   ConsumerImpl(Store& store, ConsumerOptions options, ConsumerListener* listener);
@@ -118,7 +127,12 @@ class ConsumerImpl {
   // record seen with the shard's ending sequence number.
   absl::Status CheckEndGap(Held& h, const std::string& shard_id);
 
-  absl::StatusOr<std::string> OpenIterator(const std::string& shard_id, const Held& h);
+  // Also sets h.skip_through when resuming inside an aggregate.
+  absl::StatusOr<std::string> OpenIterator(const std::string& shard_id, Held& h);
+  // The checks every checkpoint (and prepared one) passes: from this shard,
+  // not beyond the last record delivered, not before the checkpoint.
+  absl::Status CheckPosition(std::string_view what, std::string_view shard_id, const Held& h,
+                             const CheckpointPosition& pos) const;
   absl::Status ListAll();
   absl::Status CreateChildLease(const std::string& shard_id, const std::vector<std::string>& parents);
   std::vector<std::string> ParentsOf(const ShardDescription& d) const;

@@ -35,10 +35,25 @@ std::string ScopeName(const LeaseScope& s) {
   return fmt::format("consumer '{}' on stream '{}'", s.consumer_name, s.stream_name);
 }
 
+// A sub-sequence number on disk: -1 for none (a whole record).
+constexpr int64_t kNoSub = -1;
+
+int64_t EncodeSub(const std::optional<int64_t>& sub) { return sub ? *sub : kNoSub; }
+
+bool DecodeSub(util::Decoder& d, uint32_t version, std::optional<int64_t>* out) {
+  out->reset();
+  if (version < 2) return true;
+  int64_t v = 0;
+  if (!d.I64(&v) || v < kNoSub) return false;
+  if (v != kNoSub) *out = v;
+  return true;
+}
+
 void EncodeCheckpoint(util::Encoder& e, const CheckpointPosition& c) {
   e.U8(static_cast<uint8_t>(c.kind));
   e.Str(c.kind == CheckpointPosition::Kind::kSequenceNumber ? c.sequence_number.ToString() : "");
   e.I64(EncodeTime(c.timestamp));
+  e.I64(c.kind == CheckpointPosition::Kind::kSequenceNumber ? EncodeSub(c.sub_sequence_number) : kNoSub);
 }
 
 bool DecodeSequence(util::Decoder& d, SequenceNumber* out) {
@@ -50,16 +65,18 @@ bool DecodeSequence(util::Decoder& d, SequenceNumber* out) {
   return true;
 }
 
-bool DecodeCheckpoint(util::Decoder& d, CheckpointPosition* c) {
+bool DecodeCheckpoint(util::Decoder& d, uint32_t version, CheckpointPosition* c) {
   uint8_t kind = 0;
   std::string seq;
   int64_t ts = 0;
-  if (!d.U8(&kind) || !d.Str(&seq) || !d.I64(&ts)) return false;
+  if (!d.U8(&kind) || !d.Str(&seq) || !d.I64(&ts) || !DecodeSub(d, version, &c->sub_sequence_number)) {
+    return false;
+  }
   switch (kind) {
     case static_cast<uint8_t>(CheckpointPosition::Kind::kTrimHorizon):
     case static_cast<uint8_t>(CheckpointPosition::Kind::kAtTimestamp):
     case static_cast<uint8_t>(CheckpointPosition::Kind::kShardEnd):
-      if (!seq.empty()) return false;
+      if (!seq.empty() || c->sub_sequence_number) return false;
       break;
     case static_cast<uint8_t>(CheckpointPosition::Kind::kSequenceNumber): {
       absl::StatusOr<SequenceNumber> s = SequenceNumber::ParseAny(seq);
@@ -89,6 +106,17 @@ absl::Status ValidateLease(const Lease& lease) {
   if (lease.pending_checkpoint && lease.pending_checkpoint->state.size() > kMaxPendingStateBytes) {
     return InvalidArgumentError(fmt::format("pending checkpoint state of {} bytes exceeds {}",
                                             lease.pending_checkpoint->state.size(), kMaxPendingStateBytes));
+  }
+  const CheckpointPosition& c = lease.checkpoint;
+  if (c.sub_sequence_number && (!c.has_sequence_number() || *c.sub_sequence_number < 0)) {
+    return InvalidArgumentError(fmt::format(
+        "checkpoint {} of shard {}: a sub-sequence number needs a sequence number and must be >= 0",
+        c.ToString(), lease.shard_id));
+  }
+  if (lease.pending_checkpoint && lease.pending_checkpoint->sub_sequence_number &&
+      *lease.pending_checkpoint->sub_sequence_number < 0) {
+    return InvalidArgumentError(
+        fmt::format("pending checkpoint of shard {}: sub-sequence number must be >= 0", lease.shard_id));
   }
   return absl::OkStatus();
 }
@@ -222,6 +250,7 @@ std::string LeaseState::Encode() const {
       if (l.pending_checkpoint) {
         e.Str(l.pending_checkpoint->sequence_number.ToString());
         e.Str(l.pending_checkpoint->state);
+        e.I64(EncodeSub(l.pending_checkpoint->sub_sequence_number));
       }
       e.U32(static_cast<uint32_t>(l.parent_shard_ids.size()));
       for (const std::string& p : l.parent_shard_ids) e.Str(p);
@@ -244,7 +273,7 @@ absl::StatusOr<LeaseState> LeaseState::Decode(std::string_view data, const std::
   uint32_t version = 0, scopes = 0;
   LeaseState st;
   if (!d.U32(&version)) return Corrupt(path, "truncated header");
-  if (version != kLeaseFileVersion) {
+  if (version < kOldestLeaseFileVersion || version > kLeaseFileVersion) {
     return Corrupt(path, fmt::format("unknown format version {}", version));
   }
   if (!d.U64(&st.generation_) || !d.U32(&scopes)) return Corrupt(path, "truncated header");
@@ -283,13 +312,16 @@ absl::StatusOr<LeaseState> LeaseState::Decode(std::string_view data, const std::
       uint8_t has_pending = 0;
       uint32_t parents = 0;
       if (!d.Str(&l.shard_id) || !d.U64(&l.version) || !d.Str(&l.owner) || !d.I64(&expires) ||
-          !DecodeCheckpoint(d, &l.checkpoint) || !d.U8(&has_pending) || has_pending > 1) {
+          !DecodeCheckpoint(d, version, &l.checkpoint) || !d.U8(&has_pending) || has_pending > 1) {
         return Corrupt(path, "bad lease");
       }
       l.expires_at = DecodeTime(expires);
       if (has_pending) {
         PendingCheckpoint p;
-        if (!DecodeSequence(d, &p.sequence_number) || !d.Str(&p.state)) return Corrupt(path, "bad lease");
+        if (!DecodeSequence(d, &p.sequence_number) || !d.Str(&p.state) ||
+            !DecodeSub(d, version, &p.sub_sequence_number)) {
+          return Corrupt(path, "bad lease");
+        }
         l.pending_checkpoint = std::move(p);
       }
       if (!d.U32(&parents)) return Corrupt(path, "bad lease");

@@ -23,7 +23,10 @@
 namespace tributary::consume {
 
 inline constexpr char kLeaseFileMagic[8] = {'T', 'R', 'B', 'L', 'E', 'A', 'S', '\1'};
-inline constexpr uint32_t kLeaseFileVersion = 1;
+// Version 2 added sub-sequence numbers to checkpoints and prepared
+// checkpoints; version 1 files are still read (and rewritten as version 2).
+inline constexpr uint32_t kLeaseFileVersion = 2;
+inline constexpr uint32_t kOldestLeaseFileVersion = 1;
 
 class LeaseState {
  public:

@@ -38,11 +38,18 @@ std::string CheckpointPosition::ToString() const {
     case Kind::kAtTimestamp:
       return "AT_TIMESTAMP(" + absl::FormatTime(absl::RFC3339_full, timestamp, absl::UTCTimeZone()) + ")";
     case Kind::kSequenceNumber:
-      return sequence_number.ToString();
+      return sub_sequence_number ? fmt::format("{}/{}", sequence_number.ToString(), *sub_sequence_number)
+                                 : sequence_number.ToString();
     case Kind::kShardEnd:
       return "SHARD_END";
   }
   return "?";
+}
+
+CheckpointPosition PositionAfter(const Record& record) {
+  return record.aggregated
+             ? CheckpointPosition::AfterUserRecord(record.sequence_number, record.sub_sequence_number)
+             : CheckpointPosition::After(record.sequence_number);
 }
 
 absl::StatusOr<std::vector<Lease>> LeaseTable::ListUnfinishedLeases(const LeaseScope& scope) {

@@ -21,6 +21,12 @@ absl::Status Checkpointer::Checkpoint(SequenceNumber sequence_number) {
 absl::Status Checkpointer::PrepareCheckpoint(SequenceNumber sequence_number, std::string_view state) {
   return impl_->PrepareCheckpoint(shard_id_, sequence_number, state);
 }
+absl::Status Checkpointer::Checkpoint(const Record& record) {
+  return impl_->Checkpoint(shard_id_, PositionAfter(record));
+}
+absl::Status Checkpointer::PrepareCheckpoint(const Record& record, std::string_view state) {
+  return impl_->PrepareCheckpoint(shard_id_, PositionAfter(record), state);
+}
 absl::Status Checkpointer::CommitCheckpoint() { return impl_->CommitCheckpoint(shard_id_); }
 
 namespace consume {

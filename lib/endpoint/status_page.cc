@@ -202,7 +202,9 @@ std::vector<OrderedLag> OrderedConsumerLag(Store& store, const std::string& stre
       }
       GetShardIteratorRequest req{stream, l.shard_id, ShardIteratorType::kTrimHorizon};
       if (l.checkpoint.has_sequence_number()) {
-        req.type = ShardIteratorType::kAfterSequenceNumber;
+        // Inside a KPL aggregate, the aggregate itself is not done yet.
+        req.type = l.checkpoint.is_within_aggregate() ? ShardIteratorType::kAtSequenceNumber
+                                                      : ShardIteratorType::kAfterSequenceNumber;
         req.starting_sequence_number = l.checkpoint.sequence_number.ToString();
       } else if (l.checkpoint.kind == CheckpointPosition::Kind::kAtTimestamp) {
         req.type = ShardIteratorType::kAtTimestamp;

@@ -4,6 +4,7 @@
 // serializes read-modify-write across processes with its file lock.
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -192,6 +193,145 @@ TEST_CASE("lease tables: conditional create, update and delete", "[consume][leas
   Lease big = FullLease("shardId-000000000003");
   big.pending_checkpoint->state.assign(kMaxPendingStateBytes + 1, 'x');
   CHECK_ERROR(table.CreateLease(scope, big), ErrorType::kInvalidArgument);
+}
+
+TEST_CASE("lease tables: positions inside a KPL aggregate round-trip", "[consume][lease_table][kpl]") {
+  const std::string kind = GENERATE("memory", "durable-memenv", "durable-posix");
+  INFO(kind);
+  TableUnderTest t(kind);
+  const LeaseScope scope{"app", "orders"};
+  Lease l = FullLease("shardId-000000000003");
+  l.checkpoint = CheckpointPosition::AfterUserRecord(SequenceNumber::FromParts(42, 3), 0);
+  l.pending_checkpoint->sub_sequence_number = 17;
+  REQUIRE_OK(t.table->CreateLease(scope, l));
+  if (t.env) t.Reopen();
+  auto got = t.table->GetLease(scope, l.shard_id);
+  REQUIRE_OK(got);
+  REQUIRE(got->has_value());
+  CheckSame(**got, l);
+  CHECK((*got)->checkpoint.sub_sequence_number == 0);  // 0 is a user record, not "whole"
+  CHECK((*got)->checkpoint.is_within_aggregate());
+  CHECK((*got)->pending_checkpoint->position() ==
+        CheckpointPosition::AfterUserRecord(SequenceNumber::FromParts(45, 3), 17));
+  CHECK((*got)->checkpoint.ToString() == SequenceNumber::FromParts(42, 3).ToString() + "/0");
+
+  // Back to a whole record: the sub-sequence number is gone, not kept.
+  Lease whole = **got;
+  whole.checkpoint = CheckpointPosition::After(SequenceNumber::FromParts(42, 3));
+  whole.pending_checkpoint.reset();
+  REQUIRE_OK(t.table->UpdateLease(scope, whole));
+  if (t.env) t.Reopen();
+  got = t.table->GetLease(scope, l.shard_id);
+  REQUIRE_OK(got);
+  CHECK_FALSE((*got)->checkpoint.sub_sequence_number.has_value());
+  CHECK_FALSE((*got)->checkpoint.is_within_aggregate());
+
+  // A sub-sequence number needs a sequence number, and is never negative.
+  Lease bad = FullLease("shardId-000000000004");
+  bad.checkpoint = CheckpointPosition::TrimHorizon();
+  bad.checkpoint.sub_sequence_number = 2;
+  CHECK_ERROR(t.table->CreateLease(scope, bad), ErrorType::kInvalidArgument);
+  bad.checkpoint = CheckpointPosition::AfterUserRecord(SequenceNumber::FromParts(1, 4), -1);
+  CHECK_ERROR(t.table->CreateLease(scope, bad), ErrorType::kInvalidArgument);
+  bad = FullLease("shardId-000000000004");
+  bad.pending_checkpoint->sub_sequence_number = -3;
+  CHECK_ERROR(t.table->CreateLease(scope, bad), ErrorType::kInvalidArgument);
+}
+
+void WriteWholeFile(Env* env, const std::string& path, std::string_view data) {
+  auto f = env->NewWritableFile(path);
+  REQUIRE_OK(f);
+  REQUIRE_OK((*f)->Append(data));
+  REQUIRE_OK((*f)->Close());
+}
+
+std::string ReadWholeFile(Env* env, const std::string& path) {
+  auto size = env->GetFileSize(path);
+  REQUIRE_OK(size);
+  auto f = env->NewRandomAccessFile(path);
+  REQUIRE_OK(f);
+  std::string scratch(*size, '\0');
+  auto got = (*f)->Read(0, *size, scratch.data());
+  REQUIRE_OK(got);
+  return std::string(*got);
+}
+
+// A version 1 LEASES file (before sub-sequence numbers), written byte by byte
+// from docs/FORMAT.md, as a Tributary of that time left it.
+std::string VersionOneImage() {
+  std::string out("TRBLEAS\1", 8);
+  auto u8 = [&](uint8_t v) { out.push_back(static_cast<char>(v)); };
+  auto le = [&](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  auto str = [&](std::string_view s) {
+    le(s.size(), 4);
+    out.append(s);
+  };
+  le(1, 4);   // version
+  le(9, 8);   // generation
+  le(1, 4);   // scopes
+  str("app");
+  str("orders");
+  u8(0);      // no scope record
+  le(1, 4);   // leases
+  str("shardId-000000000003");
+  le(5, 8);   // version
+  str("worker-1");
+  le(static_cast<uint64_t>(int64_t{1704067200123456}), 8);
+  u8(4);      // checkpoint: a sequence number
+  str(SequenceNumber::FromParts(42, 3).ToString());
+  le(0, 8);   // timestamp
+  u8(1);      // pending
+  str(SequenceNumber::FromParts(45, 3).ToString());
+  str("state");
+  le(0, 4);   // parents
+  le(2, 8);   // owner switches
+  str("");    // handoff_to
+  le(XXH3_64bits(out.data(), out.size()), 8);
+  return out;
+}
+
+TEST_CASE("durable lease table: a version 1 file is read, and rewritten as version 2",
+          "[consume][lease_table][durable]") {
+  auto mem = NewMemEnv();
+  REQUIRE_OK(mem->CreateDirs("/data"));
+  const std::string v1 = VersionOneImage();
+  WriteWholeFile(mem.get(), "/data/LEASES", v1);
+  auto t = OpenDurableLeaseTable(mem.get(), "/data");
+  REQUIRE_OK(t);
+  const LeaseScope scope{"app", "orders"};
+  auto got = (*t)->GetLease(scope, "shardId-000000000003");
+  REQUIRE_OK(got);
+  REQUIRE(got->has_value());
+  const Lease& l = **got;
+  CHECK(l.version == 5);
+  CHECK(l.owner == "worker-1");
+  CHECK(l.checkpoint == CheckpointPosition::After(SequenceNumber::FromParts(42, 3)));
+  REQUIRE(l.pending_checkpoint.has_value());
+  CHECK(l.pending_checkpoint->position() == CheckpointPosition::After(SequenceNumber::FromParts(45, 3)));
+  CHECK(l.pending_checkpoint->state == "state");
+  CHECK(l.owner_switches == 2);
+
+  Lease next = l;
+  next.checkpoint = CheckpointPosition::AfterUserRecord(SequenceNumber::FromParts(45, 3), 1);
+  REQUIRE_OK((*t)->UpdateLease(scope, next));
+  const std::string image = ReadWholeFile(mem.get(), "/data/LEASES");
+  REQUIRE(image.size() > 12);
+  CHECK(image.substr(8, 4) == std::string("\2\0\0\0", 4));
+  auto reopened = OpenDurableLeaseTable(mem.get(), "/data");
+  REQUIRE_OK(reopened);
+  got = (*reopened)->GetLease(scope, "shardId-000000000003");
+  REQUIRE_OK(got);
+  CHECK((*got)->checkpoint == next.checkpoint);
+
+  // A version from the future is refused, not guessed at.
+  std::string v3 = v1;
+  v3[8] = 3;
+  const uint64_t sum = XXH3_64bits(v3.data(), v3.size() - 8);
+  for (int i = 0; i < 8; ++i) v3[v3.size() - 8 + i] = static_cast<char>((sum >> (8 * i)) & 0xFF);
+  WriteWholeFile(mem.get(), "/data/LEASES", v3);
+  CHECK_ERROR((*reopened)->ListLeases(scope), ErrorType::kCorruption);
 }
 
 TEST_CASE("durable lease table: reopened, it holds what was written", "[consume][lease_table][durable]") {

@@ -176,5 +176,167 @@ TEST_CASE("KPL aggregates are deaggregated over a remote store too", "[kpl][remo
   CheckDeaggregated(*store, corrupt);
 }
 
+// ------------------------------------------------ checkpoints inside aggregates
+
+constexpr char kAggShard[] = "shardId-000000000000";
+
+// One shard: p-1, an aggregate of a-0..a-4 (keys alternating), p-2, an
+// aggregate of b-0 and b-1.
+void WriteAggregates(Store& store) {
+  REQUIRE_OK(store.CreateStream("agg", 1));
+  REQUIRE_OK(store.WaitUntilActive("agg", absl::Seconds(30)));
+  REQUIRE_OK(store.Put("agg", testing::Input("plain", "p-1")));
+  std::vector<User> a;
+  for (int i = 0; i < 5; ++i) a.push_back({i % 2, "a-" + std::to_string(i), std::nullopt});
+  REQUIRE_OK(store.Put("agg", testing::Input("x", Aggregate({"x", "y"}, {}, a))));
+  REQUIRE_OK(store.Put("agg", testing::Input("plain", "p-2")));
+  REQUIRE_OK(store.Put("agg", testing::Input("z", Aggregate({"z"}, {}, {{0, "b-0", {}}, {0, "b-1", {}}}))));
+}
+
+// Polls until `want` records came (or `polls` polls were made).
+std::vector<Record> PollRecords(Consumer& c, size_t want, int polls = 200) {
+  std::vector<Record> out;
+  for (int i = 0; i < polls && out.size() < want; ++i) {
+    ASSIGN_OR_REQUIRE(std::optional<RecordBatch> b, c.Poll());
+    if (b) out.insert(out.end(), b->records.begin(), b->records.end());
+  }
+  return out;
+}
+
+std::vector<std::string> DataOf(const std::vector<Record>& records) {
+  std::vector<std::string> out;
+  for (const Record& r : records) out.push_back(r.data);
+  return out;
+}
+
+// A consumer checkpoints in the middle of an aggregate; a restarted one
+// (same worker id, the first dropped without Shutdown, as a crash) resumes
+// at the next user record of that aggregate, not after the whole aggregate.
+void CheckpointInsideAggregates(Store& store, std::shared_ptr<LeaseTable> table) {
+  WriteAggregates(store);
+  ConsumerOptions o;
+  o.stream = "agg";
+  o.consumer_name = "reader";
+  o.worker_id = "w";
+  o.lease_table = std::move(table);
+  o.idle_interval = absl::ZeroDuration();
+  using V = std::vector<std::string>;
+  SequenceNumber a_seq, b_seq;
+  {
+    ASSIGN_OR_REQUIRE(auto c, Consumer::Create(store, o));
+    std::vector<Record> got = PollRecords(*c, 9);
+    REQUIRE(DataOf(got) == V{"p-1", "a-0", "a-1", "a-2", "a-3", "a-4", "p-2", "b-0", "b-1"});
+    a_seq = got[1].sequence_number;
+    b_seq = got[7].sequence_number;
+    REQUIRE_OK(c->Checkpoint(kAggShard, got[3]));  // a-2
+    REQUIRE(c->held().size() == 1);
+    const CheckpointPosition cp = c->held()[0].checkpoint;
+    CHECK(cp == CheckpointPosition::AfterUserRecord(a_seq, 2));
+    CHECK(cp.ToString() == a_seq.ToString() + "/2");
+    // Positions are ordered inside the aggregate too: a-1 is behind a-2.
+    CHECK_ERROR(c->Checkpoint(kAggShard, got[2]), ErrorType::kInvalidArgument);
+    // A record that is not aggregated checkpoints as the whole record.
+    CHECK(PositionAfter(got[0]) == CheckpointPosition::After(got[0].sequence_number));
+  }
+  {
+    ASSIGN_OR_REQUIRE(auto c, Consumer::Create(store, o));
+    std::vector<Record> got = PollRecords(*c, 5);
+    REQUIRE(DataOf(got) == V{"a-3", "a-4", "p-2", "b-0", "b-1"});
+    CHECK(got[0].sequence_number == a_seq);
+    CHECK(got[0].sub_sequence_number == 3);
+    CHECK(got[0].partition_key == "y");
+    // Two-phase, at the last user record of the last aggregate.
+    REQUIRE_OK(c->PrepareCheckpoint(kAggShard, got[4], "st"));
+    REQUIRE(c->held()[0].pending_checkpoint.has_value());
+    CHECK(c->held()[0].pending_checkpoint->sub_sequence_number == 1);
+    REQUIRE_OK(c->CommitCheckpoint(kAggShard));
+    CHECK(c->held()[0].checkpoint == CheckpointPosition::AfterUserRecord(b_seq, 1));
+  }
+  {
+    // Resumes AT the last aggregate and skips all of it: nothing to deliver
+    // until a new record arrives.
+    ASSIGN_OR_REQUIRE(auto c, Consumer::Create(store, o));
+    CHECK(PollRecords(*c, 1, 20).empty());
+    REQUIRE_OK(store.Put("agg", testing::Input("plain", "p-3")));
+    std::vector<Record> got = PollRecords(*c, 1);
+    CHECK(DataOf(got) == V{"p-3"});
+    // The sequence-number form covers a whole aggregate: from a restart
+    // after it, nothing of the aggregate comes back.
+    REQUIRE_OK(c->Checkpoint(kAggShard, got[0].sequence_number));
+    CHECK_FALSE(c->held()[0].checkpoint.is_within_aggregate());
+  }
+}
+
+TEST_CASE("the ordered consumer checkpoints inside a KPL aggregate and resumes at the next user record",
+          "[kpl][consumer]") {
+  StoreOptions so;
+  so.deaggregate_kpl_records = true;
+  ASSIGN_OR_REQUIRE(auto store, Store::OpenInMemory(so));
+  // The durable table: the sub-sequence number survives the file round trip.
+  auto env = NewMemEnv();
+  ASSIGN_OR_REQUIRE(std::unique_ptr<LeaseTable> table, OpenDurableLeaseTable(env.get(), "/leases"));
+  CheckpointInsideAggregates(*store, std::shared_ptr<LeaseTable>(std::move(table)));
+}
+
+// The callback API: a RecordProcessor checkpoints a user record through its
+// Checkpointer.
+class CheckpointAtA2 : public RecordProcessor {
+ public:
+  explicit CheckpointAtA2(std::vector<std::string>* seen) : seen_(seen) {}
+  void ProcessRecords(const RecordBatch& batch, Checkpointer& checkpointer) override {
+    for (const Record& r : batch.records) {
+      seen_->push_back(r.data);
+      if (r.data == "a-2") REQUIRE_OK(checkpointer.Checkpoint(r));
+    }
+  }
+
+ private:
+  std::vector<std::string>* seen_;
+};
+
+TEST_CASE("a RecordProcessor checkpoints inside a KPL aggregate through its Checkpointer",
+          "[kpl][consumer]") {
+  StoreOptions so;
+  so.deaggregate_kpl_records = true;
+  ASSIGN_OR_REQUIRE(auto store, Store::OpenInMemory(so));
+  WriteAggregates(*store);
+  ConsumerOptions o;
+  o.stream = "agg";
+  o.consumer_name = "reader";
+  o.worker_id = "w";
+  o.lease_table = NewInMemoryLeaseTable();
+  o.idle_interval = absl::ZeroDuration();
+  std::vector<std::string> seen;
+  {
+    ASSIGN_OR_REQUIRE(auto worker,
+                      ConsumerWorker::Create(*store, o, [&](const std::string&) {
+                        return std::make_unique<CheckpointAtA2>(&seen);
+                      }));
+    for (int i = 0; i < 50 && seen.size() < 9; ++i) REQUIRE_OK(worker->RunOnce());
+    REQUIRE(seen.size() == 9);
+    ASSIGN_OR_REQUIRE(auto leases, o.lease_table->ListLeases(worker->consumer().scope()));
+    REQUIRE(leases.size() == 1);
+    CHECK(leases[0].checkpoint.sub_sequence_number == 2);
+  }  // dropped without Stop: nothing more is checkpointed
+  ASSIGN_OR_REQUIRE(auto c, Consumer::Create(*store, o));
+  CHECK(DataOf(PollRecords(*c, 5)) == std::vector<std::string>{"a-3", "a-4", "p-2", "b-0", "b-1"});
+}
+
+TEST_CASE("checkpoints inside KPL aggregates over a remote store", "[kpl][consumer][remote]") {
+  auto server = testing::StartTributaryServer();
+  RemoteOptions o = testing::LocalPeerOptions(server->url());
+  o.deaggregate_kpl_records = true;
+  ASSIGN_OR_REQUIRE(auto store, Store::OpenRemote(o));
+  CheckpointInsideAggregates(*store, NewInMemoryLeaseTable());
+}
+
+TEST_CASE("checkpoints inside KPL aggregates against kinesalite", "[kpl][consumer][kinesalite]") {
+  auto peer = testing::StartKinesalite();
+  RemoteOptions o = testing::LocalPeerOptions(peer->url());
+  o.deaggregate_kpl_records = true;
+  ASSIGN_OR_REQUIRE(auto store, Store::OpenRemote(o));
+  CheckpointInsideAggregates(*store, NewInMemoryLeaseTable());
+}
+
 }  // namespace
 }  // namespace tributary
