@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "endpoint/codec.h"
+#include "util/json_writer.h"
 
 namespace tributary::endpoint {
 
@@ -63,32 +64,11 @@ class JsonObject {
 // padding when there is enough; copies otherwise.
 absl::StatusOr<JsonObject> ParseJsonRequest(const std::string& body, Scratch* scratch);
 
-// Appends one JSON document to a std::string.
-class JsonWriter {
+// Appends one JSON document to a std::string (the writer the remote
+// backend uses too: lib/util/json_writer.h).
+class JsonWriter : public util::JsonWriter {
  public:
-  explicit JsonWriter(std::string* out);
-  ~JsonWriter();
-  JsonWriter(const JsonWriter&) = delete;
-  JsonWriter& operator=(const JsonWriter&) = delete;
-
-  void StartObject();
-  void EndObject();
-  void StartArray();
-  void EndArray();
-  void Key(std::string_view name);
-  void String(std::string_view s);
-  // A string known to need no escaping (digits, ASCII letters, '-', ...):
-  // copied as is. For sequence numbers, shard ids and other values the
-  // server formats itself.
-  void SafeString(std::string_view s);
-  void Int(int64_t v);
-  void Bool(bool v);
-  void Blob(std::string_view bytes);  // base64
-  void Timestamp(absl::Time t);       // epoch seconds, millisecond precision
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  using util::JsonWriter::JsonWriter;
 };
 
 }  // namespace tributary::endpoint

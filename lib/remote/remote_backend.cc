@@ -1,11 +1,11 @@
 // The remote backend: each StoreBackend call becomes one Kinesis JSON 1.1
 // request (X-Amz-Target: Kinesis_20131202.<Action>). Requests are written
-// with RapidJSON's Writer, answers parsed with simdjson's DOM parser (one per
-// thread); blobs are base64 (absl), timestamps epoch seconds.
+// with util::JsonWriter (RapidJSON underneath, as the endpoint's responses),
+// answers parsed with simdjson's DOM parser (one per thread); blobs are
+// base64, timestamps epoch seconds.
 #include "remote/remote_backend.h"
 
 #include <fmt/format.h>
-#include <rapidjson/writer.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "remote/signing.h"
+#include "util/json_writer.h"
 #include "util/status_macros.h"
 
 namespace tributary::remote {
@@ -26,29 +27,26 @@ using simdjson::dom::object;
 
 // ---------------------------------------------------------------- writing
 
-struct StringOut {
-  using Ch = char;
-  std::string* s;
-  void Put(char c) { s->push_back(c); }
-  void Flush() {}
-};
-
+// Requests are written by util::JsonWriter, the writer the endpoint's
+// responses use: blobs are base64-encoded straight into the body and strings
+// that need no escaping are appended whole.
 class Json {
  public:
-  Json() : out_{&body_}, w_(out_) { w_.StartObject(); }
+  Json() : w_(&body_) { w_.StartObject(); }
 
+  // Member names are the API's (ASCII letters).
   Json& Key(std::string_view k) {
-    w_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    w_.Key(k);
     return *this;
   }
   Json& Str(std::string_view k, std::string_view v) {
     Key(k);
-    w_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+    w_.String(v);
     return *this;
   }
   Json& Int(std::string_view k, int64_t v) {
     Key(k);
-    w_.Int64(v);
+    w_.Int(v);
     return *this;
   }
   Json& Bool(std::string_view k, bool v) {
@@ -58,13 +56,12 @@ class Json {
   }
   Json& Time(std::string_view k, absl::Time t) {
     Key(k);
-    w_.Double(static_cast<double>(absl::ToUnixMillis(t)) / 1000.0);
+    w_.Timestamp(t);
     return *this;
   }
   Json& Blob(std::string_view k, std::string_view bytes) {
     Key(k);
-    std::string b64 = absl::Base64Escape(absl::string_view(bytes.data(), bytes.size()));
-    w_.String(b64.data(), static_cast<rapidjson::SizeType>(b64.size()));
+    w_.Blob(bytes);
     return *this;
   }
   // StreamARN for an ARN, StreamName otherwise.
@@ -76,21 +73,22 @@ class Json {
   Json& Strings(std::string_view k, const std::vector<std::string>& v) {
     Key(k);
     w_.StartArray();
-    for (const std::string& s : v) w_.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    for (const std::string& s : v) w_.String(s);
     w_.EndArray();
     return *this;
   }
+  // Keys are the caller's (tag keys): escaped like values.
   Json& Map(std::string_view k, const std::map<std::string, std::string>& m) {
     Key(k);
     w_.StartObject();
     for (const auto& [key, value] : m) {
-      w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-      w_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+      w_.String(key);
+      w_.String(value);
     }
     w_.EndObject();
     return *this;
   }
-  rapidjson::Writer<StringOut>& writer() { return w_; }
+  util::JsonWriter& writer() { return w_; }
 
   std::string Take() {
     w_.EndObject();
@@ -99,8 +97,7 @@ class Json {
 
  private:
   std::string body_;
-  StringOut out_;
-  rapidjson::Writer<StringOut> w_;
+  util::JsonWriter w_;
 };
 
 // ---------------------------------------------------------------- reading
@@ -691,17 +688,15 @@ absl::StatusOr<PutBatchResult> RemoteBackend::PutBatch(std::string_view stream,
   j.Key("Records");
   auto& w = j.writer();
   w.StartArray();
-  std::string b64;
   for (const PutRecordInput& rec : records) {
     w.StartObject();
     w.Key("Data");
-    b64 = absl::Base64Escape(absl::string_view(rec.data.data(), rec.data.size()));
-    w.String(b64.data(), static_cast<rapidjson::SizeType>(b64.size()));
+    w.Blob(rec.data);
     w.Key("PartitionKey");
-    w.String(rec.partition_key.data(), static_cast<rapidjson::SizeType>(rec.partition_key.size()));
+    w.String(rec.partition_key);
     if (rec.explicit_hash_key) {
       w.Key("ExplicitHashKey");
-      w.String(rec.explicit_hash_key->data(), static_cast<rapidjson::SizeType>(rec.explicit_hash_key->size()));
+      w.String(*rec.explicit_hash_key);
     }
     w.EndObject();
   }

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -239,6 +240,41 @@ TEST_CASE("SigV4 round trip: what Sign produces, Verify accepts", "[sigv4]") {
     }
     CHECK(GetErrorType(Verify(r, lookup, now, opts).status()) == ErrorType::kInvalidSignature);
   }
+}
+
+TEST_CASE("SigV4 Sign reuses a signing key only for the same secret and scope", "[sigv4]") {
+  // Sign keeps the last derived key per thread; every change of the inputs
+  // must derive again. Each signature is checked against a key derived here.
+  const absl::Time day1 = absl::FromUnixSeconds(1700000000);
+  const absl::Time day2 = day1 + absl::Hours(24);
+  sigv4::Request r = KinesisRequest({});
+  struct Case {
+    Credentials creds;
+    std::string region;
+    std::string service;
+    absl::Time at;
+  };
+  const std::vector<Case> cases = {
+      {{"AKIDCACHE", "secret-1", ""}, "eu-west-1", "kinesis", day1},
+      {{"AKIDCACHE", "secret-1", ""}, "eu-west-1", "kinesis", day1},  // the cached key
+      {{"AKIDCACHE", "secret-2", ""}, "eu-west-1", "kinesis", day1},  // same id, another secret
+      {{"AKIDOTHER", "secret-2", ""}, "eu-west-1", "kinesis", day1},
+      {{"AKIDOTHER", "secret-2", ""}, "us-east-1", "kinesis", day1},
+      {{"AKIDOTHER", "secret-2", ""}, "us-east-1", "firehose", day1},
+      {{"AKIDOTHER", "secret-2", ""}, "us-east-1", "firehose", day2},
+      {{"AKIDCACHE", "secret-1", ""}, "eu-west-1", "kinesis", day1},  // back to the first
+  };
+  std::set<std::string> signatures;
+  for (const Case& c : cases) {
+    absl::StatusOr<SignedRequest> s = Sign(r, c.creds, c.region, c.service, c.at);
+    REQUIRE(s.ok());
+    const Scope scope{s->amz_date.substr(0, 8), c.region, c.service};
+    CHECK(s->signature == Signature(SigningKey(c.creds.secret_access_key, scope), s->string_to_sign));
+    signatures.insert(s->signature);
+  }
+  // Alike: the two repeats, and AKIDCACHE/AKIDOTHER with the same secret and
+  // scope (the string to sign does not hold the access key id).
+  CHECK(signatures.size() == cases.size() - 3);
 }
 
 TEST_CASE("SigV4 Verify names what is missing from an incomplete request", "[sigv4]") {
