@@ -36,12 +36,7 @@
 //   cmake --build build/release --target remote_bench tributary-server
 //   build/release/bench/remote_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,15 +44,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "bench_common.h"
+#include "testing/listening_process.h"
 #include "tributary/consumer.h"
 #include "tributary/lease_table.h"
 #include "tributary/remote.h"
@@ -79,110 +73,30 @@ constexpr size_t kDrainRecordBytes = 100;
 
 // ---------------------------------------------------------------- the server
 
-// tributary-server as a child process: started on port 0 of 127.0.0.1, its
-// URL read from the "listening on URL" line it prints when ready; SIGTERM
-// and waited for on destruction. The child gets SIGKILL if this program dies
-// first (PR_SET_PDEATHSIG), so an aborted run leaves no server behind.
-class ServerProcess {
- public:
-  static std::unique_ptr<ServerProcess> Start(const std::string& path,
-                                              const std::vector<std::string>& extra_args) {
-    bool durable = std::any_of(extra_args.begin(), extra_args.end(),
-                               [](const std::string& a) { return a.rfind("--data-dir", 0) == 0; });
-    std::vector<std::string> argv = {path, "--host", "127.0.0.1", "--port", "0",
-                                     "--create-delay", "0", "--update-delay", "0",
-                                     "--delete-delay", "0"};
-    if (!durable) argv.push_back("--in-memory");
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+// tributary-server as a child process (tests/testing/listening_process.h):
+// started on port 0 of 127.0.0.1, its URL read from the "listening on URL"
+// line it prints when ready; stopped on destruction; SIGKILLed if this
+// program dies first, so an aborted run leaves no server behind.
+using ServerProcess = testing::ListeningProcess;
 
-    int fds[2];
-    if (pipe(fds) != 0) return nullptr;
-    const pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) return nullptr;
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);  // the parent already died
-      dup2(fds[1], STDOUT_FILENO);
-      if (std::getenv("TRIBUTARY_REMOTE_BENCH_SERVER_LOG") == nullptr) {
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-      }
-      close(fds[0]);
-      close(fds[1]);
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    auto server = std::unique_ptr<ServerProcess>(new ServerProcess(pid));
-    std::string line;
-    bool exited = false;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      ssize_t n = read(fds[0], buf, sizeof(buf));
-      if (n <= 0) {  // the server exited (bad flags, missing binary)
-        exited = true;
-        break;
-      }
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    const std::string prefix = "listening on ";
-    size_t at = line.find(prefix);
-    size_t end = line.find('\n');
-    if (at == std::string::npos || end == std::string::npos) {
-      std::fprintf(stderr, "remote_bench: %s did not start: %s (printed '%s'; "
-                   "TRIBUTARY_REMOTE_BENCH_SERVER_LOG=1 shows its stderr)\n", path.c_str(),
-                   exited ? "it exited" : "no 'listening on' line within 20 s", line.c_str());
-      return nullptr;
-    }
-    server->url_ = line.substr(at + prefix.size(), end - at - prefix.size());
-    return server;
+std::unique_ptr<ServerProcess> StartServer(const std::string& path, const std::vector<std::string>& extra_args) {
+  const bool durable = std::any_of(extra_args.begin(), extra_args.end(),
+                                   [](const std::string& a) { return a.rfind("--data-dir", 0) == 0; });
+  std::vector<std::string> argv = {path, "--host", "127.0.0.1", "--port", "0",
+                                   "--create-delay", "0", "--update-delay", "0",
+                                   "--delete-delay", "0"};
+  if (!durable) argv.push_back("--in-memory");
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  ServerProcess::Options options;
+  options.keep_stderr = std::getenv("TRIBUTARY_REMOTE_BENCH_SERVER_LOG") != nullptr;
+  std::string error;
+  std::unique_ptr<ServerProcess> server = ServerProcess::Start(argv, options, &error);
+  if (server == nullptr) {
+    std::fprintf(stderr, "remote_bench: %s (TRIBUTARY_REMOTE_BENCH_SERVER_LOG=1 shows its stderr)\n",
+                 error.c_str());
   }
-
-  ~ServerProcess() {
-    kill(pid_, SIGTERM);
-    // Bounded: SIGKILL if it has not stopped within 10 s.
-    for (int i = 0; i < 1000; ++i) {
-      if (waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      usleep(10000);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  const std::string& url() const { return url_; }
-
-  // User + system CPU seconds the server has used so far (-1 if unknown).
-  double CpuSeconds() const {
-    std::ifstream f("/proc/" + std::to_string(pid_) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    size_t close_paren = stat.rfind(')');
-    if (close_paren == std::string::npos) return -1;
-    std::istringstream rest(stat.substr(close_paren + 2));
-    std::string field;
-    // Fields after the command name start at 3 (state); utime and stime are 14 and 15.
-    double utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-      if (i == 14) utime = std::stod(field);
-      if (i == 15) stime = std::stod(field);
-    }
-    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-
- private:
-  explicit ServerProcess(pid_t pid) : pid_(pid) {}
-  pid_t pid_;
-  std::string url_;
-};
+  return server;
+}
 
 // ---------------------------------------------------------------- backends
 
@@ -529,7 +443,7 @@ int main(int argc, char** argv) {
   if (config.remote) {
     std::string url = config.endpoint;
     if (url.empty()) {
-      server = ServerProcess::Start(config.server_path, config.server_args);
+      server = StartServer(config.server_path, config.server_args);
       if (server == nullptr) return 1;
       url = server->url();
     }

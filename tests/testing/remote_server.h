@@ -8,82 +8,36 @@
 #ifndef TRIBUTARY_TESTS_TESTING_REMOTE_SERVER_H_
 #define TRIBUTARY_TESTS_TESTING_REMOTE_SERVER_H_
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "testing/listening_process.h"
 #include "testing/status_matchers.h"
 #include "tributary/remote.h"
 #include "tributary/tributary.h"
 
 namespace tributary::testing {
 
-// A child process that prints "listening on http://HOST:PORT" when ready.
+// A child process that prints "listening on http://HOST:PORT" when ready
+// (testing/listening_process.h), its start checked by Catch2.
 class ListeningChild {
  public:
-  // Starts argv[0] with argv; REQUIREs the line within 20 s.
+  // Starts argv[0] with argv; FAILs unless the line comes within 20 s.
   explicit ListeningChild(const std::vector<std::string>& argv) {
-    int fds[2];
-    REQUIRE(pipe(fds) == 0);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      int devnull = open("/dev/null", O_WRONLY);  // the servers' logs are noise here
-      if (devnull >= 0) dup2(devnull, STDERR_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      std::vector<char*> args;
-      for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fds[0], POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      ssize_t n = read(fds[0], buf, sizeof(buf));
-      if (n <= 0) break;
-      line.append(buf, static_cast<size_t>(n));
-    }
-    close(fds[0]);
-    const std::string prefix = "listening on ";
-    size_t at = line.find(prefix);
-    size_t end = line.find('\n');
-    if (at == std::string::npos || end == std::string::npos) {
-      Stop();
-      FAIL("child " << argv[0] << " did not start: got '" << line << "'");
-    }
-    url_ = line.substr(at + prefix.size(), end - at - prefix.size());
+    std::string error;
+    process_ = ListeningProcess::Start(argv, {}, &error);
+    if (!process_) FAIL(error);
   }
-  ~ListeningChild() { Stop(); }
-  ListeningChild(const ListeningChild&) = delete;
-  ListeningChild& operator=(const ListeningChild&) = delete;
 
-  const std::string& url() const { return url_; }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
+  const std::string& url() const { return process_->url(); }
+  // SIGTERM and wait (SIGKILL after 10 s); also done on destruction.
+  void Stop() { process_->Stop(); }
 
  private:
-  pid_t pid_ = -1;
-  std::string url_;
+  std::unique_ptr<ListeningProcess> process_;
 };
 
 // tributary-server --in-memory on 127.0.0.1, port 0, instant transitions
