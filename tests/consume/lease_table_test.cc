@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -461,8 +462,9 @@ TEST_CASE("durable lease table: processes sharing the directory never lose an up
   REQUIRE_OK(t);
   auto l = (*t)->GetLease(scope, "shardId-000000000000");
   REQUIRE_OK(l);
-  CHECK((*l)->owner_switches == 2 * kIncrements);
-  CHECK((*l)->version == 1 + 2 * kIncrements);
+  // The counters are uint64_t: multiply in that type, not in int.
+  CHECK((*l)->owner_switches == uint64_t{2} * kIncrements);
+  CHECK((*l)->version == 1 + uint64_t{2} * kIncrements);
 }
 
 TEST_CASE("LeaseTableFor: the store's own table", "[consume][lease_table]") {

@@ -3,6 +3,7 @@
 #include "tributary/testing/ordering_verifier.h"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -125,7 +126,7 @@ TEST_CASE("verifier: safe for concurrent deliveries", "[consume][verifier][concu
   auto r = v.Check();
   INFO(r.ToString());
   CHECK(r.ok());
-  CHECK(r.distinct == kThreads * kPerThread);
+  CHECK(r.distinct == uint64_t{kThreads} * kPerThread);  // distinct is a uint64_t
 }
 
 }  // namespace

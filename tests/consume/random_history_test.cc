@@ -31,7 +31,6 @@ namespace {
 
 using consume_test::DrainAll;
 using consume_test::MakeConsumer;
-using consume_test::PollUntilIdle;
 using consume_test::TestOptions;
 using testing::AllShards;
 using testing::OpenShards;

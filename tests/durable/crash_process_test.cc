@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <random>
 #include <sstream>
@@ -152,7 +153,7 @@ TEST_CASE("SIGKILL of a synced writer loses no acknowledged record", "[durable][
       INFO("recovery problem: " << p);
       CHECK(p.find("torn tail") != std::string::npos);
     }
-    CHECK(rep.truncated_bytes < 64u * 1024);
+    CHECK(rep.truncated_bytes < uint64_t{64} * 1024);  // in uint64_t, the type of truncated_bytes
     auto all = AllRecords(s, "s");
     std::map<std::string, std::map<std::string, const Record*>> by_seq;  // shard -> seq -> record
     size_t present = 0;

@@ -240,7 +240,7 @@ TEST_CASE("a throttled call is retried with backoff and gives up after max_attem
   o.retry.max_backoff = absl::Seconds(1);
   auto b = Backend(o);
   REQUIRE_OK(b->CreateStream("s", CreateStreamOptions{1}));
-  const std::string big(1000 * 1024, 'x');
+  const std::string big(size_t{1000} * 1024, 'x');
   REQUIRE_OK(b->Put("s", testing::Input("k", big), HashKey(), std::nullopt, WriteOptions()));
   const int64_t before = b->attempts();
   const absl::Time t0 = clock.Now();
@@ -270,7 +270,7 @@ TEST_CASE("a throttled write succeeds once the server has capacity again", "[rem
   o.retry.max_backoff = absl::Milliseconds(400);
   auto b = Backend(o);
   REQUIRE_OK(b->CreateStream("s", CreateStreamOptions{1}));
-  const std::string big(1000 * 1024, 'y');
+  const std::string big(size_t{1000} * 1024, 'y');
   REQUIRE_OK(b->Put("s", testing::Input("k", big), HashKey(), std::nullopt, WriteOptions()));
   const int64_t before = b->attempts();
   REQUIRE_OK(b->Put("s", testing::Input("k", big), HashKey(), std::nullopt, WriteOptions()));
