@@ -166,11 +166,18 @@ TEST_CASE("an aggregate of no user records yields none", "[kpl]") {
   CHECK(records.empty());
 }
 
+// A remote store on the local peer at `url` that deaggregates.
+std::unique_ptr<Store> OpenDeaggregating(const std::string& url) {
+  RemoteOptions o = testing::LocalPeerOptions(url);
+  o.deaggregate_kpl_records = true;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::OpenRemote(o);
+  REQUIRE_OK(store);
+  return *std::move(store);
+}
+
 TEST_CASE("KPL aggregates are deaggregated over a remote store too", "[kpl][remote]") {
   auto server = testing::StartTributaryServer();
-  RemoteOptions o = testing::LocalPeerOptions(server->url());
-  o.deaggregate_kpl_records = true;
-  ASSIGN_OR_REQUIRE(auto store, Store::OpenRemote(o));
+  auto store = OpenDeaggregating(server->url());
   std::string aggregate, corrupt;
   WriteMix(*store, &aggregate, &corrupt);
   CheckDeaggregated(*store, corrupt);
@@ -324,18 +331,12 @@ TEST_CASE("a RecordProcessor checkpoints inside a KPL aggregate through its Chec
 
 TEST_CASE("checkpoints inside KPL aggregates over a remote store", "[kpl][consumer][remote]") {
   auto server = testing::StartTributaryServer();
-  RemoteOptions o = testing::LocalPeerOptions(server->url());
-  o.deaggregate_kpl_records = true;
-  ASSIGN_OR_REQUIRE(auto store, Store::OpenRemote(o));
-  CheckpointInsideAggregates(*store, NewInMemoryLeaseTable());
+  CheckpointInsideAggregates(*OpenDeaggregating(server->url()), NewInMemoryLeaseTable());
 }
 
 TEST_CASE("checkpoints inside KPL aggregates against kinesalite", "[kpl][consumer][kinesalite]") {
   auto peer = testing::StartKinesalite();
-  RemoteOptions o = testing::LocalPeerOptions(peer->url());
-  o.deaggregate_kpl_records = true;
-  ASSIGN_OR_REQUIRE(auto store, Store::OpenRemote(o));
-  CheckpointInsideAggregates(*store, NewInMemoryLeaseTable());
+  CheckpointInsideAggregates(*OpenDeaggregating(peer->url()), NewInMemoryLeaseTable());
 }
 
 }  // namespace
