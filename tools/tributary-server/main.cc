@@ -70,6 +70,7 @@ Signatures (off by default: any signature, or none, is accepted):
                            --credentials)
 
   --help                   this text
+  --version                print the version and exit
 
 Prints "listening on http://HOST:PORT" when ready. SIGTERM/SIGINT: graceful shutdown.
 )";
@@ -78,7 +79,7 @@ enum Opt {
   kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
-  kAccessKey, kSecretKey,
+  kAccessKey, kSecretKey, kVersion,
 };
 
 int UsageError(const std::string& message) {
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
       {"credentials", required_argument, nullptr, kCredentials},
       {"access-key", required_argument, nullptr, kAccessKey},
       {"secret-key", required_argument, nullptr, kSecretKey},
+      {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -225,6 +227,7 @@ int main(int argc, char** argv) {
       case kAccessKey: access_key = optarg; break;
       case kSecretKey: secret_key = optarg; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
+      case kVersion: fmt::print("tributary-server {}\n", TRIBUTARY_VERSION); return 0;
       case ':': return UsageError(fmt::format("{} needs a value", flag));
       default: return UsageError(fmt::format("unknown option '{}'", flag));
     }

@@ -40,6 +40,7 @@ constexpr std::string_view kUsage =
     "           [--hex]                      (--hex: data in hex)\n"
     "  verify   DIR                        check every checksum and frame; exit 1 on errors\n"
     "  stats    DIR                        records, bytes and segments per shard\n"
+    "  --version                           print the version\n"
     "\n"
     "SHARD is a shard id (shardId-000000000001) or its number (1).\n"
     "Exit codes: 0 ok, 1 failure or corruption found, 2 usage error.\n"
@@ -92,6 +93,10 @@ int Run(int argc, char** argv) {
   std::string_view command = argv_[0];
   if (command == "-h" || command == "--help" || command == "help") {
     fmt::print("{}", kUsage);
+    return kExitOk;
+  }
+  if (command == "--version") {
+    fmt::print("tributary {}\n", TRIBUTARY_VERSION);
     return kExitOk;
   }
   const CommandSpec* spec = nullptr;
