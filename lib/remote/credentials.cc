@@ -174,6 +174,12 @@ std::optional<std::string> EndpointFromEnvironment() {
   return GetEnv("AWS_ENDPOINT_URL");
 }
 
+std::optional<std::string> ServiceEndpointFromEnvironment(std::string_view service) {
+  const std::string name = "AWS_ENDPOINT_URL_" + std::string(service);
+  if (auto e = GetEnv(name.c_str())) return e;
+  return GetEnv("AWS_ENDPOINT_URL");
+}
+
 }  // namespace remote
 
 std::shared_ptr<CredentialsProvider> StaticCredentialsProvider(AwsCredentials credentials) {

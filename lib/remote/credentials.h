@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -28,6 +29,9 @@ absl::StatusOr<IniSection> ReadIniSection(const std::string& path, const std::st
 std::optional<std::string> RegionFromEnvironment();
 // AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL.
 std::optional<std::string> EndpointFromEnvironment();
+// AWS_ENDPOINT_URL_<SERVICE> (e.g. "DYNAMODB", "STS", "SSO"), then
+// AWS_ENDPOINT_URL, as the AWS SDKs resolve service endpoints.
+std::optional<std::string> ServiceEndpointFromEnvironment(std::string_view service);
 
 }  // namespace tributary::remote
 
