@@ -25,6 +25,12 @@ std::string ConfigFilePath();
 using IniSection = std::optional<std::map<std::string, std::string>>;
 absl::StatusOr<IniSection> ReadIniSection(const std::string& path, const std::string& section);
 
+// The keys of `profile`: its config-file section ("[profile NAME]", or
+// "[default]"), overridden by its section of `credentials_file`. Empty when
+// neither file has it; InvalidArgument when a file does not parse.
+using ProfileKeys = std::map<std::string, std::string>;
+absl::StatusOr<ProfileKeys> ReadProfile(const std::string& profile, const std::string& credentials_file);
+
 // AWS_REGION, AWS_DEFAULT_REGION, then the profile's region in the config file.
 std::optional<std::string> RegionFromEnvironment();
 // AWS_ENDPOINT_URL_KINESIS, then AWS_ENDPOINT_URL.
