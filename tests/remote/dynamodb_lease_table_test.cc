@@ -17,6 +17,7 @@
 
 #include "consume_across_reshards.h"
 #include "remote/aws_client.h"
+#include "remote/http_client.h"
 #include "testing/remote_server.h"
 #include "testing/status_matchers.h"
 #include "tributary/dynamodb_lease_table.h"
@@ -272,6 +273,59 @@ TEST_CASE("dynamodb lease table: an item of a later layout or of another program
   Lease bad;
   bad.shard_id = "#scope";
   CHECK_ERROR(t.table->CreateLease({"app", "orders"}, bad), ErrorType::kInvalidArgument);
+}
+
+// dynalite never throttles: a proxy in front of it answers like DynamoDB
+// does when a table's throughput is exceeded (peers/throttling_proxy.py).
+TEST_CASE("dynamodb lease table: throttling is retried with jittered backoff, within max_attempts",
+          "[remote][dynamodb][retry]") {
+  auto dynalite = testing::StartDynalite();
+  testing::ListeningChild proxy({TRIBUTARY_SYSTEM_PYTHON3, TRIBUTARY_THROTTLING_PROXY_PY, dynalite->url()});
+  auto control = remote::HttpClient::Create(remote::HttpOptions{proxy.url()});
+  REQUIRE_OK(control);
+  auto throttle = [&](const std::string& json) {
+    auto r = (*control)->Request("POST", "/__control", {"Content-Type: application/json"}, json);
+    REQUIRE_OK(r);
+    REQUIRE(r->status == 200);
+  };
+  ManualClock clock;  // backoff waits advance it instead of sleeping
+  DynamoDbLeaseTableOptions o = TableOptions(proxy.url(), FreshTableName());
+  o.clock = &clock;
+  o.retry.max_attempts = 4;
+  o.retry.initial_backoff = absl::Milliseconds(100);
+  o.retry.max_backoff = absl::Seconds(1);
+  auto table = OpenDynamoDbLeaseTable(o);
+  REQUIRE_OK(table);
+  const LeaseScope scope{"app", "orders"};
+  auto created = (*table)->CreateLease(scope, FullLease("shardId-000000000000"));
+  REQUIRE_OK(created);
+
+  const std::string error = GENERATE("ProvisionedThroughputExceededException", "ThrottlingException",
+                                     "RequestLimitExceeded");
+  INFO(error);
+  // Three throttled answers, then the write goes through.
+  throttle(R"({"error": ")" + error + R"(", "throttle": {"UpdateItem": 3}})");
+  const int64_t before = (*table)->stats().requests;
+  const absl::Time t0 = clock.Now();
+  Lease next = *created;
+  next.owner = "after-throttling";
+  auto wrote = (*table)->UpdateLease(scope, next);
+  REQUIRE_OK(wrote);
+  CHECK(wrote->version == 2);
+  CHECK((*table)->stats().requests - before == 4);
+  CHECK(clock.Now() - t0 <= absl::Milliseconds(700));  // 100 + 200 + 400 ms caps
+
+  // Throttled past max_attempts: ProvisionedThroughputExceeded, nothing written.
+  throttle(R"({"error": ")" + error + R"(", "throttle": {"UpdateItem": 10}})");
+  next = *wrote;
+  next.owner = "never";
+  auto refused = (*table)->UpdateLease(scope, next);
+  CHECK_ERROR(refused, ErrorType::kProvisionedThroughputExceeded);
+  CHECK_THAT(std::string(refused.status().message()), Catch::Contains("gave up after 4 attempts"));
+  throttle(R"({"throttle": {}})");
+  auto got = (*table)->GetLease(scope, "shardId-000000000000");
+  REQUIRE_OK(got);
+  CHECK((*got)->owner == "after-throttling");
 }
 
 TEST_CASE("dynamodb lease table: the ordered consumer keeps per-key order across a split and a merge",
