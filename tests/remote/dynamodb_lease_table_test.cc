@@ -137,6 +137,28 @@ TEST_CASE("dynamodb lease table: created on demand, or required to exist", "[rem
   }
 }
 
+TEST_CASE("dynamodb lease table: Open waits while the table is CREATING, up to create_timeout",
+          "[remote][dynamodb]") {
+  auto slow = testing::StartDynalite(/*create_table_ms=*/400);
+  SECTION("until ACTIVE") {
+    DynamoDbLeaseTableOptions o = TableOptions(slow->url(), FreshTableName());
+    auto t = OpenDynamoDbLeaseTable(o);  // polls every 20 ms of real time
+    REQUIRE_OK(t);
+    REQUIRE_OK((*t)->CreateLease({"app", "s"}, FullLease("shardId-000000000000")));
+    CHECK((*t)->stats().requests >= 4);  // DescribeTable, CreateTable, DescribeTable (CREATING)..., PutItem
+  }
+  SECTION("or DeadlineExceeded") {
+    ManualClock clock;  // each poll advances it: the deadline comes at once
+    DynamoDbLeaseTableOptions o = TableOptions(slow->url(), FreshTableName());
+    o.clock = &clock;
+    o.create_timeout = absl::Seconds(1);
+    o.poll_interval = absl::Milliseconds(250);
+    auto t = OpenDynamoDbLeaseTable(o);
+    CHECK(t.status().code() == absl::StatusCode::kDeadlineExceeded);
+    CHECK_THAT(std::string(t.status().message()), Catch::Contains("still CREATING"));
+  }
+}
+
 // Workers on several threads (each with its own table client, as separate
 // hosts would have) increment one lease's counter by compare-and-set,
 // retrying on conflicts: the conditional writes lose no increment.

@@ -65,14 +65,16 @@ inline std::unique_ptr<ListeningChild> StartKinesalite() {
 
 #ifdef TRIBUTARY_DYNALITE_JS
 // dynalite (npm, installed by scripts/setup into tests/remote/peers) on
-// 127.0.0.1, port 0, tables ACTIVE at once. FAILs if it is not installed.
-inline std::unique_ptr<ListeningChild> StartDynalite() {
+// 127.0.0.1, port 0; new tables stay CREATING for `create_table_ms`.
+// FAILs if it is not installed.
+inline std::unique_ptr<ListeningChild> StartDynalite(int create_table_ms = 0) {
   const std::string script = TRIBUTARY_DYNALITE_JS;
   const std::string modules = script.substr(0, script.rfind('/')) + "/node_modules/dynalite";
   if (access(modules.c_str(), F_OK) != 0) {
     FAIL("dynalite is not installed in " << modules << ": run scripts/setup");
   }
-  return std::make_unique<ListeningChild>(std::vector<std::string>{TRIBUTARY_NODE, script, "0"});
+  return std::make_unique<ListeningChild>(
+      std::vector<std::string>{TRIBUTARY_NODE, script, "0", std::to_string(create_table_ms)});
 }
 #endif
 
