@@ -6,7 +6,9 @@
 //                                      tributary-server child, signed with
 //                                      that provider's credentials
 //
-// Providers: static keys (the baseline), environment, profile (a shared
+// Providers: static keys (the baseline; static_session with a session
+// token, the baseline for temporary credentials, which add a signed
+// X-Amz-Security-Token header), environment, profile (a shared
 // credentials file), credential_process (a script), container and instance
 // metadata and SSO (tests/remote/peers/aws_metadata_server.py on loopback),
 // and web identity (moto's STS, when CMake found moto). Every provider is
@@ -15,7 +17,11 @@
 //   build/release/bench/credentials_bench --benchmark_repetitions=5
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 // Client CPU time per Put (the "CPU" column) is the steadier figure: the
-// wall time is mostly the server and the loopback.
+// wall time is mostly the server and the loopback. On a loaded machine,
+// count instructions instead (docs/REMOTE.md "Credentials" has the figures):
+//   valgrind --tool=callgrind --collect-atstart=no '--toggle-collect=tributary::Store::Put(*'
+//     credentials_bench --benchmark_filter='RemotePut_Credentials/imds$' --benchmark_min_time=0.2
+// and divide the total by the calls of Store::Put.
 #include <benchmark/benchmark.h>
 #include <sys/stat.h>
 
@@ -78,6 +84,9 @@ World& TheWorld() {
     setenv("AWS_ENDPOINT_URL_SSO", w->metadata->url().c_str(), 1);
     CredentialsProviderOptions o;
     w->providers["static"] = StaticCredentialsProvider({"AKIDSTATIC", "s", ""});
+    // Temporary credentials add a signed X-Amz-Security-Token header: this
+    // is the baseline for the providers that hand out session tokens.
+    w->providers["static_session"] = StaticCredentialsProvider({"ASIASTATIC", "s", "session-token-of-static-keys"});
     w->providers["environment"] = EnvironmentCredentialsProvider();
     w->providers["profile"] = ProfileCredentialsProvider();
     o.profile = "proc";
@@ -147,7 +156,7 @@ void BM_RemotePut_Credentials(benchmark::State& state, std::string provider) {
 }
 
 const int registered = [] {
-  for (const char* p : {"static", "environment", "profile", "process", "sso", "container", "imds", "web_identity"}) {
+  for (const char* p : {"static", "static_session", "environment", "profile", "process", "sso", "container", "imds", "web_identity"}) {
     benchmark::RegisterBenchmark((std::string("BM_Credentials_Get/") + p).c_str(), BM_Credentials_Get, p);
     benchmark::RegisterBenchmark((std::string("BM_RemotePut_Credentials/") + p).c_str(), BM_RemotePut_Credentials, p);
   }
