@@ -159,6 +159,29 @@ TEST_CASE("dynamodb lease table: Open waits while the table is CREATING, up to c
   }
 }
 
+// DynamoDB answers a Query or Scan in pages of at most 1 MB; the listings
+// follow LastEvaluatedKey until the last page.
+TEST_CASE("dynamodb lease table: listings page through LastEvaluatedKey", "[remote][dynamodb]") {
+  TableUnderTest t("dynamodb-dynalite");
+  const LeaseScope scope{"app", "orders"};
+  constexpr int kLeases = 40;  // ~60 KiB each: 2.4 MB, three pages
+  for (int i = 0; i < kLeases; ++i) {
+    Lease l = FullLease(ShardName(i));
+    l.pending_checkpoint->state.assign(60 << 10, 'p');
+    REQUIRE_OK(t.table->CreateLease(scope, l));
+  }
+  int64_t before = t.table->stats().requests;
+  auto all = t.table->ListLeases(scope);
+  REQUIRE_OK(all);
+  CHECK(all->size() == kLeases);
+  CHECK(t.table->stats().requests - before >= 3);
+  before = t.table->stats().requests;
+  auto scopes = t.table->ListScopes();
+  REQUIRE_OK(scopes);
+  CHECK(scopes->size() == 1);
+  CHECK(t.table->stats().requests - before >= 3);
+}
+
 // Workers on several threads (each with its own table client, as separate
 // hosts would have) increment one lease's counter by compare-and-set,
 // retrying on conflicts: the conditional writes lose no increment.
