@@ -391,6 +391,7 @@ absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Create(const Remot
   h.request_timeout = options.request_timeout;
   h.max_idle = options.max_idle_connections;
   h.verify_tls = options.verify_tls;
+  h.ca_file = options.ca_file;
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> http, HttpClient::Create(h));
   return std::unique_ptr<RemoteBackend>(new RemoteBackend(options, std::move(http)));
 }
@@ -436,7 +437,11 @@ absl::StatusOr<std::string> RemoteBackend::Exchange(std::string_view action, con
 
 // ---------------------------------------------------------------- capabilities
 
-StoreCapabilities RemoteBackend::capabilities() const { return StoreCapabilities{}; }
+StoreCapabilities RemoteBackend::capabilities() const {
+  StoreCapabilities c;
+  c.subscribe_to_shard = true;  // subscription.cc
+  return c;
+}
 
 absl::StatusOr<RecoveryReport> RemoteBackend::GetRecoveryReport() const {
   return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
