@@ -48,70 +48,54 @@ PrefaceMatch MatchHttp2Preface(std::string_view received) {
 
 // ------------------------------------------------------------------ StreamFeed
 
-class StreamFeed {
- public:
-  explicit StreamFeed(std::shared_ptr<ResponseStream> body) : body_(std::move(body)) {}
-
-  ResponseStream* body() { return body_.get(); }
-
-  // Connection side: copies what is queued into a DATA frame.
-  ssize_t Read(uint8_t* buf, size_t length, uint32_t* flags) {
-    util::MutexLock l(&mu_);
-    const size_t avail = queued_.size() - offset_;
-    if (avail == 0) {
-      if (eof_) {
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-        return 0;
-      }
-      return NGHTTP2_ERR_DEFERRED;
+ssize_t StreamFeed::Read(uint8_t* buf, size_t length, uint32_t* flags) {
+  util::MutexLock l(&mu_);
+  const size_t avail = queued_.size() - offset_;
+  if (avail == 0) {
+    if (eof_) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
     }
-    const size_t n = std::min(avail, length);
-    std::memcpy(buf, queued_.data() + offset_, n);
-    offset_ += n;
-    if (offset_ == queued_.size()) {
-      queued_.clear();
-      offset_ = 0;
-      if (eof_) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    }
-    if (queued_.size() - offset_ < kStreamQueueBytes) room_.SignalAll();
-    return static_cast<ssize_t>(n);
+    return NGHTTP2_ERR_DEFERRED;
   }
-  // The stream or the connection is gone: the pump stops.
-  void Close() {
-    {
-      util::MutexLock l(&mu_);
-      closed_ = true;
-      room_.SignalAll();
-    }
-    body_->Cancel();
+  const size_t n = std::min(avail, length);
+  std::memcpy(buf, queued_.data() + offset_, n);
+  offset_ += n;
+  if (offset_ == queued_.size()) {
+    queued_.clear();
+    offset_ = 0;
+    if (eof_) *flags |= NGHTTP2_DATA_FLAG_EOF;
   }
+  if (queued_.size() - offset_ < kStreamQueueBytes) room_.SignalAll();
+  return static_cast<ssize_t>(n);
+}
 
-  // Pump side. Blocks while the queue is full; false once closed.
-  bool WaitForRoom() {
+void StreamFeed::Close() {
+  {
     util::MutexLock l(&mu_);
-    while (!closed_ && queued_.size() - offset_ >= kStreamQueueBytes) room_.Wait(&mu_);
-    return !closed_;
+    closed_ = true;
+    room_.SignalAll();
   }
-  bool Push(std::string_view piece) {
-    util::MutexLock l(&mu_);
-    if (closed_) return false;
-    queued_.append(piece);
-    return true;
-  }
-  void Finish() {
-    util::MutexLock l(&mu_);
-    eof_ = true;
-  }
+  body_->Cancel();
+}
 
- private:
-  std::shared_ptr<ResponseStream> body_;
-  util::Mutex mu_;
-  util::CondVar room_;
-  std::string queued_ ABSL_GUARDED_BY(mu_);
-  size_t offset_ ABSL_GUARDED_BY(mu_) = 0;
-  bool eof_ ABSL_GUARDED_BY(mu_) = false;
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-};
+bool StreamFeed::WaitForRoom() {
+  util::MutexLock l(&mu_);
+  while (!closed_ && queued_.size() - offset_ >= kStreamQueueBytes) room_.Wait(&mu_);
+  return !closed_;
+}
+
+bool StreamFeed::Push(std::string_view piece) {
+  util::MutexLock l(&mu_);
+  if (closed_) return false;
+  queued_.append(piece);
+  return true;
+}
+
+void StreamFeed::Finish() {
+  util::MutexLock l(&mu_);
+  eof_ = true;
+}
 
 // ------------------------------------------------------------------ Http2Connection
 

@@ -50,11 +50,15 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/types.h>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/http_server.h"
 #include "endpoint/transport.h"
+#include "util/mutex.h"
 
 struct nghttp2_session;
 
@@ -96,8 +100,37 @@ class Http2Host {
 
 // A streamed response's body between its pump thread (which fills it from
 // ResponseStream::Next) and the connection (which drains it into DATA
-// frames as the client's window allows).
-class StreamFeed;
+// frames as the client's window allows). Thread safety: Read and Close on
+// the connection's thread, WaitForRoom/Push/Finish on the pump's.
+class StreamFeed {
+ public:
+  explicit StreamFeed(std::shared_ptr<ResponseStream> body) : body_(std::move(body)) {}
+
+  ResponseStream* body() { return body_.get(); }
+
+  // Connection side: copies what is queued into a DATA frame (an
+  // nghttp2_data_source_read_callback result: bytes, or
+  // NGHTTP2_ERR_DEFERRED when nothing is queued yet).
+  ssize_t Read(uint8_t* buf, size_t length, uint32_t* flags);
+  // The stream or the connection is gone: the pump stops.
+  void Close();
+
+  // Pump side. Blocks while kStreamQueueBytes are queued; false once closed.
+  bool WaitForRoom();
+  // Queues a piece; false once closed.
+  bool Push(std::string_view piece);
+  // The body ended: END_STREAM after what is queued.
+  void Finish();
+
+ private:
+  std::shared_ptr<ResponseStream> body_;
+  util::Mutex mu_;
+  util::CondVar room_;
+  std::string queued_ ABSL_GUARDED_BY(mu_);
+  size_t offset_ ABSL_GUARDED_BY(mu_) = 0;
+  bool eof_ ABSL_GUARDED_BY(mu_) = false;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 // The HTTP/2 protocol state of one connection, without I/O.
 class Http2Connection {
