@@ -79,10 +79,15 @@ void StreamFeed::Close() {
   body_->Cancel();
 }
 
-bool StreamFeed::WaitForRoom() {
+StreamFeed::Room StreamFeed::WaitForRoom(absl::Duration max_wait) {
+  const absl::Time deadline = absl::Now() + max_wait;
   util::MutexLock l(&mu_);
-  while (!closed_ && queued_.size() - offset_ >= kStreamQueueBytes) room_.Wait(&mu_);
-  return !closed_;
+  while (!closed_ && queued_.size() - offset_ >= kStreamQueueBytes) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return Room::kNotYet;
+    room_.WaitFor(&mu_, left);
+  }
+  return closed_ ? Room::kClosed : Room::kYes;
 }
 
 bool StreamFeed::Push(std::string_view piece) {
@@ -526,8 +531,21 @@ void Http2Session::RunPump(int32_t stream_id, std::shared_ptr<StreamFeed> feed) 
       });
     };
     std::string piece;
+    // Room, or the stream closed, or (a forced shutdown stopped the
+    // io_context, so nothing will drain the queue) give up.
+    auto room = [&] {
+      while (true) {
+        switch (feed->WaitForRoom(absl::Seconds(1))) {
+          case StreamFeed::Room::kYes: return true;
+          case StreamFeed::Room::kClosed: return false;
+          case StreamFeed::Room::kNotYet:
+            if (self->context_->stopped()) return false;
+            break;
+        }
+      }
+    };
     try {
-      while (feed->WaitForRoom()) {
+      while (room()) {
         piece.clear();
         if (!feed->body()->Next(&piece)) {
           feed->Finish();

@@ -115,8 +115,9 @@ class StreamFeed {
   // The stream or the connection is gone: the pump stops.
   void Close();
 
-  // Pump side. Blocks while kStreamQueueBytes are queued; false once closed.
-  bool WaitForRoom();
+  // Pump side. Waits up to `max_wait` while kStreamQueueBytes are queued.
+  enum class Room { kYes, kClosed, kNotYet };
+  Room WaitForRoom(absl::Duration max_wait);
   // Queues a piece; false once closed.
   bool Push(std::string_view piece);
   // The body ended: END_STREAM after what is queued.

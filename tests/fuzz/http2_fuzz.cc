@@ -108,7 +108,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (auto& [id, feed] : pumps) {
       feed->body()->Cancel();
       std::string piece;
-      for (int i = 0; i < 4 && feed->WaitForRoom() && feed->body()->Next(&piece); ++i) {
+      for (int i = 0; i < 4 && feed->WaitForRoom(absl::ZeroDuration()) == endpoint::StreamFeed::Room::kYes &&
+                      feed->body()->Next(&piece); ++i) {
         if (!feed->Push(piece)) break;
         piece.clear();
       }
