@@ -93,6 +93,19 @@ struct HttpServer::Impl final : Http2Host {
     watchdog_period = Ms(std::clamp(shortest / 4, absl::Milliseconds(10), absl::Seconds(1)));
   }
 
+  // After a forced shutdown, handlers still queued on a context own
+  // connections, which unregister under `mu` when they go: destroy the
+  // contexts while `mu` lives (members die in reverse order), after what is
+  // bound to them.
+  ~Impl() override {
+    accept_retry.reset();
+    tls_accept_retry.reset();
+    acceptor.reset();
+    tls_acceptor.reset();
+    guards.clear();
+    contexts.clear();
+  }
+
   // `tls`: the https listener.
   void DoAccept(bool tls);
   void OnAcceptOn(beast::error_code ec, Socket socket, net::io_context* ctx, bool tls);

@@ -573,6 +573,27 @@ def scenario_idle_and_shutdown(binary):
         checks.eq(srv.stop(), 0, "tributary-server exits 0")
 
 
+def scenario_stalled_subscriber_shutdown(binary):
+    """A subscriber that never opens its window, with more queued for it than
+    the stream's buffer: SIGTERM still ends the server (after its 10 s grace)."""
+    with harness.Server(binary, "--create-delay", "0") as srv:
+        c = H2("127.0.0.1", srv.port)
+        carn = setup_stream(c, "stall")
+        sub = H2("127.0.0.1", srv.port, window=1024)
+        sid = sub.start("SubscribeToShard", subscribe_body(carn))
+        sub.pump(lambda: sub.responses.get(sid, {}).get("status") is not None)
+        rec = base64.b64encode(b"z" * ((1 << 20) - 64)).decode()
+        for i in range(3):
+            c.call("PutRecord", {"StreamName": "stall", "Data": rec, "PartitionKey": f"k{i}"})
+        c.close()
+        sub.pump(lambda: False, deadline=1)  # the pump fills the stream's buffer meanwhile
+        t0 = time.monotonic()
+        code = srv.stop(timeout=40)
+        checks.eq(code, 0, "SIGTERM ends a server whose subscriber never opens its window")
+        checks.ok(time.monotonic() - t0 < 30, f"within the shutdown grace ({time.monotonic() - t0:.1f} s)")
+        sub.sock.close()
+
+
 def main():
     binary = harness.server_binary()
     harness.use_dummy_credentials()
@@ -588,6 +609,7 @@ def main():
         checks.eq(srv.stop(), 0, "tributary-server exits 0 on SIGTERM")
     checks.run(scenario_authority_signs, binary)
     checks.run(scenario_idle_and_shutdown, binary)
+    checks.run(scenario_stalled_subscriber_shutdown, binary)
     return checks.finish()
 
 
