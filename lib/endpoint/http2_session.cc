@@ -19,6 +19,9 @@ namespace {
 
 constexpr uint32_t kMaxHeaderListBytes = 16 * 1024;
 constexpr size_t kReadChunk = 64 * 1024;
+// Spare body buffers a connection keeps, and the largest it keeps.
+constexpr size_t kMaxSpares = 4;
+constexpr size_t kMaxSpareBytes = 4 << 20;
 constexpr size_t kWriteChunk = 256 * 1024;
 constexpr auto kNoDeadline = SteadyClock::time_point::max();
 // Rapid Reset (CVE-2023-44487): a burst of this many client RST_STREAMs,
@@ -129,7 +132,9 @@ struct Http2Callbacks {
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     Http2Connection* c = Self(user);
-    c->streams_[frame->hd.stream_id] = std::make_unique<Http2Connection::Stream>(frame->hd.stream_id);
+    auto s = std::make_unique<Http2Connection::Stream>(frame->hd.stream_id);
+    s->body = c->TakeSpare();
+    c->streams_[frame->hd.stream_id] = std::move(s);
     return 0;
   }
 
@@ -209,6 +214,8 @@ struct Http2Callbacks {
     if (it == c->streams_.end()) return 0;
     if (it->second->feed != nullptr) it->second->feed->Close();
     c->buffered_body_bytes_ -= std::min(c->buffered_body_bytes_, it->second->body.size());
+    c->Recycle(std::move(it->second->body));
+    c->Recycle(std::move(it->second->out_body));
     c->streams_.erase(it);
     return 0;
   }
@@ -259,6 +266,22 @@ Http2Connection::Http2Connection(Http2Host* host, StartPump start_pump)
 Http2Connection::~Http2Connection() {
   Abort();
   nghttp2_session_del(session_);
+}
+
+// Body buffers go from finished streams to new ones (request bodies and
+// response bodies alike), so a connection does not allocate, and fault in,
+// fresh memory for every request; HTTP/1.1 reuses its buffers the same way.
+std::string Http2Connection::TakeSpare() {
+  if (spare_.empty()) return {};
+  std::string s = std::move(spare_.back());
+  spare_.pop_back();
+  s.clear();
+  return s;
+}
+
+void Http2Connection::Recycle(std::string&& buffer) {
+  if (buffer.capacity() < 4096 || buffer.capacity() > kMaxSpareBytes || spare_.size() >= kMaxSpares) return;
+  spare_.push_back(std::move(buffer));
 }
 
 Http2Connection::Stream* Http2Connection::Find(int32_t id) {
@@ -314,6 +337,8 @@ void Http2Connection::Dispatch(int32_t id) {
   buffered_body_bytes_ -= std::min(buffered_body_bytes_, s->body.size());
   if (s->body.capacity() < s->body.size() + 64) s->body.reserve(s->body.size() + 64);
   in.body = &s->body;
+  std::string response_storage = TakeSpare();
+  in.response_storage = &response_storage;  // Handle() moves it into the body
   Response r;
   if (s->header_too_large) {
     r = Endpoint::ErrorResponse(
@@ -331,6 +356,7 @@ void Http2Connection::Dispatch(int32_t id) {
   } else {
     r = host_->Answer(in, target);
   }
+  Recycle(std::move(response_storage));  // unused when the answer did not take it
   Submit(*s, in, std::move(r));
 }
 
@@ -354,8 +380,9 @@ void Http2Connection::Submit(Stream& s, const Request& in, Response r) {
     fmt::print(stderr, "tributary-server: h2 {} {} {} -> {} {}\n", in.method, s.path, in.amz_target,
                r.status, streamed ? "(event stream)" : r.error_type);
   }
-  // The request's memory is not needed any more.
-  std::string().swap(s.body);
+  // The request's memory is not needed any more: the next stream's.
+  Recycle(std::move(s.body));
+  s.body.clear();
   nghttp2_data_provider provider;
   provider.source.ptr = &s;
   provider.read_callback = &Http2Callbacks::ReadBody;
@@ -467,7 +494,8 @@ void Http2Session::Flush() {
   if (closed_ || writing_) return;
   out_.clear();
   if (!connection_.TakeOutput(&out_, kWriteChunk)) {
-    if (connection_.done()) return Close();
+    // Done, or failed with its GOAWAY already sent: nothing more will come.
+    if (connection_.done() || connection_.failed()) return Close();
     UpdateDeadline();
     return;
   }
@@ -520,10 +548,10 @@ void Http2Session::Close() {
 void Http2Session::RunPump(int32_t stream_id, std::shared_ptr<StreamFeed> feed) {
   host_->PumpStarted();
   auto work = net::make_work_guard(*context_);  // run() goes on while the pump waits
-  std::thread([self = shared_from_this(), stream_id, feed = std::move(feed),
+  const Executor ex = transport_.get_executor();
+  std::thread([self = shared_from_this(), stream_id, feed = std::move(feed), ex,
                work = std::move(work)]() mutable {
     Http2Host* host = self->host_;
-    const Executor ex = self->transport_.get_executor();
     auto resume = [&] {
       net::post(ex, [self, stream_id] {
         self->connection_.Resume(stream_id);

@@ -43,7 +43,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -161,6 +160,7 @@ class Http2Connection {
 
   bool wants_read() const;
   bool done() const;  // neither wants to read nor has anything to send
+  bool failed() const { return failed_; }  // a protocol error or a limit ended it
   size_t open_streams() const { return streams_.size(); }
 
  private:
@@ -168,6 +168,8 @@ class Http2Connection {
   friend struct Http2Callbacks;
 
   void Dispatch(int32_t stream_id);
+  std::string TakeSpare();
+  void Recycle(std::string&& buffer);
   void Submit(Stream& s, const Request& in, Response r);
   Stream* Find(int32_t id);
 
@@ -177,6 +179,7 @@ class Http2Connection {
   absl::flat_hash_map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<int32_t> ready_;  // streams whose request ended, in order
   size_t buffered_body_bytes_ = 0;
+  std::vector<std::string> spare_;  // body buffers for new streams
   bool failed_ = false;
 };
 
