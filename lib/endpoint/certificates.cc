@@ -41,7 +41,7 @@ std::string OpenSslError(std::string_view what) {
   return out;
 }
 
-constexpr long kDay = 24 * 3600;
+constexpr long kDay = long{24} * 3600;
 
 absl::StatusOr<PKey> NewKey() {
   PKey key(EVP_EC_gen("P-256"));

@@ -18,11 +18,11 @@ namespace tributary::endpoint {
 namespace {
 
 constexpr uint32_t kMaxHeaderListBytes = 16 * 1024;
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 // Spare body buffers a connection keeps, and the largest it keeps.
 constexpr size_t kMaxSpares = 4;
 constexpr size_t kMaxSpareBytes = 4 << 20;
-constexpr size_t kWriteChunk = 256 * 1024;
+constexpr size_t kWriteChunk = size_t{256} * 1024;
 constexpr auto kNoDeadline = SteadyClock::time_point::max();
 // Rapid Reset (CVE-2023-44487): a burst of this many client RST_STREAMs,
 // then this many per second; beyond, GOAWAY and close.
