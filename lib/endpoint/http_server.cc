@@ -684,8 +684,13 @@ void HttpServer::Impl::OnAcceptOn(beast::error_code ec, Socket socket, net::io_c
   }
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  Transport transport = tls ? Transport(std::move(socket), *tls_context) : Transport(std::move(socket));
-  auto session = std::make_shared<Session>(std::move(transport), this, ctx);
+  std::optional<Transport> transport;
+  if (tls) {
+    transport.emplace(std::move(socket), *tls_context);
+  } else {
+    transport.emplace(std::move(socket));
+  }
+  auto session = std::make_shared<Session>(std::move(*transport), this, ctx);
   {
     util::MutexLock l(&mu);
     sessions.emplace(session.get(), session);
