@@ -203,7 +203,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  Executor executor() { return socket_.get_executor(); }
+  // The connection's io_context (not the socket's: an HTTP/2 connection
+  // has taken the socket over).
+  Executor executor() { return ctx_->get_executor(); }
 
  private:
   enum class State { kWaitingForHeader, kReadingBody, kHandling, kWriting, kClosing, kClosed };
