@@ -189,6 +189,9 @@ struct RemoteOptions {
   int max_idle_connections = 8;
   // Verify the server's TLS certificate and host name (https only).
   bool verify_tls = true;
+  // PEM file of the certificate authorities to trust for https instead of
+  // the system's (e.g. the ca.pem of tributary-server --tls-self-signed).
+  std::string ca_file;
 
   // Paces the client's own waits (retry backoff, WaitUntilActive/Deleted
   // polling). It does not control the server's time: with a ManualClock,

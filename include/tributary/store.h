@@ -386,8 +386,8 @@ struct StoreCapabilities {
   bool sync_control = false;
   // Every call is served in this process: no network, no retries.
   bool in_process = false;
-  // SubscribeToShard (enhanced fan-out push). Remote: Unimplemented (it
-  // needs the HTTP/2 event stream Kinesis pushes on; poll with GetRecords).
+  // SubscribeToShard (enhanced fan-out push). Remote: over the endpoint's
+  // HTTP/2 event stream (libcurl; h2c for http://, ALPN h2 for https://).
   bool subscribe_to_shard = false;
 };
 

@@ -25,6 +25,7 @@ AwsClientOptions ClientOptionsFrom(const RemoteOptions& options) {
   o.request_timeout = options.request_timeout;
   o.max_idle_connections = options.max_idle_connections;
   o.verify_tls = options.verify_tls;
+  o.ca_file = options.ca_file;
   o.clock = options.clock;
   return o;
 }
@@ -68,6 +69,7 @@ absl::StatusOr<std::unique_ptr<AwsJsonClient>> AwsJsonClient::Create(const AwsJs
   h.request_timeout = options.request_timeout;
   h.max_idle = options.max_idle_connections;
   h.verify_tls = options.verify_tls;
+  h.ca_file = options.ca_file;
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> http, HttpClient::Create(h));
   return std::unique_ptr<AwsJsonClient>(new AwsJsonClient(service, options, map_error, std::move(http)));
 }

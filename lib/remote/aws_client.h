@@ -43,6 +43,7 @@ struct AwsClientOptions {
   absl::Duration request_timeout = absl::Seconds(30);
   int max_idle_connections = 8;
   bool verify_tls = true;
+  std::string ca_file;  // PEM CAs to trust instead of the system's ("": the system's)
   Clock* clock = nullptr;  // paces backoff waits; nullptr: SystemClock()
 };
 

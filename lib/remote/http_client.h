@@ -25,6 +25,7 @@ struct HttpOptions {
   absl::Duration request_timeout = absl::Seconds(30);
   int max_idle = 8;
   bool verify_tls = true;
+  std::string ca_file;  // PEM CAs to trust instead of the system's ("": the system's)
 };
 
 struct HttpResponse {

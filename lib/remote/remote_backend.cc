@@ -387,7 +387,11 @@ absl::StatusOr<std::string> RemoteBackend::Exchange(std::string_view action, con
 
 // ---------------------------------------------------------------- capabilities
 
-StoreCapabilities RemoteBackend::capabilities() const { return StoreCapabilities{}; }
+StoreCapabilities RemoteBackend::capabilities() const {
+  StoreCapabilities c;
+  c.subscribe_to_shard = true;  // subscription.cc
+  return c;
+}
 
 absl::StatusOr<RecoveryReport> RemoteBackend::GetRecoveryReport() const {
   return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,

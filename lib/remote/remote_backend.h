@@ -111,6 +111,10 @@ class RemoteBackend final : public stream::StoreBackend {
   absl::StatusOr<AccountSettings> UpdateAccountSettings(bool minimum_throughput_billing_commitment) override;
   absl::StatusOr<UpdateWarmThroughputResult> UpdateStreamWarmThroughput(std::string_view stream,
                                                                         int warm_throughput_mibps) override;
+  // Over HTTP/2 (remote/subscription.h; defined in subscription.cc).
+  absl::StatusOr<std::unique_ptr<stream::SubscriptionSource>> SubscribeToShard(
+      std::string_view consumer_arn, std::string_view shard_id,
+      const StartingPosition& position) override;
 
  private:
   RemoteBackend(const RemoteOptions& options, std::unique_ptr<AwsJsonClient> client);

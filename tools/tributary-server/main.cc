@@ -1,9 +1,11 @@
 // tributary-server: serves the Kinesis Data Streams API (JSON 1.1 and CBOR
-// 1.1 over HTTP/1.1) from a tributary::Store, so programs written against the
-// AWS SDKs run against it unchanged. See docs/ENDPOINT.md.
+// 1.1 over HTTP/1.1 and HTTP/2, plain and TLS) from a tributary::Store, so
+// programs written against the AWS SDKs run against it unchanged. See
+// docs/ENDPOINT.md.
 //
 // Prints "listening on http://HOST:PORT" on stdout once it accepts
-// connections; SIGTERM or SIGINT shut it down gracefully (exit status 0).
+// connections (then "listening on https://HOST:PORT" with a TLS port);
+// SIGTERM or SIGINT shut it down gracefully (exit status 0).
 #include <getopt.h>
 #include <fmt/format.h>
 
@@ -20,6 +22,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
+#include "endpoint/certificates.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/http_server.h"
 #include "tributary/tributary.h"
@@ -48,6 +51,22 @@ Network:
   --body-timeout MS        close a connection that does not finish its body within MS
                            after the header (default 30000)
   --log-requests           one line per request on stderr
+  --http2-max-streams N    concurrent HTTP/2 streams per connection (default 1000)
+
+  Both ports speak HTTP/1.1 and HTTP/2 (h2c with prior knowledge on --port;
+  ALPN h2, or the HTTP/2 preface, over TLS).
+
+TLS (an https listener beside the http one; TLS 1.2 or later):
+  --tls-port PORT          https port (0 picks a free port; default 4443 when
+                           --tls-cert or --tls-self-signed is given without it)
+  --tls-cert FILE          PEM certificate chain (leaf first)
+  --tls-key FILE           PEM private key of that certificate
+  --tls-self-signed        make a local CA and a certificate for localhost,
+                           127.0.0.1 and ::1 in --tls-dir and serve it; trust the CA
+                           with AWS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert
+  --tls-dir DIR            where --tls-self-signed writes ca.pem, ca-key.pem,
+                           server.pem, server-key.pem (default ./tributary-tls; an
+                           existing CA there is reused)
 
 Kinesis behaviour:
   --create-delay MS        how long a new stream stays CREATING (default 500; 0 allowed)
@@ -72,14 +91,16 @@ Signatures (off by default: any signature, or none, is accepted):
   --help                   this text
   --version                print the version and exit
 
-Prints "listening on http://HOST:PORT" when ready. SIGTERM/SIGINT: graceful shutdown.
+Prints "listening on http://HOST:PORT" when ready (then "listening on
+https://HOST:PORT" and "tls ca: FILE" with TLS). SIGTERM/SIGINT: graceful shutdown.
 )";
 
 enum Opt {
   kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
-  kAccessKey, kSecretKey, kVersion,
+  kAccessKey, kSecretKey, kVersion, kHttp2MaxStreams, kTlsPort, kTlsCert, kTlsKey, kTlsSelfSigned,
+  kTlsDir,
 };
 
 int UsageError(const std::string& message) {
@@ -141,6 +162,9 @@ int main(int argc, char** argv) {
   std::optional<std::string> access_key, secret_key;
   bool in_memory = false;
   bool no_sync = false;
+  bool tls_self_signed = false;
+  std::string tls_dir = "tributary-tls";
+  std::optional<std::string> tls_ca;
 
   static const option kOptions[] = {
       {"host", required_argument, nullptr, kHost},
@@ -166,6 +190,12 @@ int main(int argc, char** argv) {
       {"access-key", required_argument, nullptr, kAccessKey},
       {"secret-key", required_argument, nullptr, kSecretKey},
       {"version", no_argument, nullptr, kVersion},
+      {"http2-max-streams", required_argument, nullptr, kHttp2MaxStreams},
+      {"tls-port", required_argument, nullptr, kTlsPort},
+      {"tls-cert", required_argument, nullptr, kTlsCert},
+      {"tls-key", required_argument, nullptr, kTlsKey},
+      {"tls-self-signed", no_argument, nullptr, kTlsSelfSigned},
+      {"tls-dir", required_argument, nullptr, kTlsDir},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -226,6 +256,18 @@ int main(int argc, char** argv) {
       }
       case kAccessKey: access_key = optarg; break;
       case kSecretKey: secret_key = optarg; break;
+      case kHttp2MaxStreams:
+        if (!ParseInt(optarg, 1, 1000000, &n)) return UsageError(fmt::format("--http2-max-streams: '{}' is not in 1..1000000", optarg));
+        server.http2_max_streams = static_cast<uint32_t>(n);
+        break;
+      case kTlsPort:
+        if (!ParseInt(optarg, 0, 65535, &n)) return UsageError(fmt::format("--tls-port: '{}' is not a port (0..65535)", optarg));
+        server.tls_port = static_cast<uint16_t>(n);
+        break;
+      case kTlsCert: server.tls_cert_file = optarg; break;
+      case kTlsKey: server.tls_key_file = optarg; break;
+      case kTlsSelfSigned: tls_self_signed = true; break;
+      case kTlsDir: tls_dir = optarg; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
       case kVersion: fmt::print("tributary-server {}\n", TRIBUTARY_VERSION); return 0;
       case ':': return UsageError(fmt::format("{} needs a value", flag));
@@ -243,6 +285,27 @@ int main(int argc, char** argv) {
   }
   endpoint_options.store_options = store_options;
   endpoint_options.data_dir = data_dir;
+  if (tls_self_signed && (!server.tls_cert_file.empty() || !server.tls_key_file.empty())) {
+    return UsageError("--tls-self-signed and --tls-cert/--tls-key exclude each other");
+  }
+  if (server.tls_cert_file.empty() != server.tls_key_file.empty()) return UsageError("--tls-cert and --tls-key go together");
+  if (tls_self_signed) {
+    absl::StatusOr<tributary::endpoint::CertificateFiles> certs =
+        tributary::endpoint::WriteSelfSignedCertificates(tls_dir);
+    if (!certs.ok()) {
+      fmt::print(stderr, "tributary-server: --tls-self-signed: {}\n", std::string(certs.status().message()));
+      return 1;
+    }
+    server.tls_cert_file = certs->server_cert;
+    server.tls_key_file = certs->server_key;
+    tls_ca = certs->ca_cert;
+    fmt::print(stderr, "tributary-server: TLS certificate for localhost, 127.0.0.1 and ::1 in {} ({} CA {})\n",
+               certs->server_cert, certs->reused_ca ? "reused" : "new", certs->ca_cert);
+  }
+  if (!server.tls_cert_file.empty() && !server.tls_port.has_value()) server.tls_port = 4443;
+  if (server.tls_port.has_value() && server.tls_cert_file.empty()) {
+    return UsageError("--tls-port needs --tls-cert and --tls-key, or --tls-self-signed");
+  }
 
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only sigwait() below receives them.
@@ -288,6 +351,8 @@ int main(int argc, char** argv) {
                  : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
              endpoint_options.account_from_access_key ? "by access key" : "one");
   fmt::print("listening on {}\n", (*http)->url());
+  if (!(*http)->tls_url().empty()) fmt::print("listening on {}\n", (*http)->tls_url());
+  if (tls_ca.has_value()) fmt::print("tls ca: {}\n", *tls_ca);
   std::fflush(stdout);
 
   int sig = 0;
