@@ -142,11 +142,14 @@ int Produce() {
     const absl::Time next = absl::Now() + absl::Milliseconds(100);
     // PutRecordInput holds views: the strings live in keys/data meanwhile.
     std::vector<std::string> keys, data;
+    keys.reserve(per_batch);
+    data.reserve(per_batch);
     for (int i = 0; i < per_batch; ++i, ++n) {
       keys.push_back(fmt::format("key-{}", n % 40));
       data.push_back(std::to_string(n));
     }
     std::vector<PutRecordInput> batch;
+    batch.reserve(per_batch);
     for (int i = 0; i < per_batch; ++i) batch.push_back({keys[i], data[i], std::nullopt});
     absl::StatusOr<PutBatchResult> r = (*kinesis)->PutBatch(Flag("stream"), batch);
     if (r.ok()) {

@@ -13,29 +13,29 @@ CredentialCache::CredentialCache(Fetch fetch, const CredentialsProviderOptions& 
 CredentialCache::~CredentialCache() {
   std::thread t;
   {
-    absl::MutexLock l(&mu_);
+    util::MutexLock l(&mu_);
     t = std::move(refresher_);
   }
   if (t.joinable()) t.join();
 }
 
 int64_t CredentialCache::fetches() const {
-  absl::MutexLock l(&mu_);
+  util::MutexLock l(&mu_);
   return fetches_;
 }
 
 void CredentialCache::WaitForRefresh() {
-  absl::MutexLock l(&mu_);
-  mu_.Await(absl::Condition(
-      +[](bool* fetching) { return !*fetching; }, &fetching_));
+  util::MutexLock l(&mu_);
+  while (fetching_) fetched_.Wait(&mu_);
 }
 
 absl::StatusOr<AwsCredentials> CredentialCache::FetchAndStore() {
   absl::StatusOr<AwsCredentials> got = fetch_();
-  absl::MutexLock l(&mu_);
+  util::MutexLock l(&mu_);
   ++fetches_;
   fetching_ = false;
   if (got.ok()) cached_ = *got;
+  fetched_.SignalAll();
   return got;
 }
 
@@ -66,7 +66,7 @@ absl::StatusOr<AwsCredentials> CredentialCache::Get() {
       // Someone fetches: wait for it, then look again (its failure leaves
       // the cached set, if any, to the checks above and below).
       const int64_t seen = fetches_;
-      mu_.Await(absl::Condition(+[](bool* fetching) { return !*fetching; }, &fetching_));
+      while (fetching_) fetched_.Wait(&mu_);
       if (fetches_ != seen && cached_.has_value() && clock_->Now() < cached_->expiration) {
         result = *cached_;
         break;

@@ -17,10 +17,10 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "tributary/clock.h"
 #include "tributary/remote.h"
+#include "util/mutex.h"
 
 namespace tributary::remote {
 
@@ -46,7 +46,10 @@ class CredentialCache {
   Clock* const clock_;
   const absl::Duration refresh_ahead_;
   const absl::Duration stale_before_;
-  mutable absl::Mutex mu_;
+  // pthread-based, so ThreadSanitizer sees it (Debian's abseil is not
+  // instrumented: an absl::Mutex hand-off looks like a race to TSan).
+  mutable util::Mutex mu_;
+  util::CondVar fetched_;  // signalled when fetching_ turns false
   std::optional<AwsCredentials> cached_ ABSL_GUARDED_BY(mu_);
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;  // a blocking or background fetch runs
   int64_t fetches_ ABSL_GUARDED_BY(mu_) = 0;
