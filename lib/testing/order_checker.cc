@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <map>
 #include <utility>
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/numbers.h"
 #include "util/mutex.h"
 
 namespace tributary::testing {
@@ -20,9 +20,23 @@ namespace {
 constexpr std::string_view kProbeMagic = "tco1 ";
 }  // namespace
 
+// std::to_chars / std::from_chars: the generator and the consumer run these
+// once per record, on the hot path of a 200,000 records/s run.
 std::string EncodeProbe(const OrderProbe& p, size_t pad_to) {
-  std::string out = fmt::format("{}{:016x} {} {} {} {}", kProbeMagic, p.run, p.writer, p.key, p.counter,
-                                p.put_unix_micros);
+  char buf[128];
+  char* const end = buf + sizeof buf;
+  char* at = std::copy(kProbeMagic.begin(), kProbeMagic.end(), buf);
+  for (int shift = 60; shift >= 0; shift -= 4) *at++ = "0123456789abcdef"[(p.run >> shift) & 0xf];
+  auto field = [&](auto v) {  // at most 1 + 20 characters each: 5 + 16 + 4 * 21 < sizeof buf
+    if (at == end) return;
+    *at++ = ' ';
+    at = std::to_chars(at, end, v).ptr;
+  };
+  field(p.writer);
+  field(p.key);
+  field(p.counter);
+  field(p.put_unix_micros);
+  std::string out(buf, at);
   if (out.size() < pad_to) {
     out += ' ';
     out.append(pad_to > out.size() ? pad_to - out.size() : 0, 'x');
@@ -32,20 +46,18 @@ std::string EncodeProbe(const OrderProbe& p, size_t pad_to) {
 
 std::optional<OrderProbe> DecodeProbe(std::string_view data) {
   if (data.substr(0, kProbeMagic.size()) != kProbeMagic) return std::nullopt;
-  data.remove_prefix(kProbeMagic.size());
-  std::array<std::string_view, 5> f;
-  for (size_t i = 0; i < f.size(); ++i) {
-    const size_t sp = data.find(' ');
-    f[i] = data.substr(0, sp);
-    data = sp == std::string_view::npos ? std::string_view() : data.substr(sp + 1);
-    if (f[i].empty()) return std::nullopt;
-  }
+  const char* at = data.data() + kProbeMagic.size();
+  const char* const end = data.data() + data.size();
   OrderProbe p;
-  if (f[0].size() != 16 || !absl::SimpleHexAtoi(absl::string_view(f[0].data(), f[0].size()), &p.run) ||
-      !absl::SimpleAtoi(absl::string_view(f[1].data(), f[1].size()), &p.writer) ||
-      !absl::SimpleAtoi(absl::string_view(f[2].data(), f[2].size()), &p.key) ||
-      !absl::SimpleAtoi(absl::string_view(f[3].data(), f[3].size()), &p.counter) ||
-      !absl::SimpleAtoi(absl::string_view(f[4].data(), f[4].size()), &p.put_unix_micros)) {
+  // Each field: digits, then a space or the end; nothing else.
+  auto field = [&](auto* v, int base) {
+    const auto [ptr, ec] = std::from_chars(at, end, *v, base);
+    if (ec != std::errc() || ptr == at || (ptr != end && *ptr != ' ')) return false;
+    at = ptr == end ? ptr : ptr + 1;
+    return true;
+  };
+  if (end - at < 17 || at[16] != ' ') return std::nullopt;  // the run id: exactly 16 hex digits
+  if (!field(&p.run, 16) || !field(&p.writer, 10) || !field(&p.key, 10) || !field(&p.counter, 10) || !field(&p.put_unix_micros, 10)) {
     return std::nullopt;
   }
   return p;
