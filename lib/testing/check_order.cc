@@ -338,7 +338,10 @@ std::string Short(const std::string& id) {
 
 std::string ShortList(const std::vector<std::string>& ids) {
   std::string out;
-  for (const std::string& id : ids) out += (out.empty() ? "" : ",") + Short(id);
+  for (const std::string& id : ids) {
+    if (!out.empty()) out += ',';
+    out += Short(id);
+  }
   return out.empty() ? "-" : out;
 }
 

@@ -48,7 +48,7 @@ constexpr std::string_view kUsage =
     "  --drain-timeout S       after writing, wait at most S for the consumer (default 30)\n"
     "generator:\n"
     "  --writers W             writer threads (default 2)\n"
-    "  --keys K                partition keys key-0 .. key-<K-1> (default 1000)\n"
+    "  --keys K                partition keys key-0 .. key-<K-1> (default 100)\n"
     "  --rate R                records/s in all (default 1000; 0: as fast as possible)\n"
     "  --batch N               PutRecords entries per call, 1..500 (default 500)\n"
     "  --put-record-ratio F    share of calls that are a single PutRecord (default 0.1)\n"
