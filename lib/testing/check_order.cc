@@ -192,22 +192,24 @@ absl::StatusOr<CheckOrderReport> CheckOrder(Store& store, const CheckOrderOption
     if (absl::Status s = store.CreateStream(options.stream, options.shards); !s.ok()) return s;
     report.stream_created = true;
   }
-  if (absl::Status s = store.WaitUntilActive(options.stream, absl::Minutes(5)); !s.ok()) return s;
+  // An error before the run starts leaves no stream of ours behind.
+  auto fail = [&](absl::Status s) {
+    if (report.stream_created && !options.keep_stream) tributary::IgnoreError(store.DeleteStream(options.stream));
+    return s;
+  };
+  if (absl::Status s = store.WaitUntilActive(options.stream, absl::Minutes(5)); !s.ok()) return fail(s);
   if (options.consumer == CheckConsumer::kOutput) {
     absl::StatusOr<StreamDescriptionSummary> out = store.DescribeStreamSummary(options.output_stream);
-    if (!out.ok()) return out.status();
+    if (!out.ok()) return fail(out.status());
   }
   absl::StatusOr<std::vector<ShardDescription>> initial = OpenShards(store, options.stream);
-  if (!initial.ok()) return initial.status();
+  if (!initial.ok()) return fail(initial.status());
   report.shards_at_start = static_cast<int>(initial->size());
 
   const double cpu_before = CpuSeconds();
   Run run(options, store, run_id, absl::Now());
   std::unique_ptr<Reader> reader = MakeReader(run);
-  if (absl::Status s = reader->Start(); !s.ok()) {
-    if (report.stream_created && !options.keep_stream) tributary::IgnoreError(store.DeleteStream(options.stream));
-    return s;
-  }
+  if (absl::Status s = reader->Start(); !s.ok()) return fail(s);
   Generator generator(run);
   Nemesis nemesis(run, *reader);
   generator.Start();
@@ -374,7 +376,10 @@ std::string CheckOrderReport::ToString() const {
                              : fmt::format("gave up after {} (drain timeout)", Seconds(drain_time)));
   out += "\n";
   out += fmt::format("{:<26}{:>12}  {}\n", "RESULT", ok() ? "PASS" : "FAIL",
-                     ok() ? "nothing lost, per-key order held" : "");
+                     ok() ? "nothing lost, per-key order held"
+                          : order.lost > 0 && order.out_of_order > 0 ? "records lost and per-key order broken"
+                          : order.lost > 0                           ? "records lost"
+                                                                     : "per-key order broken");
   auto line = [&](std::string_view name, uint64_t n, std::string note) {
     out += fmt::format("  {:<24}{:>12}  {}\n", name, Grouped(n), note);
   };
