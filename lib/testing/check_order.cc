@@ -221,7 +221,14 @@ absl::StatusOr<CheckOrderReport> CheckOrder(Store& store, const CheckOrderOption
                              run.checker.deliveries(), run.checker.outstanding(), run.checker.out_of_order()));
   };
   absl::Time next_progress = run.start + absl::Seconds(1);
-  while (absl::Now() - run.start < options.duration && !generator.finished()) {
+  // The write phase lasts `duration`; if the nemesis is behind its plan
+  // (a slow endpoint), writing goes on until it is done, up to twice that.
+  auto writing = [&] {
+    const absl::Duration elapsed = absl::Now() - run.start;
+    return !generator.finished() &&
+           (elapsed < options.duration || (!nemesis.done() && elapsed < 2 * options.duration));
+  };
+  while (writing()) {
     absl::SleepFor(absl::Milliseconds(10));
     if (absl::Now() >= next_progress) {
       progress("writing");

@@ -140,6 +140,8 @@ class Nemesis {
   ~Nemesis();
   void Start();
   void Join();
+  // True once every planned operation was done (or the write phase ended).
+  bool done() const { return done_.load(); }
   Stats stats() const;  // after Join()
 
  private:
@@ -154,6 +156,7 @@ class Nemesis {
   std::mt19937_64 rng_;
   std::thread thread_;
   Stats stats_;
+  std::atomic<bool> done_{false};
 };
 
 // The open shards of `stream`, by hash-key range.

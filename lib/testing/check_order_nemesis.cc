@@ -85,7 +85,7 @@ void Nemesis::Main() {
   std::stable_sort(plan.begin(), plan.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   int index = 0;
   for (const auto& [at, op] : plan) {
-    if (!Run::SleepUntil(run_.start + at, run_.stop_writing)) return;
+    if (!Run::SleepUntil(run_.start + at, run_.stop_writing)) break;
     ++index;
     switch (op) {
       case Op::kReshard: Reshard(index); break;
@@ -93,6 +93,7 @@ void Nemesis::Main() {
       case Op::kConsumerRestart: ConsumerRestart(index); break;
     }
   }
+  done_ = true;
 }
 
 void Nemesis::Reshard(int index) {

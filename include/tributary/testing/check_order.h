@@ -88,7 +88,9 @@ struct CheckOrderOptions {
   bool keep_stream = false;
 
   // ---- bounds: the write phase ends at `duration` or after `max_records`
-  // records (0: no count bound), whichever comes first.
+  // records (0: no count bound), whichever comes first; if the nemesis has
+  // not done its operations by `duration` (a slow endpoint), writing goes
+  // on until it has, up to 2 * duration.
   absl::Duration duration = absl::Seconds(10);
   uint64_t max_records = 0;
   // After the write phase: how long the consumer may take to deliver
