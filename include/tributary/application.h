@@ -667,7 +667,8 @@ class ApplicationManager {
   absl::StatusOr<SnapshotDetails> DescribeApplicationSnapshot(std::string_view name,
                                                               std::string_view snapshot_name);
   // READY or FAILED snapshots; DELETING until the next Pump(). If
-  // `creation_timestamp` is given it must match (InvalidArgumentException).
+  // `creation_timestamp` is given it must match to the second
+  // (InvalidArgumentException).
   absl::Status DeleteApplicationSnapshot(std::string_view name, std::string_view snapshot_name,
                                          std::optional<absl::Time> creation_timestamp = std::nullopt);
 

@@ -239,9 +239,10 @@ absl::Status CheckView(const AppState& a, int64_t version, const std::optional<s
   return absl::OkStatus();
 }
 
-// Timestamps on the wire carry milliseconds: a timestamp a caller read back
-// matches to the millisecond.
-bool SameMillis(absl::Time a, absl::Time b) { return absl::ToUnixMillis(a) == absl::ToUnixMillis(b); }
+// A timestamp a caller read back matches to the second: the AWS SDKs send
+// timestamps as whole epoch seconds (botocore truncates), so a finer match
+// would refuse the value DescribeApplication gave them.
+bool SameSecond(absl::Time a, absl::Time b) { return absl::ToUnixSeconds(a) == absl::ToUnixSeconds(b); }
 
 absl::Status ValidateTags(const std::map<std::string, std::string>& tags) {
   for (const auto& [k, v] : tags) {
@@ -835,7 +836,7 @@ absl::Status ManagerImpl::DeleteApplication(std::string_view name,
   if (cur->status == ApplicationStatus::kDeleting) {
     return ResourceInUseError(fmt::format("Application {} is already DELETING", name));
   }
-  if (create_timestamp && !SameMillis(*create_timestamp, cur->create_time)) {
+  if (create_timestamp && !SameSecond(*create_timestamp, cur->create_time)) {
     return InvalidArgumentError(fmt::format(
         "CreateTimestamp {} does not match the creation time {} of application {}",
         absl::FormatTime(*create_timestamp), absl::FormatTime(cur->create_time), name));
@@ -1219,7 +1220,7 @@ absl::Status ManagerImpl::DeleteApplicationSnapshot(std::string_view name,
     return ResourceInUseError(fmt::format("snapshot {} of application {} is {}", snapshot_name, name,
                                           ToString(s->details.snapshot_status)));
   }
-  if (creation_timestamp && !SameMillis(*creation_timestamp, s->details.snapshot_creation_timestamp)) {
+  if (creation_timestamp && !SameSecond(*creation_timestamp, s->details.snapshot_creation_timestamp)) {
     return InvalidArgumentError(fmt::format(
         "SnapshotCreationTimestamp {} does not match snapshot {} (created {})",
         absl::FormatTime(*creation_timestamp), snapshot_name,
