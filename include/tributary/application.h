@@ -45,7 +45,8 @@
 // ConcurrentModificationException (stale CurrentApplicationVersionId),
 // InvalidArgumentException, InvalidRequestException,
 // InvalidApplicationConfigurationException, LimitExceededException,
-// UnsupportedOperationException. A rejected call changes nothing.
+// TooManyTagsException, UnsupportedOperationException. A rejected call
+// changes nothing.
 //
 // Thread safety: an ApplicationManager is safe for concurrent use. Calls that
 // change something, and Pump()'s step of one application, serialize on one

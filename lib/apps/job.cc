@@ -257,11 +257,13 @@ Job::StepResult Job::Step(absl::Time now) {
       return r;
     }
     std::string cause;
+    const int64_t before = records_processed_;
     if (Round(now, &cause).ok()) {
       r.healthy_round = true;
     } else {
       Fail(now, cause, &r);
     }
+    r.records = records_processed_ - before;
   }
   return r;
 }

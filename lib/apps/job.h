@@ -76,6 +76,7 @@ class Job {
     bool deployed = false;       // a deploy succeeded in this step
     bool healthy_round = false;  // a round completed without a failure in this step
     bool failed_final = false;   // the restart strategy gave up in this step
+    int64_t records = 0;         // records processed in this step
     std::vector<RestartEvent> failures;  // failures recorded in this step
   };
 

@@ -607,6 +607,19 @@ ManagerImpl::JobView ManagerImpl::JobViewLocked(const AppState& a) {
   return v;
 }
 
+bool ManagerImpl::JobView::SameAs(const JobView& o) const {
+  const JobHealth& a = health;
+  const JobHealth& b = o.health;
+  return running_clock == o.running_clock && healthy_reference == o.healthy_reference &&
+         a.status == b.status && a.parallelism == b.parallelism && a.restart_count == b.restart_count &&
+         a.consecutive_failures == b.consecutive_failures && a.last_failure_time == b.last_failure_time &&
+         a.last_healthy_batch_time == b.last_healthy_batch_time &&
+         a.next_restart_time == b.next_restart_time && a.records_processed == b.records_processed &&
+         a.millis_behind_latest == b.millis_behind_latest && a.restored_from == b.restored_from &&
+         a.last_failure == b.last_failure &&
+         (running_clock || a.time_since_last_healthy_batch == b.time_since_last_healthy_batch);
+}
+
 void ManagerImpl::PublishLocked(const std::string& name, bool state_changed) {
   auto it = states_.find(name);
   if (it == states_.end()) {
@@ -621,6 +634,8 @@ void ManagerImpl::PublishLocked(const std::string& name, bool state_changed) {
     auto v = views_.find(name);
     if (state_changed || v == views_.end() || v->second.state == nullptr) {
       state_changed = true;
+    } else if (v->second.job.SameAs(job)) {
+      return;  // an idle round: nothing a reader could tell apart
     }
   }
   // The copy is made outside view_mu_: readers wait only for the swap.
@@ -654,6 +669,7 @@ absl::Status ManagerImpl::CommitLocked(AppState next, const RuntimeChange& chang
   }
   ApplyLocked(name, change);
   PublishLocked(name, true);
+  Kick();
   return absl::OkStatus();
 }
 
@@ -1330,6 +1346,11 @@ absl::Status ManagerImpl::SetJobFault(std::string_view name, std::optional<JobFa
 // ---------------------------------------------------------------- Pump
 
 absl::Status ManagerImpl::Pump() {
+  bool busy = false;
+  return PumpOnce(&busy);
+}
+
+absl::Status ManagerImpl::PumpOnce(bool* busy) {
   std::vector<std::string> names;
   {
     util::MutexLock l(&mu_);
@@ -1342,7 +1363,7 @@ absl::Status ManagerImpl::Pump() {
     util::MutexLock l(&mu_);
     if (!states_.count(name)) continue;  // deleted meanwhile
     bool dirty = false;
-    absl::Status s = StepLocked(name, Now(), &dirty);
+    absl::Status s = StepLocked(name, Now(), &dirty, busy);
     PublishLocked(name, dirty);
     if (!s.ok() && first.ok()) first = s;
   }
@@ -1353,7 +1374,8 @@ bool ManagerImpl::TransitionDue(const AppState& a, absl::Time now) const {
   return transition_time_ <= absl::ZeroDuration() || now >= a.last_update_time + transition_time_;
 }
 
-absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now, bool* dirty_out) {
+absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now, bool* dirty_out,
+                                     bool* busy) {
   AppState& a = states_.at(name);
   Runtime& rt = runtime_[name];
   bool dirty = false;
@@ -1372,6 +1394,8 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now, bo
   }
   using S = ApplicationStatus;
   const bool due = TransitionDue(a, now);
+  // A transition in progress wants prompt steps (it completes at its time).
+  if (a.status != S::kReady && a.status != S::kRunning) *busy = true;
   switch (a.status) {
     case S::kDeleting: {
       if (!due) break;
@@ -1408,11 +1432,12 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now, bo
       }
       [[fallthrough]];
     default:
-      if (a.plan.active) dirty |= StepJobLocked(a, rt, now);
+      if (a.plan.active) dirty |= StepJobLocked(a, rt, now, busy);
       break;
   }
   dirty |= TakePendingSnapshotsLocked(a, now);
   *dirty_out = dirty;
+  *busy = *busy || dirty;
   if (dirty) {
     absl::Status w = WriteMetaLocked();
     if (!w.ok()) return w;
@@ -1466,7 +1491,7 @@ void ManagerImpl::EnsureJobLocked(AppState& a, Runtime& rt, absl::Time now) {
   rt.job = std::make_unique<Job>(std::move(spec), std::move(services), now);
 }
 
-bool ManagerImpl::StepJobLocked(AppState& a, Runtime& rt, absl::Time now) {
+bool ManagerImpl::StepJobLocked(AppState& a, Runtime& rt, absl::Time now, bool* busy) {
   const bool transient = Transient(a.status);
   // A new job deploys once its transition has lasted the transition time.
   if (transient && !TransitionDue(a, now)) return false;
@@ -1474,6 +1499,7 @@ bool ManagerImpl::StepJobLocked(AppState& a, Runtime& rt, absl::Time now) {
   auto [fault, source] = EffectiveFault(a);
   rt.job->SetFault(fault, std::move(source));
   Job::StepResult r = rt.job->Step(now);
+  if (r.records > 0 || r.deployed) *busy = true;
   bool dirty = false;
   const std::optional<absl::Time> next_restart = rt.job->Health(now).next_restart_time;
   for (RestartEvent& e : r.failures) {
@@ -1648,14 +1674,33 @@ void ManagerImpl::StartRunner(absl::Duration interval) {
   if (runner_.joinable()) return;
   runner_stop_ = false;
   runner_ = std::thread([this, interval] {
+    // Every `interval` while there is work; doubling up to 10 x `interval`
+    // while every application is idle (a caught-up job then picks up new
+    // records, and a restart whose delay passed happens, up to that much
+    // later); a change (Kick) brings it back at once.
+    const absl::Duration idle_max = interval * 10;
+    absl::Duration wait = interval;
     std::unique_lock<std::mutex> l(runner_mu_);
     while (!runner_stop_) {
+      runner_kick_ = false;
       l.unlock();
-      IgnoreError(Pump());
+      bool busy = false;
+      IgnoreError(PumpOnce(&busy));
       l.lock();
-      runner_cv_.wait_for(l, absl::ToChronoNanoseconds(interval), [this] { return runner_stop_; });
+      wait = busy ? interval : std::min(wait * 2, idle_max);
+      runner_cv_.wait_for(l, absl::ToChronoNanoseconds(wait),
+                          [this] { return runner_stop_ || runner_kick_; });
+      if (runner_kick_) wait = interval;
     }
   });
+}
+
+void ManagerImpl::Kick() {
+  {
+    std::lock_guard<std::mutex> g(runner_mu_);
+    runner_kick_ = true;
+  }
+  runner_cv_.notify_all();
 }
 
 void ManagerImpl::StopRunner() {

@@ -113,6 +113,9 @@ class ManagerImpl {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Status Pump() ABSL_LOCKS_EXCLUDED(mu_);
+  // The runner pumps every `interval` while there is work (records, a
+  // transition, a change), and backs off to 10 x `interval` while every
+  // application is idle; a change wakes it at once.
   void StartRunner(absl::Duration interval);
   void StopRunner();
 
@@ -134,6 +137,8 @@ class ManagerImpl {
     JobHealth health;
     absl::Time healthy_reference;  // time_since_last_healthy_batch is measured from here
     bool running_clock = false;    // health.time_since_... grows with the reader's clock
+    // Whether a reader would see anything different from `other`.
+    bool SameAs(const JobView& other) const;
   };
   // What readers see of an application.
   struct AppView {
@@ -185,10 +190,16 @@ class ManagerImpl {
                                           RuntimeChange* change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // ---- Pump
-  // One step of one application; `dirty` says whether its state changed.
-  absl::Status StepLocked(const std::string& name, absl::Time now, bool* dirty)
+  // Pump() that also says whether any application had work (busy).
+  absl::Status PumpOnce(bool* busy) ABSL_LOCKS_EXCLUDED(mu_);
+  // One step of one application; `dirty` says whether its state changed,
+  // `busy` whether it had work (records, a transition) or may soon.
+  absl::Status StepLocked(const std::string& name, absl::Time now, bool* dirty, bool* busy)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  bool StepJobLocked(AppState& a, Runtime& rt, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool StepJobLocked(AppState& a, Runtime& rt, absl::Time now, bool* busy)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes the runner (a change may have work for it).
+  void Kick();
   void EnsureJobLocked(AppState& a, Runtime& rt, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OperationFailedLocked(AppState& a, Runtime& rt, absl::Time now, const std::string& error)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -223,6 +234,7 @@ class ManagerImpl {
   std::mutex runner_mu_;
   std::condition_variable runner_cv_;
   bool runner_stop_ = false;  // guarded by runner_mu_
+  bool runner_kick_ = false;  // guarded by runner_mu_
   std::thread runner_;
 };
 
