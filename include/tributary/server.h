@@ -20,6 +20,11 @@
 // "<processor name>-<code version>.jar" (or ".zip"); docs/ENDPOINT.md
 // "Managed Service for Apache Flink" has the whole mapping.
 //
+// Building: CMake target tributary::server (lib/server), added with the
+// tools (TRIBUTARY_BUILD_TOOLS, on at top level) or by add_subdirectory of
+// lib/server; it links the endpoint (lib/endpoint) and its dependencies.
+// Not installed yet: `cmake --install` leaves this header out.
+//
 // Thread safety: Shutdown() and Wait() may be called from any thread; the
 // accessors are safe at any time.
 #ifndef TRIBUTARY_SERVER_H_

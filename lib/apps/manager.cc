@@ -1,6 +1,7 @@
 #include "apps/manager.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -1674,6 +1675,7 @@ void ManagerImpl::StartRunner(absl::Duration interval) {
   if (runner_.joinable()) return;
   runner_stop_ = false;
   runner_ = std::thread([this, interval] {
+    pthread_setname_np(pthread_self(), "tributary-apps");  // for top, perf and bench/endpoint/apps
     // Every `interval` while there is work; doubling up to 10 x `interval`
     // while every application is idle (a caught-up job then picks up new
     // records, and a restart whose delay passed happens, up to that much
