@@ -858,6 +858,27 @@ def scenario_kill_9_in_the_middle(binary):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def scenario_signatures_and_accounts(binary):
+    """With signatures verified, kinesisanalyticsv2 requests are signed for
+    the service name kinesisanalytics; with --account-from-access-key, only
+    the default account has applications."""
+    with harness.Server(binary, *SERVER_ARGS, "--access-key", "AKIDFLINK", "--secret-key", "flink-secret") as s:
+        def client(secret):
+            return boto3.client("kinesisanalyticsv2", endpoint_url=s.url, aws_access_key_id="AKIDFLINK",
+                                aws_secret_access_key=secret,
+                                config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        checks.eq(client("flink-secret").list_applications()["ApplicationSummaries"], [],
+                  "a request signed for kinesisanalytics is accepted")
+        expect("InvalidSignatureException", client("wrong").list_applications, "a wrong secret")
+    with harness.Server(binary, *SERVER_ARGS, "--account-from-access-key", "--account-id", "111111111111") as s:
+        def client(key):
+            return boto3.client("kinesisanalyticsv2", endpoint_url=s.url, aws_access_key_id=key,
+                                aws_secret_access_key="x", config=botocore.config.Config(retries={"total_max_attempts": 1}))
+        checks.eq(client("111111111111").list_applications()["ApplicationSummaries"], [], "the default account")
+        expect("AccessDeniedException", client("222222222222").list_applications, "another account",
+               contains="default account")
+
+
 def main():
     binary = harness.server_binary()
     harness.use_dummy_credentials()
@@ -881,6 +902,7 @@ def main():
         checks.run(scenario_create_errors, server)
         checks.run(scenario_bad_bodies, server)
     checks.run(scenario_kill_9_in_the_middle, binary)
+    checks.run(scenario_signatures_and_accounts, binary)
     return checks.finish()
 
 
