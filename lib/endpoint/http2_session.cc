@@ -320,8 +320,12 @@ void Http2Connection::Dispatch(int32_t id) {
   if (q != std::string_view::npos) in.query = target.substr(q + 1);
   bool have_host = false;
   for (const auto& [name, value] : s->headers) {
-    if (name == "host") have_host = true;
+    if (name == "host") {
+      have_host = true;
+      in.host = value;
+    }
   }
+  if (!have_host) in.host = s->authority;
   // :authority is HTTP/2's Host (RFC 9113 8.3.1): SigV4 signed it as "host".
   if (!have_host && !s->authority.empty()) in.headers.emplace_back("host", s->authority);
   for (const auto& [name, value] : s->headers) {

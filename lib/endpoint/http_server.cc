@@ -375,6 +375,7 @@ class Session : public std::enable_shared_from_this<Session> {
     in.amz_target = req["X-Amz-Target"];
     in.content_type = req[http::field::content_type];
     in.authorization = req[http::field::authorization];
+    in.host = req[http::field::host];
     if (server_->endpoint->wants_headers()) {
       for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
     }
@@ -635,7 +636,7 @@ Response HttpServer::Impl::Answer(const Request& in, std::string_view target) {
     return r;
   }
   if (in.method == "GET" && IsStatusPagePath(target)) {  // status_page.h
-    return RenderStatusPage(*endpoint->store(), target);
+    return RenderStatusPage(*endpoint, target);
   }
   if (in.method == "GET" && target == "/healthcheck") {
     Response r;

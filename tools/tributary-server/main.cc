@@ -25,6 +25,7 @@
 #include "endpoint/certificates.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/http_server.h"
+#include "tributary/server.h"
 #include "tributary/tributary.h"
 
 namespace {
@@ -81,6 +82,13 @@ Kinesis behaviour:
                            the access key id of each request selects its account (and a
                            store of its own); see docs/ENDPOINT.md "Accounts"
 
+Managed Service for Apache Flink (kinesisanalyticsv2, same port; docs/ENDPOINT.md):
+  --app-transition-ms MS   how long a transition (STARTING, UPDATING, STOPPING, ...) takes
+                           at least (default 500; 0 allowed)
+  --app-restart-delay-ms MS
+                           restart delay of a failed job (default 10000, as Managed Flink)
+  --no-applications        serve Kinesis only
+
 Signatures (off by default: any signature, or none, is accepted):
   --credentials FILE       verify SigV4 signatures against the keys in FILE, one
                            "ACCESS_KEY_ID SECRET_ACCESS_KEY" pair per line (# comments)
@@ -101,6 +109,7 @@ enum Opt {
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
   kAccessKey, kSecretKey, kVersion, kHttp2MaxStreams, kTlsPort, kTlsCert, kTlsKey, kTlsSelfSigned,
   kTlsDir,
+  kAccessKey, kSecretKey, kAppTransition, kAppRestartDelay, kNoApplications,
 };
 
 int UsageError(const std::string& message) {
@@ -165,6 +174,8 @@ int main(int argc, char** argv) {
   bool tls_self_signed = false;
   std::string tls_dir = "tributary-tls";
   std::optional<std::string> tls_ca;
+  bool applications = true;
+  absl::Duration app_transition = absl::Milliseconds(500);
 
   static const option kOptions[] = {
       {"host", required_argument, nullptr, kHost},
@@ -196,6 +207,9 @@ int main(int argc, char** argv) {
       {"tls-key", required_argument, nullptr, kTlsKey},
       {"tls-self-signed", no_argument, nullptr, kTlsSelfSigned},
       {"tls-dir", required_argument, nullptr, kTlsDir},
+      {"app-transition-ms", required_argument, nullptr, kAppTransition},
+      {"app-restart-delay-ms", required_argument, nullptr, kAppRestartDelay},
+      {"no-applications", no_argument, nullptr, kNoApplications},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -268,6 +282,12 @@ int main(int argc, char** argv) {
       case kTlsKey: server.tls_key_file = optarg; break;
       case kTlsSelfSigned: tls_self_signed = true; break;
       case kTlsDir: tls_dir = optarg; break;
+      case kAppTransition:
+      case kAppRestartDelay:
+        if (!ParseInt(optarg, 0, 3600000, &n)) return UsageError(fmt::format("{}: '{}' is not a number of milliseconds (0..3600000)", opt == kAppTransition ? "--app-transition-ms" : "--app-restart-delay-ms", optarg));
+        (opt == kAppTransition ? app_transition : endpoint_options.application_restart_delay) = absl::Milliseconds(n);
+        break;
+      case kNoApplications: applications = false; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
       case kVersion: fmt::print("tributary-server {}\n", TRIBUTARY_VERSION); return 0;
       case ':': return UsageError(fmt::format("{} needs a value", flag));
@@ -331,6 +351,26 @@ int main(int argc, char** argv) {
                *data_dir, rec.segments, rec.records, rec.truncated_bytes);
     for (const std::string& p : rec.problems) fmt::print(stderr, "tributary-server: recovery: {}\n", p);
   }
+  // Applications (kinesisanalyticsv2) on the default account's store: in
+  // <data dir>/apps with --data-dir, in memory otherwise.
+  std::unique_ptr<tributary::ApplicationManager> manager;
+  if (applications) {
+    tributary::ApplicationManagerOptions mo;
+    mo.transition_time = app_transition;
+    mo.runtime_environments = {"FLINK-1_15", "FLINK-1_18", "FLINK-1_19", "FLINK-1_20"};
+    absl::StatusOr<std::unique_ptr<tributary::ApplicationManager>> opened =
+        tributary::ApplicationManager::Open(store->get(), mo);
+    if (!opened.ok()) {
+      fmt::print(stderr, "tributary-server: cannot open the applications: {}\n", opened.status().ToString());
+      return 1;
+    }
+    manager = std::move(*opened);
+    if (absl::Status st = tributary::RegisterBuiltinProcessors(*manager, **store); !st.ok()) {
+      fmt::print(stderr, "tributary-server: {}\n", st.ToString());
+      return 1;
+    }
+    endpoint_options.applications = manager.get();
+  }
   tributary::endpoint::Endpoint endpoint(store->get(), endpoint_options);
   auto http = tributary::endpoint::HttpServer::Start(&endpoint, server);
   if (!http.ok()) {
@@ -350,6 +390,14 @@ int main(int argc, char** argv) {
                  ? std::string("not checked")
                  : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
              endpoint_options.account_from_access_key ? "by access key" : "one");
+  if (manager != nullptr) {
+    manager->StartRunner(absl::Milliseconds(10));
+    fmt::print(stderr,
+               "tributary-server: applications (kinesisanalyticsv2) on, {} open, transitions {}, "
+               "restart delay {}\n",
+               manager->ListApplications().size(), absl::FormatDuration(app_transition),
+               absl::FormatDuration(endpoint_options.application_restart_delay));
+  }
   fmt::print("listening on {}\n", (*http)->url());
   if (!(*http)->tls_url().empty()) fmt::print("listening on {}\n", (*http)->tls_url());
   if (tls_ca.has_value()) fmt::print("tls ca: {}\n", *tls_ca);
@@ -361,6 +409,7 @@ int main(int argc, char** argv) {
   (*http)->Shutdown();
   (*http)->Wait();
   http->reset();
+  if (manager != nullptr) manager->StopRunner();  // running jobs just stop; they resume at the next start
   fmt::print(stderr, "tributary-server: stopped\n");
   return 0;
 }
