@@ -40,6 +40,8 @@
 
 namespace tributary::endpoint {
 
+class Control;  // control.h
+
 inline constexpr std::string_view kJsonContentType = "application/x-amz-json-1.1";
 inline constexpr std::string_view kCborContentType = "application/x-amz-cbor-1.1";
 inline constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
@@ -111,6 +113,13 @@ struct EndpointOptions {
   // For accounts other than the default one: how to open their stores.
   StoreOptions store_options;
   std::optional<std::string> data_dir;
+  // The test control API (control.h; tributary-server --test-control): not
+  // owned, must outlive the Endpoint. Null: control paths answer 404.
+  const Control* control = nullptr;
+  // The clock signatures are checked against (their 15-minute skew
+  // window). Null: the store's clock. tributary-server --manual-clock sets
+  // the system clock here, so a moved store clock does not expire signatures.
+  Clock* signature_clock = nullptr;
 };
 
 class Endpoint {
@@ -134,6 +143,9 @@ class Endpoint {
 
   // The store it serves (the status page reads it).
   Store* store() const { return store_; }
+  // Store::DeleteAllStreams on the store of every account (the test
+  // control API's reset); the first error, after trying them all.
+  absl::Status DeleteAllStreams() const;
 
  private:
   // The store a request addresses, after its signature is checked.

@@ -17,6 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "endpoint/control.h"
 #include "endpoint/status_page.h"
 #include "util/mutex.h"
 
@@ -276,7 +277,9 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_ = kNoDeadline;  // the Store call is ours, not the client's
     auto& req = parser_->get();
     const bool keep_alive = req.keep_alive();
-    if (req.method() == http::verb::post) {
+    // POSTs, and the test control API's paths whatever the method
+    // (control.h), are the Endpoint's.
+    if (req.method() == http::verb::post || IsControlPath(req.target().substr(0, req.target().find('?')))) {
       Response r;
       const std::string& body = direct_body_ ? body_ : req.body();
       try {

@@ -20,8 +20,10 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
+#include "endpoint/control.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/http_server.h"
+#include "tributary/testing/faults.h"
 #include "tributary/tributary.h"
 
 namespace {
@@ -68,6 +70,17 @@ Signatures (off by default: any signature, or none, is accepted):
   --access-key ID --secret-key SECRET
                            verify against this one key pair (may be combined with
                            --credentials)
+  --allow-unauthenticated  listen on an address that is not loopback without verifying
+                           signatures (refused otherwise: anyone reaching the port
+                           could read, write and delete)
+
+Testing (docs/ENDPOINT.md "Test control"):
+  --test-control           serve the test control API under /_tributary/ (reset, clock,
+                           fault injection, application job faults) and
+                           POST /moto-api/reset; loopback only unless signatures are
+                           verified
+  --manual-clock           the store's clock moves only when told
+                           (POST /_tributary/clock); starts at the current time
 
   --help                   this text
 
@@ -78,7 +91,7 @@ enum Opt {
   kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
-  kAccessKey, kSecretKey,
+  kAccessKey, kSecretKey, kTestControl, kManualClock, kAllowUnauthenticated,
 };
 
 int UsageError(const std::string& message) {
@@ -140,6 +153,9 @@ int main(int argc, char** argv) {
   std::optional<std::string> access_key, secret_key;
   bool in_memory = false;
   bool no_sync = false;
+  bool test_control = false;
+  bool manual_clock_on = false;
+  bool allow_unauthenticated = false;
 
   static const option kOptions[] = {
       {"host", required_argument, nullptr, kHost},
@@ -164,6 +180,9 @@ int main(int argc, char** argv) {
       {"credentials", required_argument, nullptr, kCredentials},
       {"access-key", required_argument, nullptr, kAccessKey},
       {"secret-key", required_argument, nullptr, kSecretKey},
+      {"test-control", no_argument, nullptr, kTestControl},
+      {"manual-clock", no_argument, nullptr, kManualClock},
+      {"allow-unauthenticated", no_argument, nullptr, kAllowUnauthenticated},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -224,6 +243,9 @@ int main(int argc, char** argv) {
       }
       case kAccessKey: access_key = optarg; break;
       case kSecretKey: secret_key = optarg; break;
+      case kTestControl: test_control = true; break;
+      case kManualClock: manual_clock_on = true; break;
+      case kAllowUnauthenticated: allow_unauthenticated = true; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
       case ':': return UsageError(fmt::format("{} needs a value", flag));
       default: return UsageError(fmt::format("unknown option '{}'", flag));
@@ -237,6 +259,31 @@ int main(int argc, char** argv) {
   if (access_key.has_value()) {
     if (access_key->empty() || secret_key->empty()) return UsageError("--access-key and --secret-key must not be empty");
     endpoint_options.credentials[*access_key] = *secret_key;
+  }
+  if (absl::Status st = tributary::endpoint::CheckExposure(
+          server.host, !endpoint_options.credentials.empty(), allow_unauthenticated, test_control);
+      !st.ok()) {
+    return UsageError(std::string(st.message()));
+  }
+  // --manual-clock: the store's clock starts now and moves only when told;
+  // signatures are still checked against real time.
+  tributary::ManualClock manual_clock(absl::Now());
+  if (manual_clock_on) {
+    store_options.clock = &manual_clock;
+    endpoint_options.signature_clock = tributary::SystemClock();
+  }
+  // --test-control: one Faults object is every store's injector (the C++
+  // toolkit's engine; lib/endpoint/control.h).
+  tributary::testing::Faults faults;
+  std::optional<tributary::endpoint::Control> control;
+  if (test_control) {
+    store_options.fault_injector = &faults;
+    tributary::endpoint::ControlOptions co;
+    co.faults = &faults;
+    co.manual_clock = manual_clock_on ? &manual_clock : nullptr;
+    co.clock = manual_clock_on ? static_cast<tributary::Clock*>(&manual_clock) : tributary::SystemClock();
+    control.emplace(std::move(co));
+    endpoint_options.control = &*control;
   }
   endpoint_options.store_options = store_options;
   endpoint_options.data_dir = data_dir;
@@ -273,7 +320,7 @@ int main(int argc, char** argv) {
   }
   fmt::print(stderr,
              "tributary-server: {} store, region {}, account {}, delays create {} update {} "
-             "delete {}, throughput limits {}, signatures {}, accounts {}\n",
+             "delete {}, throughput limits {}, signatures {}, accounts {}{}{}\n",
              data_dir.has_value() ? (no_sync ? "durable (no sync)" : "durable (synced)") : "in-memory",
              store_options.region, store_options.account_id,
              absl::FormatDuration(store_options.create_delay),
@@ -283,7 +330,11 @@ int main(int argc, char** argv) {
              endpoint_options.credentials.empty()
                  ? std::string("not checked")
                  : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
-             endpoint_options.account_from_access_key ? "by access key" : "one");
+             endpoint_options.account_from_access_key ? "by access key" : "one",
+             manual_clock_on ? ", manual clock" : "",
+             test_control ? ", --test-control: test control API ON (/_tributary/: reset, clock, "
+                            "faults; every call logged)"
+                          : "");
   fmt::print("listening on {}\n", (*http)->url());
   std::fflush(stdout);
 
