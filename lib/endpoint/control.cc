@@ -456,10 +456,20 @@ Response Control::Handle(const Request& request, const Endpoint& endpoint) const
     r = Endpoint::ErrorResponse(kControlContentType, out.status());
     if (http_status != 0) r.status = http_status;
   }
+  Log(request, r);
+  return r;
+}
+
+Response Control::Refuse(const Request& request, const absl::Status& status) const {
+  Response r = Endpoint::ErrorResponse(kControlContentType, status);
+  Log(request, r);
+  return r;
+}
+
+void Control::Log(const Request& request, const Response& r) const {
   std::string_view body = request.body == nullptr ? std::string_view() : std::string_view(*request.body);
   options_.log(fmt::format("{} {} {} -> {} {}", request.method, request.path.substr(0, 200),
                            body.substr(0, 500), r.status, std::string_view(r.body).substr(0, 500)));
-  return r;
 }
 
 absl::Status CheckActionFault(const Store& store, std::string_view action, std::string_view stream,

@@ -20,7 +20,7 @@
 // in C++ are one and the same (lib/testing/faults.cc).
 //
 // Every call is logged (ControlOptions::log) with its method, path, body and
-// answer.
+// answer, refused ones included.
 //
 // Thread safety: Handle() is safe for concurrent use.
 #ifndef TRIBUTARY_LIB_ENDPOINT_CONTROL_H_
@@ -73,6 +73,10 @@ class Control {
   // `endpoint` is the endpoint it came through: reset empties its stores.
   Response Handle(const Request& request, const Endpoint& endpoint) const;
 
+  // For Endpoint: the answer to a control request whose signature did not
+  // verify (`status`), logged like any control call.
+  Response Refuse(const Request& request, const absl::Status& status) const;
+
   // For Endpoint: the answer to a control path when no Control is
   // configured (tributary-server without --test-control): 404, saying how
   // to turn it on.
@@ -81,6 +85,7 @@ class Control {
  private:
   absl::StatusOr<std::string> Dispatch(const Request& request, const Endpoint& endpoint,
                                        int* http_status) const;
+  void Log(const Request& request, const Response& response) const;
 
   ControlOptions options_;
 };

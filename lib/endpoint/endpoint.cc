@@ -170,7 +170,7 @@ Response Endpoint::Handle(const Request& request) const {
   if (IsControlPath(request.path)) {
     if (options_.control == nullptr) return Control::Disabled(request);
     if (absl::StatusOr<Store*> s = Authenticate(request); !s.ok()) {
-      return MakeErrorResponse(Encoding::kJson, s.status());
+      return options_.control->Refuse(request, s.status());
     }
     return options_.control->Handle(request, *this);
   }

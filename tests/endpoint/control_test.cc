@@ -294,7 +294,9 @@ TEST_CASE("with signature verification, control calls must be signed too", "[end
   Response r = f.Send("POST", "/_tributary/reset");
   CHECK(r.status == 403);
   CHECK(r.error_type == "MissingAuthenticationTokenException");
-  CHECK(f.log.empty());  // refused before the control API saw it
+  REQUIRE(f.log.size() == 1);  // refused, and logged
+  CHECK_THAT(f.log[0], Catch::Contains("-> 403"));
+  CHECK(f.store->ListStreams({}).ok());
 }
 
 TEST_CASE("exposure: non-loopback listeners need signatures, the control API even more so",
