@@ -56,6 +56,7 @@ enum class ErrorType {
   kInvalidRequest,                    // InvalidRequestException
   kInvalidApplicationConfiguration,   // InvalidApplicationConfigurationException
   kUnsupportedOperation,              // UnsupportedOperationException
+  kTooManyTags,                       // TooManyTagsException
 };
 
 // The wire name, e.g. "ResourceNotFoundException". "" for kNone.

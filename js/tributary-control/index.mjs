@@ -204,7 +204,8 @@ export class TributaryControl {
 export function startTributaryServer({ binary, args = [], stderr = "inherit" } = {}) {
   const bin = binary ?? process.env.TRIBUTARY_SERVER ?? "tributary-server";
   const argv = ["--host", "127.0.0.1", "--port", "0", "--test-control", "--manual-clock", "--in-memory",
-                "--create-delay", "0", "--update-delay", "0", "--delete-delay", "0", ...args];
+                "--create-delay", "0", "--update-delay", "0", "--delete-delay", "0",
+                "--app-transition-ms", "0", ...args];
   return new Promise((resolve, reject) => {
     const proc = spawn(bin, argv, { stdio: ["ignore", "pipe", stderr] });
     const timer = setTimeout(() => {

@@ -333,10 +333,11 @@ absl::StatusOr<std::string> Control::Dispatch(const Request& request, const Endp
     if (method != "POST") return wrong_method("POST");
     if (absl::Status s = in.CheckMembers({}); !s.ok()) return s;
     options_.faults->Clear();
-    if (absl::Status s = endpoint.DeleteAllStreams(); !s.ok()) return s;
+    // Applications first: their jobs read the streams.
     if (options_.reset_applications) {
       if (absl::Status s = options_.reset_applications(); !s.ok()) return s;
     }
+    if (absl::Status s = endpoint.DeleteAllStreams(); !s.ok()) return s;
     return EmptyObject();
   }
 
@@ -417,13 +418,13 @@ absl::StatusOr<std::string> Control::Dispatch(const Request& request, const Endp
     }
     if (absl::Status s = in.CheckMembers({"job"}); !s.ok()) return s;
     CONTROL_ASSIGN(job, in.String("job"));
-    JobFault fault;
+    JobCommand fault;
     if (job == "fail") {
-      fault = JobFault::kFail;
+      fault = JobCommand::kFail;
     } else if (job == "hang") {
-      fault = JobFault::kHang;
+      fault = JobCommand::kHang;
     } else if (job == "recover") {
-      fault = JobFault::kRecover;
+      fault = JobCommand::kRecover;
     } else {
       return Invalid("\"job\" must be \"fail\", \"hang\" or \"recover\"");
     }

@@ -42,8 +42,10 @@ namespace tributary::endpoint {
 // /moto-api/reset. Such requests never reach a Kinesis action.
 bool IsControlPath(std::string_view path);
 
-// Managed Flink job faults (POST /_tributary/applications/NAME).
-enum class JobFault { kFail, kHang, kRecover };
+// What POST /_tributary/applications/NAME asks of a Managed Flink
+// application's job: fail now, hang, or recover (the faults of
+// ApplicationManager::SetJobFault: kFail, kHang, kNone).
+enum class JobCommand { kFail, kHang, kRecover };
 
 struct ControlOptions {
   // The fault rules (not owned; required): the injector of every store the
@@ -55,12 +57,12 @@ struct ControlOptions {
   // The clock GET /_tributary/clock reads (null: SystemClock()).
   Clock* clock = nullptr;
   // Resets what lives beside the stores (applications and their snapshots);
-  // run by reset after the stores are emptied. May be empty.
+  // run by reset before the stores are emptied. May be empty.
   std::function<absl::Status()> reset_applications;
   // Makes an application's job fail, hang or recover; NotFound
   // (ResourceNotFoundException) for an unknown application. Empty: the
   // call answers UnsupportedOperationException.
-  std::function<absl::Status(std::string_view application, JobFault fault)> application_job;
+  std::function<absl::Status(std::string_view application, JobCommand fault)> application_job;
   // One line per call (default: stderr, "tributary-server: control: ...").
   std::function<void(std::string_view line)> log;
 };

@@ -8,6 +8,7 @@
 #include "endpoint/cbor_codec.h"
 #include "endpoint/control.h"
 #include "endpoint/event_stream.h"
+#include "endpoint/flink_actions.h"
 #include "endpoint/json_codec.h"
 #include "util/status_macros.h"
 
@@ -135,7 +136,8 @@ absl::StatusOr<Store*> Endpoint::Authenticate(const Request& request) const {
     r.headers = request.headers;
     r.payload = *request.body;
     sigv4::VerifyOptions vo;
-    vo.service = "kinesis";
+    // kinesisanalyticsv2 signs with its endpoint prefix, kinesisanalytics.
+    vo.service = IsFlinkTarget(request.amz_target) ? "kinesisanalytics" : "kinesis";
     auto lookup = [this](std::string_view id) -> std::optional<sigv4::Credentials> {
       auto it = options_.credentials.find(std::string(id));
       if (it == options_.credentials.end()) return std::nullopt;
@@ -188,6 +190,16 @@ Response Endpoint::Handle(const Request& request) const {
   // Authentication comes first, as in AWS: an unsigned request learns nothing.
   absl::StatusOr<Store*> store = Authenticate(request);
   if (!store.ok()) return MakeErrorResponse(enc, store.status());
+  if (IsFlinkTarget(target)) {  // the Managed Service for Apache Flink API, flink_actions.h
+    FlinkRequestContext flink;
+    flink.applications = options_.applications;
+    flink.default_account = *store == store_;
+    flink.host = request.host;
+    flink.restart_delay = options_.application_restart_delay;
+    flink.faults = (*store)->options().fault_injector;
+    return HandleFlinkRequest(flink, target.substr(kFlinkTargetPrefix.size()), content_type, body,
+                              request.response_storage);
+  }
   if (target.substr(0, kTargetPrefix.size()) != kTargetPrefix) {
     return MakeErrorResponse(
         enc, UnknownOperation(fmt::format(

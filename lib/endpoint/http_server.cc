@@ -292,6 +292,7 @@ class Session : public std::enable_shared_from_this<Session> {
         in.amz_target = req["X-Amz-Target"];
         in.content_type = req[http::field::content_type];
         in.authorization = req[http::field::authorization];
+        in.host = req[http::field::host];
         if (server_->endpoint->wants_headers()) {
           for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
         }
@@ -315,7 +316,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Reply(std::move(r), 200, keep_alive);
     }
     if (req.method() == http::verb::get && IsStatusPagePath(req.target())) {  // status_page.h
-      return Reply(RenderStatusPage(*server_->endpoint->store(), req.target()), 0, keep_alive);
+      return Reply(RenderStatusPage(*server_->endpoint, req.target()), 0, keep_alive);
     }
     if (req.method() == http::verb::get && req.target() == "/healthcheck") {
       Response r;

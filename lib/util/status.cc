@@ -37,6 +37,7 @@ constexpr Entry kNames[] = {
     {ErrorType::kInvalidRequest, "InvalidRequestException"},
     {ErrorType::kInvalidApplicationConfiguration, "InvalidApplicationConfigurationException"},
     {ErrorType::kUnsupportedOperation, "UnsupportedOperationException"},
+    {ErrorType::kTooManyTags, "TooManyTagsException"},
 };
 
 }  // namespace

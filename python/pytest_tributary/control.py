@@ -255,13 +255,16 @@ class TributaryServer:
     """A tributary-server child process on loopback with the control API on.
 
     Default flags: --test-control --manual-clock --in-memory, and zero
-    CREATING/UPDATING/DELETING delays (a new stream is ACTIVE at once; pass
-    e.g. extra_args=["--create-delay", "500"] to watch transitions on the
-    manual clock).
+    CREATING/UPDATING/DELETING delays and application transition times (a new
+    stream is ACTIVE at once, an application RUNNING as soon as the server's
+    background pump gets to it; pass e.g. extra_args=["--create-delay", "500"]
+    to watch transitions on the manual clock). Application restart delays
+    (--app-restart-delay-ms, 10 s) follow the manual clock.
     """
 
     DEFAULT_ARGS = ("--test-control", "--manual-clock", "--in-memory",
-                    "--create-delay", "0", "--update-delay", "0", "--delete-delay", "0")
+                    "--create-delay", "0", "--update-delay", "0", "--delete-delay", "0",
+                    "--app-transition-ms", "0")
 
     def __init__(self, proc, url, credentials=None, region="us-east-1"):
         self.proc = proc

@@ -24,7 +24,7 @@ struct Fixture {
   testing::Faults faults;
   std::unique_ptr<Store> store;
   std::vector<std::string> log;
-  std::vector<std::pair<std::string, JobFault>> jobs;
+  std::vector<std::pair<std::string, JobCommand>> jobs;
   std::unique_ptr<Control> control;
   std::unique_ptr<Endpoint> endpoint;
 
@@ -39,7 +39,7 @@ struct Fixture {
     co.manual_clock = manual ? &clock : nullptr;
     co.clock = &clock;
     co.log = [this](std::string_view line) { log.emplace_back(line); };
-    co.application_job = [this](std::string_view app, JobFault f) -> absl::Status {
+    co.application_job = [this](std::string_view app, JobCommand f) -> absl::Status {
       if (app == "missing") return ResourceNotFoundError("Application missing not found");
       jobs.emplace_back(std::string(app), f);
       return absl::OkStatus();
@@ -266,9 +266,9 @@ TEST_CASE("application job faults go to the application manager", "[endpoint][co
   CHECK(f.Send("POST", "/_tributary/applications/orders-app", R"({"job":"hang"})").status == 200);
   CHECK(f.Send("POST", "/_tributary/applications/orders-app", R"({"job":"recover"})").status == 200);
   REQUIRE(f.jobs.size() == 3);
-  CHECK(f.jobs[0] == std::make_pair(std::string("orders-app"), JobFault::kFail));
-  CHECK(f.jobs[1].second == JobFault::kHang);
-  CHECK(f.jobs[2].second == JobFault::kRecover);
+  CHECK(f.jobs[0] == std::make_pair(std::string("orders-app"), JobCommand::kFail));
+  CHECK(f.jobs[1].second == JobCommand::kHang);
+  CHECK(f.jobs[2].second == JobCommand::kRecover);
   Response r = f.Send("POST", "/_tributary/applications/missing", R"({"job":"fail"})");
   CHECK(r.status == 404);
   CHECK(r.error_type == "ResourceNotFoundException");

@@ -23,6 +23,7 @@
 #include "endpoint/control.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/http_server.h"
+#include "tributary/server.h"
 #include "tributary/testing/faults.h"
 #include "tributary/tributary.h"
 
@@ -64,6 +65,13 @@ Kinesis behaviour:
                            the access key id of each request selects its account (and a
                            store of its own); see docs/ENDPOINT.md "Accounts"
 
+Managed Service for Apache Flink (kinesisanalyticsv2, same port; docs/ENDPOINT.md):
+  --app-transition-ms MS   how long a transition (STARTING, UPDATING, STOPPING, ...) takes
+                           at least (default 500; 0 allowed)
+  --app-restart-delay-ms MS
+                           restart delay of a failed job (default 10000, as Managed Flink)
+  --no-applications        serve Kinesis only
+
 Signatures (off by default: any signature, or none, is accepted):
   --credentials FILE       verify SigV4 signatures against the keys in FILE, one
                            "ACCESS_KEY_ID SECRET_ACCESS_KEY" pair per line (# comments)
@@ -91,7 +99,8 @@ enum Opt {
   kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
-  kAccessKey, kSecretKey, kTestControl, kManualClock, kAllowUnauthenticated,
+  kAccessKey, kSecretKey, kTestControl, kManualClock, kAllowUnauthenticated, kAppTransition,
+  kAppRestartDelay, kNoApplications,
 };
 
 int UsageError(const std::string& message) {
@@ -156,6 +165,8 @@ int main(int argc, char** argv) {
   bool test_control = false;
   bool manual_clock_on = false;
   bool allow_unauthenticated = false;
+  bool applications = true;
+  absl::Duration app_transition = absl::Milliseconds(500);
 
   static const option kOptions[] = {
       {"host", required_argument, nullptr, kHost},
@@ -183,6 +194,9 @@ int main(int argc, char** argv) {
       {"test-control", no_argument, nullptr, kTestControl},
       {"manual-clock", no_argument, nullptr, kManualClock},
       {"allow-unauthenticated", no_argument, nullptr, kAllowUnauthenticated},
+      {"app-transition-ms", required_argument, nullptr, kAppTransition},
+      {"app-restart-delay-ms", required_argument, nullptr, kAppRestartDelay},
+      {"no-applications", no_argument, nullptr, kNoApplications},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -246,6 +260,12 @@ int main(int argc, char** argv) {
       case kTestControl: test_control = true; break;
       case kManualClock: manual_clock_on = true; break;
       case kAllowUnauthenticated: allow_unauthenticated = true; break;
+      case kAppTransition:
+      case kAppRestartDelay:
+        if (!ParseInt(optarg, 0, 3600000, &n)) return UsageError(fmt::format("{}: '{}' is not a number of milliseconds (0..3600000)", opt == kAppTransition ? "--app-transition-ms" : "--app-restart-delay-ms", optarg));
+        (opt == kAppTransition ? app_transition : endpoint_options.application_restart_delay) = absl::Milliseconds(n);
+        break;
+      case kNoApplications: applications = false; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
       case ':': return UsageError(fmt::format("{} needs a value", flag));
       default: return UsageError(fmt::format("unknown option '{}'", flag));
@@ -275,16 +295,8 @@ int main(int argc, char** argv) {
   // --test-control: one Faults object is every store's injector (the C++
   // toolkit's engine; lib/endpoint/control.h).
   tributary::testing::Faults faults;
-  std::optional<tributary::endpoint::Control> control;
-  if (test_control) {
-    store_options.fault_injector = &faults;
-    tributary::endpoint::ControlOptions co;
-    co.faults = &faults;
-    co.manual_clock = manual_clock_on ? &manual_clock : nullptr;
-    co.clock = manual_clock_on ? static_cast<tributary::Clock*>(&manual_clock) : tributary::SystemClock();
-    control.emplace(std::move(co));
-    endpoint_options.control = &*control;
-  }
+  std::optional<tributary::endpoint::Control> control;  // made once the applications are open
+  if (test_control) store_options.fault_injector = &faults;
   endpoint_options.store_options = store_options;
   endpoint_options.data_dir = data_dir;
 
@@ -312,6 +324,44 @@ int main(int argc, char** argv) {
                *data_dir, rec.segments, rec.records, rec.truncated_bytes);
     for (const std::string& p : rec.problems) fmt::print(stderr, "tributary-server: recovery: {}\n", p);
   }
+  // Applications (kinesisanalyticsv2) on the default account's store: in
+  // <data dir>/apps with --data-dir, in memory otherwise.
+  std::unique_ptr<tributary::ApplicationManager> manager;
+  if (applications) {
+    tributary::ApplicationManagerOptions mo;
+    mo.transition_time = app_transition;
+    mo.runtime_environments = {"FLINK-1_15", "FLINK-1_18", "FLINK-1_19", "FLINK-1_20"};
+    absl::StatusOr<std::unique_ptr<tributary::ApplicationManager>> opened =
+        tributary::ApplicationManager::Open(store->get(), mo);
+    if (!opened.ok()) {
+      fmt::print(stderr, "tributary-server: cannot open the applications: {}\n", opened.status().ToString());
+      return 1;
+    }
+    manager = std::move(*opened);
+    if (absl::Status st = tributary::RegisterBuiltinProcessors(*manager, **store); !st.ok()) {
+      fmt::print(stderr, "tributary-server: {}\n", st.ToString());
+      return 1;
+    }
+    endpoint_options.applications = manager.get();
+  }
+  if (test_control) {
+    tributary::endpoint::ControlOptions co;
+    co.faults = &faults;
+    co.manual_clock = manual_clock_on ? &manual_clock : nullptr;
+    co.clock = manual_clock_on ? static_cast<tributary::Clock*>(&manual_clock) : tributary::SystemClock();
+    if (manager != nullptr) {
+      tributary::ApplicationManager* apps = manager.get();
+      co.reset_applications = [apps] { return apps->DeleteAllApplications(); };
+      co.application_job = [apps](std::string_view name, tributary::endpoint::JobCommand job) {
+        using tributary::endpoint::JobCommand;
+        return apps->SetJobFault(name, job == JobCommand::kFail   ? tributary::JobFault::kFail
+                                       : job == JobCommand::kHang ? tributary::JobFault::kHang
+                                                                  : tributary::JobFault::kNone);
+      };
+    }
+    control.emplace(std::move(co));
+    endpoint_options.control = &*control;
+  }
   tributary::endpoint::Endpoint endpoint(store->get(), endpoint_options);
   auto http = tributary::endpoint::HttpServer::Start(&endpoint, server);
   if (!http.ok()) {
@@ -335,6 +385,14 @@ int main(int argc, char** argv) {
              test_control ? ", --test-control: test control API ON (/_tributary/: reset, clock, "
                             "faults; every call logged)"
                           : "");
+  if (manager != nullptr) {
+    manager->StartRunner(absl::Milliseconds(10));
+    fmt::print(stderr,
+               "tributary-server: applications (kinesisanalyticsv2) on, {} open, transitions {}, "
+               "restart delay {}\n",
+               manager->ListApplications().size(), absl::FormatDuration(app_transition),
+               absl::FormatDuration(endpoint_options.application_restart_delay));
+  }
   fmt::print("listening on {}\n", (*http)->url());
   std::fflush(stdout);
 
@@ -344,6 +402,7 @@ int main(int argc, char** argv) {
   (*http)->Shutdown();
   (*http)->Wait();
   http->reset();
+  if (manager != nullptr) manager->StopRunner();  // running jobs just stop; they resume at the next start
   fmt::print(stderr, "tributary-server: stopped\n");
   return 0;
 }
