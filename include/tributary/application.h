@@ -705,6 +705,15 @@ class ApplicationManager {
   // Persisted with the application. Any status but DELETING.
   absl::Status SetJobFault(std::string_view name, std::optional<JobFault> fault);
 
+  // Testing (tributary-server's POST /_tributary/reset): every application
+  // gone at once, whatever its status: its job stopped without a snapshot,
+  // its versions, operations, snapshots and checkpoints removed (on disk
+  // too), its input consumers' leases forgotten. No DELETING period: the
+  // names are free when it returns. Registered processors are kept. On a
+  // storage error the applications are gone from memory anyway and the
+  // first error is returned.
+  absl::Status DeleteAllApplications();
+
   // ---- progress
   // One step of every application: completes due transitions, deploys or
   // restarts jobs whose time has come, runs one round (one batch per worker)

@@ -66,6 +66,10 @@ std::string_view ErrorTypeName(ErrorType type);
 // kInternalFailure for a non-OK status that carries no type (which is a bug).
 ErrorType GetErrorType(const absl::Status& status);
 
+// The type named `name` (ErrorTypeName's inverse, e.g.
+// "ProvisionedThroughputExceededException"); kNone if no type has that name.
+ErrorType ErrorTypeFromName(std::string_view name);
+
 // Builds a non-OK Status with `code`, `type` and `message`.
 // REQUIRES: code != absl::StatusCode::kOk and type != ErrorType::kNone.
 absl::Status MakeError(absl::StatusCode code, ErrorType type,

@@ -116,6 +116,8 @@ ApplicationManager::UpdateApplicationMaintenanceConfiguration(std::string_view n
 absl::Status ApplicationManager::SetJobFault(std::string_view name, std::optional<JobFault> fault) {
   return impl_->SetJobFault(name, fault);
 }
+
+absl::Status ApplicationManager::DeleteAllApplications() { return impl_->DeleteAllApplications(); }
 absl::Status ApplicationManager::Pump() { return impl_->Pump(); }
 void ApplicationManager::StartRunner(absl::Duration interval) { impl_->StartRunner(interval); }
 void ApplicationManager::StopRunner() { impl_->StopRunner(); }

@@ -1344,6 +1344,33 @@ absl::Status ManagerImpl::SetJobFault(std::string_view name, std::optional<JobFa
   return CommitLocked(std::move(next), {});
 }
 
+absl::Status ManagerImpl::DeleteAllApplications() {
+  util::MutexLock l(&mu_);
+  absl::Status first;
+  auto keep = [&first](absl::Status s) {
+    if (!s.ok() && first.ok()) first = std::move(s);
+  };
+  // What a DELETING application's last step does (StepLocked), for all at once.
+  for (auto& [name, a] : states_) {
+    runtime_[name].job.reset();
+    keep(storage_->RemoveAppDir(a));
+    std::set<std::string> streams;
+    for (const ApplicationVersionDetail& v : a.versions) {
+      std::string input = EffectiveInput(v.configuration);
+      if (!input.empty()) streams.insert(std::move(input));
+    }
+    for (const std::string& stream : streams) keep(ConsumerSource::Forget(*store_, stream, ConsumerName(a)));
+  }
+  states_.clear();
+  runtime_.clear();
+  keep(WriteMetaLocked());
+  {
+    util::WriterLock v(&view_mu_);
+    views_.clear();
+  }
+  return first;
+}
+
 // ---------------------------------------------------------------- Pump
 
 absl::Status ManagerImpl::Pump() {

@@ -111,6 +111,7 @@ class ManagerImpl {
       std::string_view name, std::string_view window_start) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status SetJobFault(std::string_view name, std::optional<JobFault> fault)
       ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status DeleteAllApplications() ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Status Pump() ABSL_LOCKS_EXCLUDED(mu_);
   // The runner pumps every `interval` while there is work (records, a

@@ -41,6 +41,8 @@
 
 namespace tributary::endpoint {
 
+class Control;  // control.h
+
 inline constexpr std::string_view kJsonContentType = "application/x-amz-json-1.1";
 inline constexpr std::string_view kCborContentType = "application/x-amz-cbor-1.1";
 inline constexpr std::string_view kTargetPrefix = "Kinesis_20131202.";
@@ -113,6 +115,13 @@ struct EndpointOptions {
   // For accounts other than the default one: how to open their stores.
   StoreOptions store_options;
   std::optional<std::string> data_dir;
+  // The test control API (control.h; tributary-server --test-control): not
+  // owned, must outlive the Endpoint. Null: control paths answer 404.
+  const Control* control = nullptr;
+  // The clock signatures are checked against (their 15-minute skew
+  // window). Null: the store's clock. tributary-server --manual-clock sets
+  // the system clock here, so a moved store clock does not expire signatures.
+  Clock* signature_clock = nullptr;
   // Serves the Managed Service for Apache Flink API (kinesisanalyticsv2,
   // flink_actions.h) for these applications (not owned; must outlive the
   // Endpoint; their streams are the default account's store's). Null: only
@@ -144,6 +153,9 @@ class Endpoint {
 
   // The store it serves (the status page reads it).
   Store* store() const { return store_; }
+  // Store::DeleteAllStreams on the store of every account (the test
+  // control API's reset); the first error, after trying them all.
+  absl::Status DeleteAllStreams() const;
   // The applications it serves (null if none).
   ApplicationManager* applications() const { return options_.applications; }
 

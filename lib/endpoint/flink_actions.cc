@@ -703,6 +703,11 @@ Response HandleFlinkRequest(const FlinkRequestContext& context, std::string_view
         "{} is an action of SQL applications; tributary-server runs Apache Flink applications only",
         info->name)));
   }
+  if (context.faults != nullptr) {  // test control fault rules (control.h)
+    std::optional<std::string_view> app;
+    if (!in->Get("ApplicationName", app).ok()) app.reset();  // validated above
+    if (absl::Status f = context.faults->OnCall(info->name, "", app.value_or("")); !f.ok()) return fail(f);
+  }
   Response r;
   if (response_storage != nullptr) {
     r.body.swap(*response_storage);

@@ -21,6 +21,7 @@
 #include "absl/types/span.h"
 #include "endpoint/endpoint.h"
 #include "tributary/application.h"
+#include "tributary/fault_injector.h"
 
 namespace tributary::endpoint {
 
@@ -43,6 +44,10 @@ struct FlinkRequestContext {
   // The restart strategy the wire cannot express: fixed delay, unlimited
   // attempts (Managed Flink's default), with this delay.
   absl::Duration restart_delay = absl::Seconds(10);
+  // The store's StoreOptions::fault_injector (tributary-server
+  // --test-control): asked about every action after its request validated
+  // (FaultInjector::OnCall with the ApplicationName). Null: none.
+  FaultInjector* faults = nullptr;
 };
 
 enum class FlinkActionStatus {

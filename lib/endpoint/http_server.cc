@@ -18,6 +18,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "endpoint/http2_session.h"
+#include "endpoint/control.h"
 #include "endpoint/status_page.h"
 #include "endpoint/tls.h"
 #include "endpoint/transport.h"
@@ -622,7 +623,9 @@ class Session : public std::enable_shared_from_this<Session> {
 // (Endpoint::Handle); GET serves the status page and /healthcheck; OPTIONS
 // is a CORS preflight.
 Response HttpServer::Impl::Answer(const Request& in, std::string_view target) {
-  if (in.method == "POST") {
+  // POSTs, and the test control API's paths whatever the method (control.h),
+  // are the Endpoint's.
+  if (in.method == "POST" || IsControlPath(in.path)) {
     try {
       return endpoint->Handle(in);
     } catch (const std::exception& e) {

@@ -60,6 +60,13 @@ ErrorType GetErrorType(const absl::Status& status) {
   return ErrorType::kInternalFailure;
 }
 
+ErrorType ErrorTypeFromName(std::string_view name) {
+  for (const Entry& e : kNames) {
+    if (e.name == name) return e.type;
+  }
+  return ErrorType::kNone;
+}
+
 absl::Status MakeError(absl::StatusCode code, ErrorType type, std::string_view message) {
   absl::Status s(code, absl::string_view(message.data(), message.size()));
   std::string_view name = ErrorTypeName(type);

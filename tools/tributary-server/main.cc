@@ -23,9 +23,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
 #include "endpoint/certificates.h"
+#include "endpoint/control.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/http_server.h"
 #include "tributary/server.h"
+#include "tributary/testing/faults.h"
 #include "tributary/tributary.h"
 
 namespace {
@@ -95,6 +97,17 @@ Signatures (off by default: any signature, or none, is accepted):
   --access-key ID --secret-key SECRET
                            verify against this one key pair (may be combined with
                            --credentials)
+  --allow-unauthenticated  listen on an address that is not loopback without verifying
+                           signatures (refused otherwise: anyone reaching the port
+                           could read, write and delete)
+
+Testing (docs/ENDPOINT.md "Test control"):
+  --test-control           serve the test control API under /_tributary/ (reset, clock,
+                           fault injection, application job faults) and
+                           POST /moto-api/reset; loopback only unless signatures are
+                           verified
+  --manual-clock           the store's clock moves only when told
+                           (POST /_tributary/clock); starts at the current time
 
   --help                   this text
   --version                print the version and exit
@@ -108,8 +121,8 @@ enum Opt {
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
   kAccessKey, kSecretKey, kVersion, kHttp2MaxStreams, kTlsPort, kTlsCert, kTlsKey, kTlsSelfSigned,
-  kTlsDir,
-  kAccessKey, kSecretKey, kAppTransition, kAppRestartDelay, kNoApplications,
+  kTlsDir, kTestControl, kManualClock, kAllowUnauthenticated, kAppTransition, kAppRestartDelay,
+  kNoApplications,
 };
 
 int UsageError(const std::string& message) {
@@ -174,6 +187,9 @@ int main(int argc, char** argv) {
   bool tls_self_signed = false;
   std::string tls_dir = "tributary-tls";
   std::optional<std::string> tls_ca;
+  bool test_control = false;
+  bool manual_clock_on = false;
+  bool allow_unauthenticated = false;
   bool applications = true;
   absl::Duration app_transition = absl::Milliseconds(500);
 
@@ -207,6 +223,9 @@ int main(int argc, char** argv) {
       {"tls-key", required_argument, nullptr, kTlsKey},
       {"tls-self-signed", no_argument, nullptr, kTlsSelfSigned},
       {"tls-dir", required_argument, nullptr, kTlsDir},
+      {"test-control", no_argument, nullptr, kTestControl},
+      {"manual-clock", no_argument, nullptr, kManualClock},
+      {"allow-unauthenticated", no_argument, nullptr, kAllowUnauthenticated},
       {"app-transition-ms", required_argument, nullptr, kAppTransition},
       {"app-restart-delay-ms", required_argument, nullptr, kAppRestartDelay},
       {"no-applications", no_argument, nullptr, kNoApplications},
@@ -282,6 +301,9 @@ int main(int argc, char** argv) {
       case kTlsKey: server.tls_key_file = optarg; break;
       case kTlsSelfSigned: tls_self_signed = true; break;
       case kTlsDir: tls_dir = optarg; break;
+      case kTestControl: test_control = true; break;
+      case kManualClock: manual_clock_on = true; break;
+      case kAllowUnauthenticated: allow_unauthenticated = true; break;
       case kAppTransition:
       case kAppRestartDelay:
         if (!ParseInt(optarg, 0, 3600000, &n)) return UsageError(fmt::format("{}: '{}' is not a number of milliseconds (0..3600000)", opt == kAppTransition ? "--app-transition-ms" : "--app-restart-delay-ms", optarg));
@@ -303,6 +325,23 @@ int main(int argc, char** argv) {
     if (access_key->empty() || secret_key->empty()) return UsageError("--access-key and --secret-key must not be empty");
     endpoint_options.credentials[*access_key] = *secret_key;
   }
+  if (absl::Status st = tributary::endpoint::CheckExposure(
+          server.host, !endpoint_options.credentials.empty(), allow_unauthenticated, test_control);
+      !st.ok()) {
+    return UsageError(std::string(st.message()));
+  }
+  // --manual-clock: the store's clock starts now and moves only when told;
+  // signatures are still checked against real time.
+  tributary::ManualClock manual_clock(absl::Now());
+  if (manual_clock_on) {
+    store_options.clock = &manual_clock;
+    endpoint_options.signature_clock = tributary::SystemClock();
+  }
+  // --test-control: one Faults object is every store's injector (the C++
+  // toolkit's engine; lib/endpoint/control.h).
+  tributary::testing::Faults faults;
+  std::optional<tributary::endpoint::Control> control;  // made once the applications are open
+  if (test_control) store_options.fault_injector = &faults;
   endpoint_options.store_options = store_options;
   endpoint_options.data_dir = data_dir;
   if (tls_self_signed && (!server.tls_cert_file.empty() || !server.tls_key_file.empty())) {
@@ -371,6 +410,24 @@ int main(int argc, char** argv) {
     }
     endpoint_options.applications = manager.get();
   }
+  if (test_control) {
+    tributary::endpoint::ControlOptions co;
+    co.faults = &faults;
+    co.manual_clock = manual_clock_on ? &manual_clock : nullptr;
+    co.clock = manual_clock_on ? static_cast<tributary::Clock*>(&manual_clock) : tributary::SystemClock();
+    if (manager != nullptr) {
+      tributary::ApplicationManager* apps = manager.get();
+      co.reset_applications = [apps] { return apps->DeleteAllApplications(); };
+      co.application_job = [apps](std::string_view name, tributary::endpoint::JobCommand job) {
+        using tributary::endpoint::JobCommand;
+        return apps->SetJobFault(name, job == JobCommand::kFail   ? tributary::JobFault::kFail
+                                       : job == JobCommand::kHang ? tributary::JobFault::kHang
+                                                                  : tributary::JobFault::kNone);
+      };
+    }
+    control.emplace(std::move(co));
+    endpoint_options.control = &*control;
+  }
   tributary::endpoint::Endpoint endpoint(store->get(), endpoint_options);
   auto http = tributary::endpoint::HttpServer::Start(&endpoint, server);
   if (!http.ok()) {
@@ -379,7 +436,7 @@ int main(int argc, char** argv) {
   }
   fmt::print(stderr,
              "tributary-server: {} store, region {}, account {}, delays create {} update {} "
-             "delete {}, throughput limits {}, signatures {}, accounts {}\n",
+             "delete {}, throughput limits {}, signatures {}, accounts {}{}{}\n",
              data_dir.has_value() ? (no_sync ? "durable (no sync)" : "durable (synced)") : "in-memory",
              store_options.region, store_options.account_id,
              absl::FormatDuration(store_options.create_delay),
@@ -389,7 +446,11 @@ int main(int argc, char** argv) {
              endpoint_options.credentials.empty()
                  ? std::string("not checked")
                  : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
-             endpoint_options.account_from_access_key ? "by access key" : "one");
+             endpoint_options.account_from_access_key ? "by access key" : "one",
+             manual_clock_on ? ", manual clock" : "",
+             test_control ? ", --test-control: test control API ON (/_tributary/: reset, clock, "
+                            "faults; every call logged)"
+                          : "");
   if (manager != nullptr) {
     manager->StartRunner(absl::Milliseconds(10));
     fmt::print(stderr,
