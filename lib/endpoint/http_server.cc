@@ -276,41 +276,7 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_ = kNoDeadline;  // the Store call is ours, not the client's
     auto& req = parser_->get();
     const bool keep_alive = req.keep_alive();
-    if (req.method() == http::verb::post) {
-      Response r;
-      const std::string& body = direct_body_ ? body_ : req.body();
-      try {
-        Request in;
-        in.method = req.method_string();
-        std::string_view target = req.target();
-        size_t q = target.find('?');
-        in.path = target.substr(0, q);
-        if (q != std::string_view::npos) in.query = target.substr(q + 1);
-        in.amz_target = req["X-Amz-Target"];
-        in.content_type = req[http::field::content_type];
-        in.authorization = req[http::field::authorization];
-        if (server_->endpoint->wants_headers()) {
-          for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
-        }
-        in.body = &body;
-        in.response_storage = &spare_;
-        r = server_->endpoint->Handle(in);
-      } catch (const std::exception& e) {
-        r = Endpoint::ErrorResponse(req[http::field::content_type],
-                                    InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
-      }
-      return Reply(std::move(r), 0, keep_alive);
-    }
-    return ReplyNonPost(keep_alive);
-  }
-
-  void ReplyNonPost(bool keep_alive) {
-    auto& req = parser_->get();
-    if (req.method() == http::verb::options) {  // CORS preflight (browser SDKs)
-      Response r;
-      r.content_type = "text/plain";
-      return Reply(std::move(r), 200, keep_alive);
-    }
+    // Ours, not AWS's: the health check and the status page.
     if (req.method() == http::verb::get && IsStatusPagePath(req.target())) {  // status_page.h
       return Reply(RenderStatusPage(*server_->endpoint->store(), req.target()), 0, keep_alive);
     }
@@ -320,13 +286,36 @@ class Session : public std::enable_shared_from_this<Session> {
       r.body = "ok\n";
       return Reply(std::move(r), 200, keep_alive);
     }
-    Response r = Endpoint::ErrorResponse(
-        req[http::field::content_type],
-        MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
-                  fmt::format("{} is not served: send POST / with X-Amz-Target: "
-                              "Kinesis_20131202.<Action> (GET /healthcheck answers 'ok')",
-                              std::string_view(req.method_string()))));
-    return Reply(std::move(r), 405, keep_alive);
+    // Everything else, whatever the method, is the Endpoint's (AWS's
+    // answers to GET, OPTIONS and the rest are decided there).
+    Response r;
+    const std::string& body = direct_body_ ? body_ : req.body();
+    try {
+      Request in;
+      in.method = req.method_string();
+      std::string_view target = req.target();
+      size_t q = target.find('?');
+      in.path = target.substr(0, q);
+      if (q != std::string_view::npos) in.query = target.substr(q + 1);
+      in.amz_target = req["X-Amz-Target"];
+      in.content_type = req[http::field::content_type];
+      in.authorization = req[http::field::authorization];
+      in.origin = req[http::field::origin];
+      if (!in.origin.empty()) {
+        in.access_control_request_headers = req[http::field::access_control_request_headers];
+        in.access_control_request_method = req[http::field::access_control_request_method];
+      }
+      if (server_->endpoint->wants_headers()) {
+        for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
+      }
+      in.body = &body;
+      in.response_storage = &spare_;
+      r = server_->endpoint->Handle(in);
+    } catch (const std::exception& e) {
+      r = Endpoint::ErrorResponse(req[http::field::content_type],
+                                  InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
+    }
+    return Reply(std::move(r), 0, keep_alive);
   }
 
   void AddHeader(std::string_view name, std::string_view value) {
@@ -338,7 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The status line and the headers every response has, into head_.
   // Returns the request's HTTP version (11 when no request was parsed).
-  unsigned StartHead(int status, std::string_view content_type) {
+  unsigned StartHead(int status, const Response& r) {
     const bool have_request = parser_.has_value() && parser_->is_header_done();
     const unsigned version = have_request ? parser_->get().version() : 11;
     head_.clear();
@@ -346,23 +335,16 @@ class Session : public std::enable_shared_from_this<Session> {
     fmt::format_to(std::back_inserter(head_), "{} ", status);
     head_.append(http::obsolete_reason(static_cast<http::status>(status)));
     head_.append("\r\n");
-    AddHeader("Content-Type", content_type);
+    if (!r.content_type.empty()) AddHeader("Content-Type", r.content_type);
     head_.append("x-amzn-RequestId: ");
     server_->AppendRequestId(&head_);
     head_.append("\r\n");
-    if (have_request) {
-      auto& req = parser_->get();
-      if (std::string_view origin = req[http::field::origin]; !origin.empty()) {
-        AddHeader("Access-Control-Allow-Origin", "*");
-        AddHeader("Access-Control-Expose-Headers",
-                  "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,Date");
-        if (req.method() == http::verb::options) {
-          AddHeader("Access-Control-Allow-Methods", "POST, GET, OPTIONS");
-          AddHeader("Access-Control-Allow-Headers", req[http::field::access_control_request_headers]);
-          AddHeader("Access-Control-Max-Age", "172800");
-        }
-      }
+    if (r.amz_id_2) {
+      head_.append("x-amz-id-2: ");
+      AppendAmzId2(&head_);
+      head_.append("\r\n");
     }
+    for (const auto& [name, value] : r.headers) AddHeader(name, value);
     return version;
   }
 
@@ -382,9 +364,9 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive = keep_alive && have_request && !stopping_ &&
                  !server_->stopping.load(std::memory_order_relaxed);
     const int status = status_override != 0 ? status_override : r.status;
-    const unsigned version = StartHead(status, r.content_type);
+    const unsigned version = StartHead(status, r);
     if (!r.error_type.empty()) AddHeader("x-amzn-ErrorType", r.error_type);
-    if (status == 405) AddHeader("Allow", "POST, GET, OPTIONS");
+    if (!r.error_message.empty()) AddHeader("x-amzn-ErrorMessage", r.error_message);
     fmt::format_to(std::back_inserter(head_), "Content-Length: {}\r\n", r.body.size());
     if (version == 10) {
       if (keep_alive) AddHeader("Connection", "keep-alive");
@@ -415,7 +397,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // HTTP/1.1 chunks (HTTP/1.0: raw, then close). The pump blocks in
   // ResponseStream::Next, never an io thread.
   void ReplyStream(Response r, bool keep_alive) {
-    const unsigned version = StartHead(200, r.content_type);
+    const unsigned version = StartHead(200, r);
     chunked_ = version >= 11;
     keep_alive = keep_alive && chunked_ && !stopping_ &&
                  !server_->stopping.load(std::memory_order_relaxed);

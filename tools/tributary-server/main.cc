@@ -68,6 +68,9 @@ Signatures (off by default: any signature, or none, is accepted):
   --access-key ID --secret-key SECRET
                            verify against this one key pair (may be combined with
                            --credentials)
+  --require-signatures     without verifying them, require every request to carry a
+                           signature of the right form, as AWS's front door does
+                           (MissingAuthenticationToken, IncompleteSignature)
 
   --help                   this text
 
@@ -78,7 +81,7 @@ enum Opt {
   kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
-  kAccessKey, kSecretKey,
+  kAccessKey, kSecretKey, kRequireSignatures,
 };
 
 int UsageError(const std::string& message) {
@@ -164,6 +167,7 @@ int main(int argc, char** argv) {
       {"credentials", required_argument, nullptr, kCredentials},
       {"access-key", required_argument, nullptr, kAccessKey},
       {"secret-key", required_argument, nullptr, kSecretKey},
+      {"require-signatures", no_argument, nullptr, kRequireSignatures},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -217,6 +221,7 @@ int main(int argc, char** argv) {
         break;
       case kNoSync: no_sync = true; break;
       case kAccountFromKey: endpoint_options.account_from_access_key = true; break;
+      case kRequireSignatures: endpoint_options.require_signatures = true; break;
       case kCredentials: {
         absl::Status st = ReadCredentials(optarg, &endpoint_options.credentials);
         if (!st.ok()) return UsageError(fmt::format("--credentials: {}", std::string(st.message())));
@@ -281,7 +286,7 @@ int main(int argc, char** argv) {
              absl::FormatDuration(store_options.delete_delay),
              store_options.throughput.enabled ? "on" : "off",
              endpoint_options.credentials.empty()
-                 ? std::string("not checked")
+                 ? std::string(endpoint_options.require_signatures ? "required, not verified" : "not checked")
                  : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
              endpoint_options.account_from_access_key ? "by access key" : "one");
   fmt::print("listening on {}\n", (*http)->url());
