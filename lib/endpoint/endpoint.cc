@@ -10,7 +10,9 @@
 
 #include "endpoint/actions.h"
 #include "endpoint/cbor_codec.h"
+#include "endpoint/control.h"
 #include "endpoint/event_stream.h"
+#include "endpoint/flink_actions.h"
 #include "endpoint/json_codec.h"
 #include "endpoint/signature_form.h"
 #include "endpoint/validation/validator.h"
@@ -95,6 +97,19 @@ std::string HoistedHeader(std::string_view query, std::string_view name) {
   return {};
 }
 
+// StoreOptions::fault_injector's say on an action the Store does not ask
+// it about (control.h CheckActionFault), with the stream the request names.
+template <class Object>
+absl::Status ActionFault(const Store& store, std::string_view action, const Object& in) {
+  if (store.options().fault_injector == nullptr) return absl::OkStatus();
+  std::optional<std::string_view> stream;
+  for (std::string_view key : {"StreamName", "StreamARN", "ConsumerARN", "ResourceARN"}) {
+    if (!in.Get(key, stream).ok()) stream.reset();  // the action reports a bad type
+    if (stream.has_value()) break;
+  }
+  return CheckActionFault(store, action, stream.value_or(""), "");
+}
+
 }  // namespace
 
 void AppendAmzId2(std::string* out) {
@@ -146,7 +161,9 @@ Response Endpoint::ErrorResponse(std::string_view content_type, const absl::Stat
 Endpoint::Endpoint(Store* store, EndpointOptions options)
     : store_(store),
       options_(std::move(options)),
-      clock_(store->options().clock != nullptr ? store->options().clock : SystemClock()) {
+      clock_(options_.signature_clock != nullptr ? options_.signature_clock
+             : store->options().clock != nullptr  ? store->options().clock
+                                                  : SystemClock()) {
   Accounts::Options a;
   a.by_access_key = options_.account_from_access_key;
   a.store_options = options_.store_options;
@@ -175,7 +192,8 @@ absl::StatusOr<Store*> Endpoint::Authenticate(const Request& request) const {
     r.headers = request.headers;
     r.payload = *request.body;
     sigv4::VerifyOptions vo;
-    vo.service = "kinesis";
+    // kinesisanalyticsv2 signs with its endpoint prefix, kinesisanalytics.
+    vo.service = IsFlinkTarget(request.amz_target) ? "kinesisanalytics" : "kinesis";
     auto lookup = [this](std::string_view id) -> std::optional<sigv4::Credentials> {
       auto it = options_.credentials.find(std::string(id));
       if (it == options_.credentials.end()) return std::nullopt;
@@ -196,6 +214,14 @@ Response Endpoint::Handle(std::string_view target, std::string_view content_type
   return Handle(r);
 }
 
+absl::Status Endpoint::DeleteAllStreams() const {
+  absl::Status first;
+  for (Store* s : accounts_->All()) {
+    if (absl::Status st = s->DeleteAllStreams(); !st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
 Response Endpoint::Handle(const Request& request) const {
   Response r = Dispatch(request);
   if (!request.origin.empty()) {
@@ -208,6 +234,15 @@ Response Endpoint::Handle(const Request& request) const {
 Response Endpoint::Dispatch(const Request& request) const {
   static const std::string kNoBody;
   const std::string& body = request.body != nullptr ? *request.body : kNoBody;
+  // The test control API (control.h): by method and path, before anything
+  // Kinesis; signed like any request when signatures are verified.
+  if (IsControlPath(request.path)) {
+    if (options_.control == nullptr) return Control::Disabled(request);
+    if (absl::StatusOr<Store*> s = Authenticate(request); !s.ok()) {
+      return options_.control->Refuse(request, s.status());
+    }
+    return options_.control->Handle(request, *this);
+  }
   if (request.method == "OPTIONS" && !request.origin.empty()) return Preflight(request);
   switch (ProtocolOf(request.method, request.content_type, body.empty())) {
     case Protocol::kJson: return HandleAction(request, /*cbor=*/false);
@@ -241,6 +276,18 @@ Response Endpoint::HandleAction(const Request& request, bool cbor) const {
   const Protocol protocol = cbor ? Protocol::kCbor : Protocol::kJson;
   static const std::string kNoBody;
   const std::string& body = request.body != nullptr ? *request.body : kNoBody;
+  if (IsFlinkTarget(request.amz_target)) {  // the Managed Service for Apache Flink API, flink_actions.h
+    absl::StatusOr<Store*> store = Authenticate(request);
+    if (!store.ok()) return WireErrorResponse(protocol, store.status());
+    FlinkRequestContext flink;
+    flink.applications = options_.applications;
+    flink.default_account = *store == store_;
+    flink.host = request.host;
+    flink.restart_delay = options_.application_restart_delay;
+    flink.faults = (*store)->options().fault_injector;
+    return HandleFlinkRequest(flink, request.amz_target.substr(kFlinkTargetPrefix.size()),
+                              request.content_type, body, request.response_storage);
+  }
   // One Scratch per thread, reset per request: its arena is reused.
   thread_local Scratch thread_scratch;
   Scratch& scratch = thread_scratch;
@@ -295,6 +342,7 @@ Response Endpoint::HandleAction(const Request& request, bool cbor) const {
     if (op != nullptr) st = validator.Validate(*op, *json);
     if (!st.ok()) {
       // fall through to the error response
+    } else if (st = ActionFault(**store, action->name, *json); !st.ok()) {
     } else if (action->json_stream != nullptr) {
       absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->json_stream(**store, *json);
       if (stream.ok()) {
@@ -312,6 +360,7 @@ Response Endpoint::HandleAction(const Request& request, bool cbor) const {
     r.content_type = kCborContentType;
     if (!st.ok()) {
       // fall through to the error response
+    } else if (st = ActionFault(**store, action->name, root); !st.ok()) {
     } else if (action->cbor_stream != nullptr) {
       absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->cbor_stream(**store, root);
       if (stream.ok()) {

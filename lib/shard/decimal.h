@@ -17,6 +17,21 @@
 
 namespace tributary::shard {
 
+// Appends the decimal digits of one base-10^19 limb (`x` < 10^19, so at most
+// 19 digits) at `p`, zero-padded to 19 digits if `pad`; returns the end.
+// The digits are written in place (a padded limb with fewer digits is moved
+// up and zero-filled), so no temporary is copied.
+inline char* AppendDecimalLimb(char* p, uint64_t x, bool pad) {
+  char* end = std::to_chars(p, p + 19, x).ptr;
+  if (!pad) return end;
+  const size_t n = static_cast<size_t>(end - p);
+  if (n < 19) {
+    std::memmove(p + (19 - n), p, n);
+    std::memset(p, '0', 19 - n);
+  }
+  return p + 19;
+}
+
 // Writes the decimal digits of `value` to `buf` (at least 40 bytes) and
 // returns how many.
 inline size_t Uint128ToDecimal(absl::uint128 value, char* buf) {
@@ -28,27 +43,54 @@ inline size_t Uint128ToDecimal(absl::uint128 value, char* buf) {
   const uint64_t mid = static_cast<uint64_t>(v % kTen19);
   const uint64_t hi = static_cast<uint64_t>(v / kTen19);
   char* p = buf;
-  auto limb = [&p](uint64_t x, bool pad) {
-    char tmp[20];
-    char* end = std::to_chars(tmp, tmp + sizeof(tmp), x).ptr;
-    size_t n = static_cast<size_t>(end - tmp);
-    if (pad) {
-      std::memset(p, '0', 19 - n);
-      p += 19 - n;
-    }
-    std::memcpy(p, tmp, n);
-    p += n;
-  };
   if (hi != 0) {
-    limb(hi, false);
-    limb(mid, true);
-    limb(lo, true);
+    p = AppendDecimalLimb(p, hi, false);
+    p = AppendDecimalLimb(p, mid, true);
+    p = AppendDecimalLimb(p, lo, true);
   } else if (mid != 0) {
-    limb(mid, false);
-    limb(lo, true);
+    p = AppendDecimalLimb(p, mid, false);
+    p = AppendDecimalLimb(p, lo, true);
   } else {
-    limb(lo, false);
+    p = AppendDecimalLimb(p, lo, false);
   }
+  return static_cast<size_t>(p - buf);
+}
+
+// (hi:lo) / d for hi < d: the quotient, the remainder in *rem. One divq on
+// x86-64 (the compiler's __udivti3 is several times slower).
+inline uint64_t DivRem128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t* rem) {
+#if defined(__x86_64__)
+  uint64_t q = 0;
+  uint64_t r = 0;
+  __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d) : "cc");
+  *rem = r;
+  return q;
+#else
+  const unsigned __int128 n = (static_cast<unsigned __int128>(hi) << 64) | lo;
+  *rem = static_cast<uint64_t>(n % d);
+  return static_cast<uint64_t>(n / d);
+#endif
+}
+
+// Writes the decimal digits of the 256-bit value `limbs` (least significant
+// 64-bit limb first, as DecimalToUint256 gives it) to `buf` (at least 80
+// bytes: 2^256 has 78 digits) and returns how many. Long division by 10^19,
+// one 128-by-64-bit step per limb in use, at most five times.
+inline size_t Uint256ToDecimal(const uint64_t limbs[4], char* buf) {
+  constexpr uint64_t kTen19 = 10000000000000000000ULL;
+  uint64_t q[4] = {limbs[0], limbs[1], limbs[2], limbs[3]};
+  size_t used = 4;  // q[used..3] are zero
+  while (used > 0 && q[used - 1] == 0) --used;
+  uint64_t chunks[5];  // base-10^19 digits, least significant first (10^95 > 2^256)
+  size_t n = 0;
+  do {
+    uint64_t rem = 0;
+    for (size_t j = used; j-- > 0;) q[j] = DivRem128(rem, q[j], kTen19, &rem);
+    chunks[n++] = rem;
+    while (used > 0 && q[used - 1] == 0) --used;
+  } while (used > 0);
+  char* p = AppendDecimalLimb(buf, chunks[n - 1], false);
+  for (size_t i = n - 1; i-- > 0;) p = AppendDecimalLimb(p, chunks[i], true);
   return static_cast<size_t>(p - buf);
 }
 
@@ -108,52 +150,14 @@ inline bool DecimalToUint256(std::string_view digits, uint64_t limbs[4]) {
   return true;
 }
 
-// (hi:lo) / d for hi < d: the quotient, the remainder in *rem. One divq on
-// x86-64 (the compiler's __udivti3 is several times slower).
-inline uint64_t DivRem128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t* rem) {
-#if defined(__x86_64__)
-  uint64_t q, r;
-  __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d) : "cc");
-  *rem = r;
-  return q;
-#else
-  const unsigned __int128 n = (static_cast<unsigned __int128>(hi) << 64) | lo;
-  *rem = static_cast<uint64_t>(n % d);
-  return static_cast<uint64_t>(n / d);
-#endif
-}
-
 // Writes the decimal digits of the 256-bit value high:low to `buf` (at
-// least 80 bytes) and returns how many. Long division by 10^19, limb by
-// limb: a 56-digit Kinesis sequence number costs eight divisions.
+// least 80 bytes) and returns how many: a 39-digit number in one 128-bit
+// step, a 56-digit Kinesis sequence number by Uint256ToDecimal.
 inline size_t Uint256ToDecimal(absl::uint128 high, absl::uint128 low, char* buf) {
   if (high == 0) return Uint128ToDecimal(low, buf);
-  constexpr uint64_t kTen19 = 10000000000000000000ULL;
-  uint64_t limbs[4] = {absl::Uint128Low64(low), absl::Uint128High64(low), absl::Uint128Low64(high),
-                       absl::Uint128High64(high)};
-  int top = 3;
-  while (top > 0 && limbs[top] == 0) --top;
-  uint64_t chunks[5];  // base 10^19 digits, least significant first (2^256 < 10^95)
-  int n = 0;
-  while (top > 0 || limbs[0] != 0) {
-    uint64_t rem = 0;
-    for (int i = top; i >= 0; --i) limbs[i] = DivRem128(rem, limbs[i], kTen19, &rem);
-    chunks[n++] = rem;
-    while (top > 0 && limbs[top] == 0) --top;
-  }
-  char* p = buf;
-  for (int i = n - 1; i >= 0; --i) {
-    char tmp[20];
-    char* end = std::to_chars(tmp, tmp + sizeof(tmp), chunks[i]).ptr;
-    const size_t len = static_cast<size_t>(end - tmp);
-    if (i != n - 1) {
-      std::memset(p, '0', 19 - len);
-      p += 19 - len;
-    }
-    std::memcpy(p, tmp, len);
-    p += len;
-  }
-  return static_cast<size_t>(p - buf);
+  const uint64_t limbs[4] = {absl::Uint128Low64(low), absl::Uint128High64(low), absl::Uint128Low64(high),
+                             absl::Uint128High64(high)};
+  return Uint256ToDecimal(limbs, buf);
 }
 
 inline std::string Uint128ToDecimal(absl::uint128 value) {
