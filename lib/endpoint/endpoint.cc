@@ -340,9 +340,9 @@ Response Endpoint::HandleAction(const Request& request, bool cbor) const {
   absl::Status st;
   if (!cbor) {
     if (op != nullptr) st = validator.Validate(*op, *json);
+    if (st.ok()) st = ActionFault(**store, action->name, *json);
     if (!st.ok()) {
       // fall through to the error response
-    } else if (st = ActionFault(**store, action->name, *json); !st.ok()) {
     } else if (action->json_stream != nullptr) {
       absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->json_stream(**store, *json);
       if (stream.ok()) {
@@ -357,10 +357,10 @@ Response Endpoint::HandleAction(const Request& request, bool cbor) const {
   } else {
     const CborObject root = doc->root();
     if (op != nullptr) st = validator.Validate(*op, root);
+    if (st.ok()) st = ActionFault(**store, action->name, root);
     r.content_type = kCborContentType;
     if (!st.ok()) {
       // fall through to the error response
-    } else if (st = ActionFault(**store, action->name, root); !st.ok()) {
     } else if (action->cbor_stream != nullptr) {
       absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->cbor_stream(**store, root);
       if (stream.ok()) {
