@@ -137,6 +137,12 @@ struct StoreOptions {
   // cost. Not owned; must outlive the Store.
   FaultInjector* fault_injector = nullptr;
 
+  // The sequence-number layout of streams this store creates (types.h
+  // SequenceFormat): Kinesis' 56-digit one by default. A stream keeps the
+  // layout it was created with; streams created before layouts existed have
+  // kTributary's 39 digits.
+  SequenceFormat sequence_format = SequenceFormat::kKinesis;
+
   // GetRecords returns the user records of records written in the Kinesis
   // Producer Library's aggregation format instead of the aggregates
   // themselves (tributary/kpl.h, docs/REMOTE.md "Deaggregation"). The
@@ -155,6 +161,8 @@ struct CreateStreamOptions {
   int max_record_size_kib = 1024;
   // Tags to attach at creation (same limits as AddTagsToStream).
   std::map<std::string, std::string> tags;
+  // This stream's sequence-number layout; unset: StoreOptions::sequence_format.
+  std::optional<SequenceFormat> sequence_format;
 };
 
 }  // namespace tributary

@@ -83,29 +83,56 @@ struct HashKeyRange {
   }
 };
 
+// How a stream lays out its sequence numbers (docs/CONCEPTS.md "Sequence
+// numbers"). Chosen when the stream is created and kept in the catalog, so a
+// stream keeps its layout for life; both read back. Values reach disk
+// (the catalog's stream record): never renumber.
+enum class SequenceFormat : uint8_t {
+  // 39 digits: 10^38 + (counter << 32 | shard index). Every stream created
+  // before Kinesis' layout existed in Tributary has it.
+  kTributary = 0,
+  // 56 digits, Kinesis' own layout (version 2, below). The default for new
+  // streams.
+  kKinesis = 1,
+};
+
 // A record's sequence number. Within one shard sequence numbers strictly
 // increase in append order; every sequence number of a child shard is greater
 // than every sequence number of each of its parents; two records of one
 // stream never share a sequence number.
 //
-// Layout of the numbers a Tributary store issues (docs/CONCEPTS.md): the
-// 128-bit value is
-//   10^38 + (counter << 32 | shard_index)
-// where `counter` is the shard's append counter (children start above their
-// parents' counters) and `shard_index` is the numeric part of the shard id.
-// The 10^38 offset makes every decimal form exactly 39 digits long, so the
-// strings Kinesis clients see compare the same way as the numbers.
+// A Tributary store issues one of two layouts, per stream (SequenceFormat):
+//
+//   kTributary: the 128-bit value 10^38 + (counter << 32 | shard_index),
+//     exactly 39 decimal digits.
+//   kKinesis: Kinesis' own "version 2" layout, 188 bits, 56 decimal digits
+//     (the layout kinesalite reverse-engineered), from the most significant
+//     end: 4 bits 2; 36 bits the shard's creation time in seconds since the
+//     epoch; 4 bits the shard index's low 4 bits; 64 bits the counter (top
+//     bit 0); 8 bits 0; 36 bits the record's arrival time in seconds; 32 bits
+//     the shard index; 4 bits 2 (the version).
+//
+// In both, `counter` is the shard's append counter (children start above
+// their parents' counters) and `shard_index` the numeric part of the shard
+// id. Kinesis' layout orders by creation time first: a child's creation
+// time is kept above its parents' (a second later if they were created in
+// the same second), so children still sort after their parents.
 //
 // Other Kinesis implementations (Amazon Kinesis, kinesalite, ...) issue
-// larger numbers, typically 56 digits. A SequenceNumber holds any number
-// below 2^256 (77 digits) so that records read from a remote store
+// numbers of up to 56 digits too. A SequenceNumber holds any number below
+// 2^256 (77 digits) so that records read from a remote store
 // (tributary/remote.h) carry their server's numbers unchanged; ParseAny
 // reads them. Comparison is numeric in all cases.
 class SequenceNumber {
  public:
   constexpr SequenceNumber() = default;
 
+  // kTributary's layout.
   static SequenceNumber FromParts(uint64_t counter, uint32_t shard_index);
+  // kKinesis' layout. REQUIRES: 0 <= shard_created_s, record_s < 2^36;
+  // counter < 2^63; shard_index < 2^31.
+  static SequenceNumber FromKinesisParts(int64_t shard_created_s, uint32_t shard_index, uint64_t counter,
+                                         int64_t record_s);
   // Parses a decimal sequence number (Kinesis pattern 0|([1-9]\d{0,128}))
   // that a Tributary store issued. InvalidArgument (ValidationException) if
   // it is not a number; InvalidArgument (InvalidArgumentException) if it is a
@@ -119,14 +146,18 @@ class SequenceNumber {
   static absl::StatusOr<SequenceNumber> ParseAny(std::string_view decimal,
                                                  std::string_view what = "sequence number");
 
-  // True if the number has the layout of Tributary's numbers (39 digits,
-  // 10^38 + counter << 32 | shard index), so counter() and shard_index()
-  // mean something: every number a Tributary store or tributary-server
-  // issues. False for other implementations' numbers.
+  // True if the number has one of the two layouts a Tributary store issues
+  // (kTributary's, or Kinesis' version 2 with a shard index below 2^31), so
+  // counter() and shard_index() mean something: every number a Tributary
+  // store or tributary-server issues. Another implementation's number in
+  // Kinesis' layout has them too (its counter need not be dense). False
+  // for other numbers.
   bool has_counter() const;
   // REQUIRES: has_counter().
   uint64_t counter() const;
   uint32_t shard_index() const;
+  // True for a number in Kinesis' version 2 layout (kKinesis).
+  bool is_kinesis_layout() const;
   // The low 128 bits: the whole value of every number a Tributary store
   // issues (wide() is false for them).
   constexpr absl::uint128 value() const { return value_; }
@@ -136,7 +167,10 @@ class SequenceNumber {
   constexpr bool wide() const { return high_ != 0; }
   bool valid() const { return value_ != 0 || high_ != 0; }
 
-  std::string ToString() const;  // decimal; 39 digits for Tributary's numbers
+  std::string ToString() const;  // decimal; 39 or 56 digits for Tributary's numbers
+  // Writes the decimal digits to `buf` (at least 80 bytes) and returns how
+  // many; no allocation (responses carry one number per record).
+  size_t ToChars(char* buf) const;
 
   friend constexpr bool operator==(SequenceNumber a, SequenceNumber b) {
     return a.value_ == b.value_ && a.high_ == b.high_;
@@ -184,9 +218,12 @@ class ShardId {
  private:
   uint32_t index_ = 0;
 };
-// Accepts "shardId-<digits>" or "<digits>" (any zero padding, value fits in
-// 32 bits). Anything else is InvalidArgument (ValidationException); calls
-// that look a shard up report ResourceNotFoundException for such an id.
+// Reads a shard id as Kinesis does: the digits between the first '-' and
+// the next one ("shardId-000000000007", but also "shard-7" or "x-7"), or
+// the whole id when it has no such part ("7"); any zero padding; the value
+// must fit a Java int (at most 2147483647). Anything else is InvalidArgument
+// (ValidationException); calls that look a shard up report
+// ResourceNotFoundException for such an id.
 absl::StatusOr<uint32_t> ParseShardId(std::string_view shard_id);
 
 // StreamStatus and StreamMode values are persisted in the catalog: never renumber.

@@ -35,10 +35,19 @@ bool IdLess(std::string_view a, std::string_view b) {
   return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
+// Whether a number's counter counts the shard's records one by one: a
+// Tributary store's numbers in either layout. Through a remote store a
+// number in Kinesis' layout may be Amazon Kinesis' or kinesalite's, whose
+// counters are not per shard (kinesalite shares one among five shards),
+// so there only Tributary's 39-digit layout counts.
+bool Counted(SequenceNumber s, bool remote) {
+  return s.has_counter() && !(remote && s.is_kinesis_layout());
+}
+
 // Counter distance b - a of two numbers of one shard (0 if b <= a).
-uint64_t CounterGap(SequenceNumber a, SequenceNumber b) {
+uint64_t CounterGap(SequenceNumber a, SequenceNumber b, bool remote) {
   // Another implementation's numbers (read through a remote store) carry no counter.
-  if (!a.has_counter() || !b.has_counter()) return 0;
+  if (!Counted(a, remote) || !Counted(b, remote)) return 0;
   return b.counter() > a.counter() ? b.counter() - a.counter() : 0;
 }
 
@@ -674,6 +683,13 @@ absl::StatusOr<std::string> ConsumerImpl::OpenIterator(const std::string& shard_
       case CheckpointPosition::Kind::kAtTimestamp:
         req.type = ShardIteratorType::kAtTimestamp;
         req.timestamp = c.timestamp;
+        // Kinesis refuses a timestamp in the future (InvalidArgument); no
+        // record has arrived after now yet, so reading from the latest
+        // position is the same.
+        if (c.timestamp > clock_->Now()) {
+          req.type = ShardIteratorType::kLatest;
+          req.timestamp.reset();
+        }
         break;
       case CheckpointPosition::Kind::kTrimHorizon:
       case CheckpointPosition::Kind::kShardEnd:
@@ -722,8 +738,9 @@ absl::StatusOr<std::optional<RecordBatch>> ConsumerImpl::Read(const std::string&
   SetLag(shard_id, r);
   Count([](ConsumerStats& s) { ++s.get_records_calls; });
 
-  if (!r.records.empty() && h->expect_after && h->expect_after->has_counter() &&
-      r.records.front().sequence_number.has_counter() &&
+  const bool remote = store_.backend() == BackendKind::kRemote;
+  if (!r.records.empty() && h->expect_after && Counted(*h->expect_after, remote) &&
+      Counted(r.records.front().sequence_number, remote) &&
       r.records.front().sequence_number.counter() > h->expect_after->counter() + 1) {
     TRIBUTARY_RETURN_IF_ERROR(ProbeGap(*h, shard_id, r.records.front()));
   }
@@ -824,7 +841,9 @@ absl::Status ConsumerImpl::CheckEndGap(Held& h, const std::string& shard_id) {
   std::optional<SequenceNumber> last = h.expect_after;
   if (!last && h.lease.checkpoint.kind == CheckpointPosition::Kind::kTrimHorizon) last = start;
   if (end && last) {
-    if (*last < *end) ReportGap(shard_id, last, std::nullopt, CounterGap(*last, *end));
+    if (*last < *end) {
+      ReportGap(shard_id, last, std::nullopt, CounterGap(*last, *end, store_.backend() == BackendKind::kRemote));
+    }
   } else if (!end && listed_this_poll_ && !listed_.count(shard_id) && h.expect_after) {
     // Expired before its end was ever seen: something may be lost, how much
     // cannot be known.
@@ -851,7 +870,7 @@ absl::Status ConsumerImpl::ShardGone(const Lease& lease, std::optional<SequenceN
   if (end && start && *end == *start) {
     gap = false;  // it never held a record
   } else if (end && last) {
-    lost = CounterGap(*last, *end);
+    lost = CounterGap(*last, *end, store_.backend() == BackendKind::kRemote);
     gap = *lost > 0;
   }
   // Its children: from the listing (GetRecords can no longer say). Their

@@ -44,19 +44,17 @@ absl::Status Required(const Obj& in, std::string_view key, T& out) {
   return absl::OkStatus();
 }
 
-// An Integer member (Kinesis' integers are 32-bit); a value that does not fit
-// is a deserialization error, as for any Java int.
+// An Integer member (Kinesis' integers are 32-bit); a value beyond the
+// range saturates, as AWS reads it (the validator has already checked the
+// member's range on the saturated value).
 template <class Obj>
 absl::Status GetInt(const Obj& in, std::string_view key, std::optional<int>& out) {
   out.reset();
   std::optional<int64_t> v;
   TRIBUTARY_RETURN_IF_ERROR(in.Get(key, v));
   if (!v.has_value()) return absl::OkStatus();
-  if (*v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
-    return SerializationError(
-        fmt::format("Member '{}' ({}) does not fit a 32-bit integer", in.Path(key), *v));
-  }
-  out = static_cast<int>(*v);
+  out = static_cast<int>(std::clamp<int64_t>(*v, std::numeric_limits<int>::min(),
+                                             std::numeric_limits<int>::max()));
   return absl::OkStatus();
 }
 
@@ -117,9 +115,9 @@ void Str(Out& out, std::string_view key, std::string_view value) {
 // per record, GetRecords one sequence number per record.
 template <class Out>
 void Seq(Out& out, std::string_view key, SequenceNumber s) {
-  char buf[48];
+  char buf[80];
   out.Key(key);
-  out.SafeString(std::string_view(buf, shard::Uint128ToDecimal(s.value(), buf)));
+  out.SafeString(std::string_view(buf, s.ToChars(buf)));
 }
 
 template <class Out>
@@ -135,8 +133,20 @@ void Num(Out& out, std::string_view key, int64_t value) {
   out.Int(value);
 }
 
+// The body of an action without output: nothing in JSON, as AWS answers
+// (HTTP 200, Content-Length 0); an empty map in CBOR, which every CBOR
+// client decodes.
 template <class Out>
 void EmptyObject(Out& out) {
+  if constexpr (!std::is_same_v<Out, JsonWriter>) {
+    out.StartObject();
+    out.EndObject();
+  }
+}
+
+// An empty object where one is the output (SubscribeToShard's initial-response).
+template <class Out>
+void EmptyMap(Out& out) {
   out.StartObject();
   out.EndObject();
 }
@@ -537,7 +547,7 @@ class SubscribeStream final : public ResponseStream {
       state_ = State::kFirstEvent;
       std::string payload;
       Writer w(&payload);
-      EmptyObject(w);
+      EmptyMap(w);
       AppendEventMessage({{":message-type", "event"}, {":event-type", "initial-response"},
                           {":content-type", content_type_}},
                          payload, piece);

@@ -182,11 +182,21 @@ absl::Status CborObject::Get(std::string_view key, std::optional<int64_t>& out) 
   cbor_item_t* v = Find(key);
   if (v == nullptr) return absl::OkStatus();
   if (!IsNumber(v)) return TypeError(key, "an integer", v);
-  int64_t i = 0;
-  if (!ToInt64(v, &i)) {
-    return SerializationError(
-        fmt::format("Member '{}' is not an integer that fits 64 bits", Path(key)));
+  // As AWS reads a Long: a fraction dropped (towards negative infinity), a
+  // value beyond the range saturated (validation/validator.h).
+  if (cbor_is_float(v)) {
+    const double d = std::floor(cbor_float_get_float(v));
+    if (!(d > -9.2233720368547758e18)) {
+      out = INT64_MIN;
+    } else if (d >= 9.2233720368547758e18) {
+      out = INT64_MAX;
+    } else {
+      out = static_cast<int64_t>(d);
+    }
+    return absl::OkStatus();
   }
+  int64_t i = 0;
+  if (!ToInt64(v, &i)) i = cbor_isa_uint(v) ? INT64_MAX : INT64_MIN;
   out = i;
   return absl::OkStatus();
 }
@@ -195,9 +205,25 @@ absl::Status CborObject::Get(std::string_view key, std::optional<bool>& out) con
   out.reset();
   cbor_item_t* v = Find(key);
   if (v == nullptr) return absl::OkStatus();
-  if (!cbor_is_bool(v)) return TypeError(key, "a boolean", v);
-  out = cbor_get_bool(v);
-  return absl::OkStatus();
+  if (cbor_is_bool(v)) {
+    out = cbor_get_bool(v);
+    return absl::OkStatus();
+  }
+  // What AWS also takes for a Boolean (validation/validator.h): a number
+  // with a fraction part (non-zero is true) and the texts true/yes/1 and
+  // false/no/0.
+  if (cbor_is_float(v)) {
+    out = cbor_float_get_float(v) != 0;
+    return absl::OkStatus();
+  }
+  if (cbor_isa_string(v)) {
+    std::string_view t = Bytes(v, true, scratch_);
+    if (std::optional<bool> b = BooleanText(t)) {
+      out = *b;
+      return absl::OkStatus();
+    }
+  }
+  return TypeError(key, "a boolean", v);
 }
 
 absl::Status CborObject::Get(std::string_view key, std::optional<absl::Time>& out) const {

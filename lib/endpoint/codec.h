@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -90,6 +91,10 @@ bool DecodeBase64(std::string_view b64, Scratch* scratch, std::string_view* out)
 inline absl::Status SerializationError(std::string_view message) {
   return MakeError(absl::StatusCode::kInvalidArgument, ErrorType::kSerialization, message);
 }
+
+// The texts a Boolean member accepts, as AWS's deserializer does: true, yes
+// and 1, false, no and 0, in any case; nullopt for any other.
+std::optional<bool> BooleanText(std::string_view s);
 
 // `member` (e.g. "PartitionKey" or "Records[3].Data") names where a value sits
 // in the request, for messages.

@@ -463,6 +463,9 @@ Response Control::Handle(const Request& request, const Endpoint& endpoint) const
 
 Response Control::Refuse(const Request& request, const absl::Status& status) const {
   Response r = Endpoint::ErrorResponse(kControlContentType, status);
+  // The control API is ours, not AWS's: an unsigned call is 403 there,
+  // where Kinesis' JSON protocol answers 400 (WireErrorOf).
+  if (GetErrorType(status) == ErrorType::kMissingAuthenticationToken) r.status = 403;
   Log(request, r);
   return r;
 }

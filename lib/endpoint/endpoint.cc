@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <optional>
+#include <random>
 
 #include "endpoint/actions.h"
 #include "endpoint/cbor_codec.h"
@@ -10,66 +14,87 @@
 #include "endpoint/event_stream.h"
 #include "endpoint/flink_actions.h"
 #include "endpoint/json_codec.h"
+#include "endpoint/signature_form.h"
+#include "endpoint/validation/validator.h"
+#include "endpoint/wire_errors.h"
 #include "util/status_macros.h"
 
 namespace tributary::endpoint {
 namespace {
 
-enum class Encoding { kJson, kCbor, kUnsupported };
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
+absl::Status UnknownOperation() {
+  return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation, "");
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+// The CORS headers AWS sends with every response to a request with an Origin.
+constexpr std::string_view kExposeHeaders =
+    "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,x-amzn-ErrorMessage,Date";
 
-Encoding EncodingOf(std::string_view content_type) {
-  std::string_view media = Trim(content_type.substr(0, content_type.find(';')));
-  if (media.empty() || EqualsIgnoreCase(media, kJsonContentType) ||
-      EqualsIgnoreCase(media, "application/x-amz-json-1.0") ||
-      EqualsIgnoreCase(media, "application/json")) {
-    return Encoding::kJson;
-  }
-  if (EqualsIgnoreCase(media, kCborContentType)) return Encoding::kCbor;
-  return Encoding::kUnsupported;
-}
-
-template <class Writer>
-void WriteError(std::string* out, std::string_view type, std::string_view message) {
-  Writer w(out);
-  w.StartObject();
-  w.Key("__type");
-  w.String(type);
-  w.Key("message");
-  w.String(message);
-  w.EndObject();
-}
-
-Response MakeErrorResponse(Encoding enc, const absl::Status& status) {
-  WireError wire = WireErrorOf(status);
+// The answer to a CORS preflight (observed: 200, no body, no Content-Type,
+// no x-amz-id-2; the requested headers and method echoed; two days' max age).
+Response Preflight(const Request& request) {
   Response r;
-  r.status = wire.http_status;
-  r.error_type = wire.type;
-  std::string_view message(status.message().data(), status.message().size());
-  if (enc == Encoding::kCbor) {
-    r.content_type = kCborContentType;
-    WriteError<CborWriter>(&r.body, wire.type, message);
-  } else {
-    r.content_type = kJsonContentType;
-    WriteError<JsonWriter>(&r.body, wire.type, message);
+  r.content_type = {};
+  r.amz_id_2 = false;
+  if (!request.access_control_request_headers.empty()) {
+    r.headers.emplace_back("Access-Control-Allow-Headers", request.access_control_request_headers);
   }
+  if (!request.access_control_request_method.empty()) {
+    r.headers.emplace_back("Access-Control-Allow-Methods", request.access_control_request_method);
+  }
+  r.headers.emplace_back("Access-Control-Max-Age", "172800");
   return r;
+}
+
+// A thread's generator for x-amz-id-2: xoshiro256** seeded from the OS.
+uint64_t NextRandom() {
+  thread_local uint64_t s[4] = {0, 0, 0, 0};
+  if ((s[0] | s[1] | s[2] | s[3]) == 0) {
+    std::random_device rd;
+    for (uint64_t& x : s) x = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ 0x9e3779b97f4a7c15ULL;
+  }
+  auto rotl = [](uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+  const uint64_t result = rotl(s[1] * 5, 7) * 9;
+  const uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl(s[3], 45);
+  return result;
+}
+
+// The value of query parameter `name` (compared without case),
+// percent-decoded; "" if absent.
+std::string HoistedHeader(std::string_view query, std::string_view name) {
+  size_t i = 0;
+  while (i < query.size()) {
+    size_t end = query.find('&', i);
+    if (end == std::string_view::npos) end = query.size();
+    std::string_view pair = query.substr(i, end - i);
+    const size_t eq = pair.find('=');
+    std::string_view key = pair.substr(0, eq);
+    if (eq != std::string_view::npos && key.size() == name.size() &&
+        std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      std::string out;
+      std::string_view v = pair.substr(eq + 1);
+      for (size_t k = 0; k < v.size(); ++k) {
+        if (v[k] == '%' && k + 2 < v.size() && std::isxdigit(static_cast<unsigned char>(v[k + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(v[k + 2]))) {
+          out.push_back(static_cast<char>(std::stoi(std::string(v.substr(k + 1, 2)), nullptr, 16)));
+          k += 2;
+        } else {
+          out.push_back(v[k] == '+' ? ' ' : v[k]);
+        }
+      }
+      return out;
+    }
+    i = end + 1;
+  }
+  return {};
 }
 
 // StoreOptions::fault_injector's say on an action the Store does not ask
@@ -85,11 +110,32 @@ absl::Status ActionFault(const Store& store, std::string_view action, const Obje
   return CheckActionFault(store, action, stream.value_or(""), "");
 }
 
-absl::Status UnknownOperation(std::string_view message) {
-  return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation, message);
-}
-
 }  // namespace
+
+void AppendAmzId2(std::string* out) {
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  // 64 random bytes in base64: 21 groups of 3 bytes (4 characters), and one
+  // byte left over ("xx==").
+  uint8_t bytes[66];
+  for (int i = 0; i < 64; i += 8) {
+    const uint64_t v = NextRandom();
+    std::memcpy(bytes + i, &v, 8);
+  }
+  char buf[88];
+  int o = 0;
+  for (int i = 0; i < 63; i += 3) {
+    const uint32_t n = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    buf[o++] = kB64[(n >> 18) & 63];
+    buf[o++] = kB64[(n >> 12) & 63];
+    buf[o++] = kB64[(n >> 6) & 63];
+    buf[o++] = kB64[n & 63];
+  }
+  buf[o++] = kB64[bytes[63] >> 2];
+  buf[o++] = kB64[(bytes[63] & 3) << 4];
+  buf[o++] = '=';
+  buf[o++] = '=';
+  out->append(buf, static_cast<size_t>(o));
+}
 
 WireError WireErrorOf(const absl::Status& status) {
   switch (ErrorType type = GetErrorType(status)) {
@@ -98,16 +144,18 @@ WireError WireErrorOf(const absl::Status& status) {
     case ErrorType::kCorruption:
     case ErrorType::kWaiterTimeout:
       return {500, ErrorTypeName(ErrorType::kInternalFailure)};
-    case ErrorType::kMissingAuthenticationToken:
-      return {403, ErrorTypeName(type)};
     default:
       return {400, ErrorTypeName(type)};
   }
 }
 
 Response Endpoint::ErrorResponse(std::string_view content_type, const absl::Status& status) {
-  Encoding enc = EncodingOf(content_type);
-  return MakeErrorResponse(enc == Encoding::kCbor ? Encoding::kCbor : Encoding::kJson, status);
+  // A transport error (body too large, malformed HTTP): in CBOR for a CBOR
+  // request, else in JSON.
+  const bool cbor = ProtocolOf("POST", content_type, /*body_empty=*/false) == Protocol::kCbor &&
+                    ProtocolOf("POST", content_type, /*body_empty=*/true) == Protocol::kCbor &&
+                    content_type.find("cbor") != std::string_view::npos;
+  return WireErrorResponse(cbor ? Protocol::kCbor : Protocol::kJson, status);
 }
 
 Endpoint::Endpoint(Store* store, EndpointOptions options)
@@ -127,7 +175,15 @@ Endpoint::Endpoint(Store* store, EndpointOptions options)
 Endpoint::~Endpoint() = default;
 
 absl::StatusOr<Store*> Endpoint::Authenticate(const Request& request) const {
-  std::string_view key = sigv4::AccessKeyIdOf(request.authorization);
+  if (options_.require_signatures || !options_.credentials.empty()) {
+    TRIBUTARY_RETURN_IF_ERROR(CheckSignatureForm(request.query, request.authorization, request.headers));
+  }
+  std::string key(sigv4::AccessKeyIdOf(request.authorization));
+  if (bool presigned = false; key.empty()) {
+    // A presigned request: the key starts X-Amz-Credential (<key>%2F<date>...).
+    std::string_view credential = QueryParam(request.query, "X-Amz-Credential", &presigned);
+    key = std::string(credential.substr(0, std::min(credential.find('/'), credential.find("%2F"))));
+  }
   if (!options_.credentials.empty()) {
     sigv4::Request r;
     r.method = request.method;
@@ -167,6 +223,17 @@ absl::Status Endpoint::DeleteAllStreams() const {
 }
 
 Response Endpoint::Handle(const Request& request) const {
+  Response r = Dispatch(request);
+  if (!request.origin.empty()) {
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    if (r.amz_id_2) r.headers.emplace_back("Access-Control-Expose-Headers", kExposeHeaders);
+  }
+  return r;
+}
+
+Response Endpoint::Dispatch(const Request& request) const {
+  static const std::string kNoBody;
+  const std::string& body = request.body != nullptr ? *request.body : kNoBody;
   // The test control API (control.h): by method and path, before anything
   // Kinesis; signed like any request when signatures are verified.
   if (IsControlPath(request.path)) {
@@ -176,68 +243,108 @@ Response Endpoint::Handle(const Request& request) const {
     }
     return options_.control->Handle(request, *this);
   }
-  const std::string_view target = request.amz_target;
-  const std::string_view content_type = request.content_type;
-  const std::string& body = *request.body;
-  const Encoding enc = EncodingOf(content_type);
-  if (enc == Encoding::kUnsupported) {
-    return MakeErrorResponse(
-        Encoding::kJson,
-        SerializationError(fmt::format("Content-Type '{}' is not supported; send {} or {}",
-                                       content_type.substr(0, 100), kJsonContentType,
-                                       kCborContentType)));
+  if (request.method == "OPTIONS" && !request.origin.empty()) return Preflight(request);
+  switch (ProtocolOf(request.method, request.content_type, body.empty())) {
+    case Protocol::kJson: return HandleAction(request, /*cbor=*/false);
+    case Protocol::kCbor: return HandleAction(request, /*cbor=*/true);
+    case Protocol::kDeprecatedJson: {
+      // Kinesis does not serve plain application/json: a body that parses
+      // is an unknown operation (404), one that does not a serialization
+      // error, both in the deprecated envelope (observed).
+      thread_local Scratch scratch;
+      scratch.Reset();
+      if (!ParseJsonRequest(body, &scratch).ok()) {
+        return WireErrorResponse(Protocol::kDeprecatedJson, SerializationError(""));
+      }
+      return WireErrorResponse(Protocol::kDeprecatedJson, UnknownOperation());
+    }
+    case Protocol::kXml:
+      // What Kinesis answers in the Query protocol, which it does not serve:
+      // the signature's form when required, then AccessDeniedException.
+      if (options_.require_signatures || !options_.credentials.empty()) {
+        absl::Status st = CheckSignatureForm(request.query, request.authorization, request.headers);
+        if (!st.ok()) return WireErrorResponse(Protocol::kXml, st);
+      }
+      return WireErrorResponse(Protocol::kXml,
+                           MakeError(absl::StatusCode::kPermissionDenied, ErrorType::kAccessDenied,
+                                     "Unable to determine service/operation name to be authorized"));
   }
-  // Authentication comes first, as in AWS: an unsigned request learns nothing.
-  absl::StatusOr<Store*> store = Authenticate(request);
-  if (!store.ok()) return MakeErrorResponse(enc, store.status());
-  if (IsFlinkTarget(target)) {  // the Managed Service for Apache Flink API, flink_actions.h
+  return WireErrorResponse(Protocol::kJson, InternalFailureError("unreachable"));
+}
+
+Response Endpoint::HandleAction(const Request& request, bool cbor) const {
+  const Protocol protocol = cbor ? Protocol::kCbor : Protocol::kJson;
+  static const std::string kNoBody;
+  const std::string& body = request.body != nullptr ? *request.body : kNoBody;
+  if (IsFlinkTarget(request.amz_target)) {  // the Managed Service for Apache Flink API, flink_actions.h
+    absl::StatusOr<Store*> store = Authenticate(request);
+    if (!store.ok()) return WireErrorResponse(protocol, store.status());
     FlinkRequestContext flink;
     flink.applications = options_.applications;
     flink.default_account = *store == store_;
     flink.host = request.host;
     flink.restart_delay = options_.application_restart_delay;
     flink.faults = (*store)->options().fault_injector;
-    return HandleFlinkRequest(flink, target.substr(kFlinkTargetPrefix.size()), content_type, body,
-                              request.response_storage);
+    return HandleFlinkRequest(flink, request.amz_target.substr(kFlinkTargetPrefix.size()),
+                              request.content_type, body, request.response_storage);
   }
-  if (target.substr(0, kTargetPrefix.size()) != kTargetPrefix) {
-    return MakeErrorResponse(
-        enc, UnknownOperation(fmt::format(
-                 "X-Amz-Target '{}' does not name a Kinesis action (expected {}<Action>)",
-                 target.substr(0, 100), kTargetPrefix)));
-  }
-  std::string_view name = target.substr(kTargetPrefix.size());
-  const ActionInfo* action = FindAction(name);
-  if (action == nullptr) {
-    return MakeErrorResponse(
-        enc, UnknownOperation(fmt::format("{} is not a Kinesis action", name.substr(0, 100))));
-  }
-  if (action->status != ActionStatus::kDone) {
-    return MakeErrorResponse(
-        enc, UnknownOperation(fmt::format(
-                 "{} is a Kinesis action that tributary-server does not serve yet (planned: {}; "
-                 "see docs/ENDPOINT.md)",
-                 action->name, action->note)));
-  }
-
   // One Scratch per thread, reset per request: its arena is reused.
   thread_local Scratch thread_scratch;
   Scratch& scratch = thread_scratch;
   scratch.Reset();
+
+  // AWS's order (observed): a body that does not parse, then the target,
+  // then an empty body, then the signature; none of these answers says more
+  // than its type.
+  std::optional<JsonObject> json;
+  std::optional<CborDocument> doc;
+  if (!body.empty()) {
+    if (cbor) {
+      absl::StatusOr<CborDocument> d = CborDocument::Parse(body, &scratch);
+      if (!d.ok()) return WireErrorResponse(protocol, d.status(), BodyMessage::kOmit);
+      doc.emplace(std::move(*d));
+    } else {
+      absl::StatusOr<JsonObject> in = ParseJsonRequest(body, &scratch);
+      if (!in.ok()) return WireErrorResponse(protocol, in.status(), BodyMessage::kOmit);
+      json.emplace(*in);
+    }
+  }
+  // A presigned request may carry X-Amz-Target in the query string (the
+  // SDKs' presigners hoist x-amz-* headers there).
+  std::string hoisted;
+  std::string_view target = request.amz_target;
+  if (target.empty() && !request.query.empty()) {
+    hoisted = HoistedHeader(request.query, "x-amz-target");
+    target = hoisted;
+  }
+  const ActionInfo* action = nullptr;
+  if (target.size() > kTargetPrefix.size() && target.substr(0, kTargetPrefix.size()) == kTargetPrefix) {
+    action = FindAction(target.substr(kTargetPrefix.size()));
+  }
+  if (action == nullptr || action->status != ActionStatus::kDone) {
+    return WireErrorResponse(protocol, UnknownOperation());
+  }
+  if (body.empty()) {
+    return WireErrorResponse(protocol, SerializationError("The request body is empty"), BodyMessage::kOmit);
+  }
+  absl::StatusOr<Store*> store = Authenticate(request);
+  if (!store.ok()) return WireErrorResponse(protocol, store.status());
+
+  const validation::RequestValidator& validator = validation::RequestValidator::Kinesis();
+  const validation::Operation* op = validator.Find(action->name);
   Response r;
   if (request.response_storage != nullptr) {
     r.body.swap(*request.response_storage);
     r.body.clear();
   }
   absl::Status st;
-  if (enc == Encoding::kJson) {
-    if (body.empty()) {
-      st = SerializationError("The request body is empty; send {} for an action without input");
-    } else if (absl::StatusOr<JsonObject> in = ParseJsonRequest(body, &scratch); !in.ok()) {
-      st = in.status();
-    } else if (st = ActionFault(**store, action->name, *in); !st.ok()) {
+  if (!cbor) {
+    if (op != nullptr) st = validator.Validate(*op, *json);
+    if (st.ok()) st = ActionFault(**store, action->name, *json);
+    if (!st.ok()) {
+      // fall through to the error response
     } else if (action->json_stream != nullptr) {
-      absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->json_stream(**store, *in);
+      absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->json_stream(**store, *json);
       if (stream.ok()) {
         r.content_type = kEventStreamContentType;
         r.stream = std::move(*stream);
@@ -245,29 +352,28 @@ Response Endpoint::Handle(const Request& request) const {
       st = stream.status();
     } else {
       JsonWriter out(&r.body);
-      st = action->json(**store, *in, out);
+      st = action->json(**store, *json, out);
     }
   } else {
-    if (absl::StatusOr<CborDocument> doc = CborDocument::Parse(body, &scratch); !doc.ok()) {
-      st = doc.status();
-    } else if (st = ActionFault(**store, action->name, doc->root()); !st.ok()) {
-    } else {
-      r.content_type = kCborContentType;
-      if (action->cbor_stream != nullptr) {
-        absl::StatusOr<std::shared_ptr<ResponseStream>> stream =
-            action->cbor_stream(**store, doc->root());
-        if (stream.ok()) {
-          r.content_type = kEventStreamContentType;
-          r.stream = std::move(*stream);
-        }
-        st = stream.status();
-      } else {
-        CborWriter out(&r.body);
-        st = action->cbor(**store, doc->root(), out);
+    const CborObject root = doc->root();
+    if (op != nullptr) st = validator.Validate(*op, root);
+    if (st.ok()) st = ActionFault(**store, action->name, root);
+    r.content_type = kCborContentType;
+    if (!st.ok()) {
+      // fall through to the error response
+    } else if (action->cbor_stream != nullptr) {
+      absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->cbor_stream(**store, root);
+      if (stream.ok()) {
+        r.content_type = kEventStreamContentType;
+        r.stream = std::move(*stream);
       }
+      st = stream.status();
+    } else {
+      CborWriter out(&r.body);
+      st = action->cbor(**store, root, out);
     }
   }
-  if (!st.ok()) return MakeErrorResponse(enc, st);
+  if (!st.ok()) return WireErrorResponse(protocol, st);
   return r;
 }
 

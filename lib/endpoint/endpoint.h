@@ -1,25 +1,25 @@
 // Endpoint: the Kinesis wire protocol over a tributary::Store, independent
-// of the transport. It takes what an HTTP POST carries (X-Amz-Target,
-// Content-Type, body) and returns what to answer (status, content type,
-// body). HttpServer (http_server.h) puts it on a socket; tests and
-// benchmarks can call it directly.
+// of the transport. It takes what an HTTP request carries (method, path,
+// query, headers, body) and returns what to answer (status, headers, body).
+// HttpServer (http_server.h) puts it on a socket; tests and benchmarks can
+// call it directly. Everything AWS's front door answers is decided here, so
+// every transport (HTTP/1.1, HTTP/2) answers alike.
 //
-// Protocol (docs/ENDPOINT.md has the full description):
-//   * X-Amz-Target: Kinesis_20131202.<Action>; anything else is
-//     UnknownOperationException. SubscribeToShard answers with a
-//     Response::stream (an AWS event stream) instead of a body.
-//   * Content-Type application/x-amz-json-1.1 (also accepted: an absent
-//     content type, application/json, application/x-amz-json-1.0) or
-//     application/x-amz-cbor-1.1. The response uses the request's encoding.
-//   * A body that does not decode, or a member of the wrong type, is
-//     SerializationException; a missing required member is
-//     ValidationException; everything else comes from the Store.
-//   * Errors are {"__type": "<Kinesis error type>", "message": "..."} with
-//     HTTP 400, or HTTP 500 for InternalFailure (see WireErrorOf).
-//   * With credentials configured, a request must carry a valid SigV4
-//     signature (MissingAuthenticationToken/IncompleteSignature/
-//     UnrecognizedClient/InvalidSignature otherwise); with account selection,
-//     its access key id picks the account's Store (accounts.h).
+// Protocol (docs/ENDPOINT.md has the full description), in AWS's order:
+//   * OPTIONS with an Origin: the CORS preflight answer. Every response to a
+//     request with an Origin carries Access-Control-Allow-Origin: *.
+//   * The protocol, by method and Content-Type (wire_errors.h ProtocolOf):
+//     POST application/x-amz-json-1.1 is JSON, application/x-amz-cbor-1.1
+//     CBOR; GET/PUT/DELETE and form-encoded POSTs get AWS's XML
+//     AccessDeniedException; other types are answered in CBOR.
+//   * A body that does not parse: SerializationException. X-Amz-Target not
+//     Kinesis_20131202.<Action>: UnknownOperationException. An empty body:
+//     SerializationException. (Neither carries a message, as in AWS.)
+//   * Signatures, when required or verified (signature_form.h, lib/sigv4).
+//   * Member types, then constraints (validation/validator.h).
+//   * The action: the Store call of the same name.
+//   * Errors are {"__type": "<Kinesis error type>", "message": "..."}
+//     (wire_errors.h) with HTTP 400, or HTTP 500 for InternalFailure.
 //
 // Thread safety: Handle() is safe for concurrent use (the Store is).
 #ifndef TRIBUTARY_LIB_ENDPOINT_ENDPOINT_H_
@@ -68,9 +68,26 @@ struct Response {
   // The Kinesis error type of an error response ("" on success), for logs
   // and the x-amzn-ErrorType header.
   std::string_view error_type;
+  // Our explanation of an error whose body carries no message (AWS sends
+  // none for UnknownOperationException, InternalFailure and bodies that do
+  // not parse): sent as x-amzn-ErrorMessage, a header AWS's CORS rules
+  // expose, so a person debugging still learns why. Control characters are
+  // sent as spaces.
+  std::string error_message;
   // Set for a streamed response: the body comes from here (`body` is empty).
   std::shared_ptr<ResponseStream> stream;
+  // Headers to send besides Content-Type (none when content_type is
+  // empty), Content-Length, x-amzn-RequestId and x-amzn-ErrorType: CORS.
+  // Values point to constants or into the Request's views.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  // Whether the response carries an x-amz-id-2 (AppendAmzId2): every one
+  // but a CORS preflight's, as in AWS.
+  bool amz_id_2 = true;
 };
+
+// Appends a fresh x-amz-id-2 value (AWS's extended request id: 64 random
+// bytes, base64) for a transport to send.
+void AppendAmzId2(std::string* out);
 
 // How a failed Status goes on the wire.
 struct WireError {
@@ -79,11 +96,13 @@ struct WireError {
 };
 // Maps a non-OK status by its Kinesis error type (tributary::GetErrorType):
 // InternalFailure, and the types that never cross the wire (Corruption,
-// WaiterTimeout), become InternalFailure/500; MissingAuthenticationToken is
-// 403; every other type keeps its name (ErrorTypeName) with HTTP 400.
+// WaiterTimeout), become InternalFailure/500; every other type keeps its
+// name (ErrorTypeName) with HTTP 400 (the JSON and CBOR statuses; the XML
+// ones are in wire_errors.h).
 WireError WireErrorOf(const absl::Status& status);
 
-// One POST request as the transport received it. Views must outlive Handle().
+// One request as the transport received it. Views must outlive Handle()
+// and the Response it returns (which may point into them).
 struct Request {
   std::string_view method = "POST";
   std::string_view path = "/";          // request target before '?'
@@ -92,6 +111,10 @@ struct Request {
   std::string_view content_type;        // Content-Type
   std::string_view authorization;       // Authorization ("" if absent)
   std::string_view host;                // Host ("" if absent; kinesisanalyticsv2 URLs)
+  // CORS: Origin, Access-Control-Request-Headers, -Method ("" if absent).
+  std::string_view origin;
+  std::string_view access_control_request_headers;
+  std::string_view access_control_request_method;
   // Every header in the order received. Needed only when the endpoint
   // verifies signatures (Endpoint::wants_headers()); may be empty otherwise.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
@@ -109,6 +132,11 @@ struct EndpointOptions {
   // docs/ENDPOINT.md "Signatures"). Empty: any signature, or none, is
   // accepted.
   std::map<std::string, std::string> credentials;
+  // Require every request to carry a signature of the right form (header
+  // or query string), as AWS's front door does, without verifying it
+  // (signature_form.h); implied by `credentials`. Off: any signature, or
+  // none, is accepted.
+  bool require_signatures = false;
   // Select the account (and its Store) by the request's access key id
   // (accounts.h). Off: every request goes to the default store.
   bool account_from_access_key = false;
@@ -140,12 +168,13 @@ class Endpoint {
 
   // Answers one request.
   Response Handle(const Request& request) const;
-  // Shorthand without signature or account: X-Amz-Target, Content-Type, body.
+  // Shorthand for a POST without signature or account: X-Amz-Target,
+  // Content-Type, body.
   Response Handle(std::string_view target, std::string_view content_type,
                   const std::string& body) const;
 
-  // Whether Handle() needs Request::headers (signature verification on).
-  bool wants_headers() const { return !options_.credentials.empty(); }
+  // Whether Handle() needs Request::headers (signatures required or verified).
+  bool wants_headers() const { return options_.require_signatures || !options_.credentials.empty(); }
 
   // An error response in the encoding of `content_type`, for errors the
   // transport detects (body too large, malformed HTTP).
@@ -162,6 +191,10 @@ class Endpoint {
  private:
   // The store a request addresses, after its signature is checked.
   absl::StatusOr<Store*> Authenticate(const Request& request) const;
+  // Handle() before the CORS headers.
+  Response Dispatch(const Request& request) const;
+  // A POST in JSON or CBOR (`cbor`), from the body check on.
+  Response HandleAction(const Request& request, bool cbor) const;
 
   Store* store_;
   const EndpointOptions options_;

@@ -336,6 +336,12 @@ void Http2Connection::Dispatch(int32_t id) {
       in.content_type = value;
     } else if (name == "authorization") {
       in.authorization = value;
+    } else if (name == "origin") {  // CORS (Endpoint::Handle)
+      in.origin = value;
+    } else if (name == "access-control-request-headers") {
+      in.access_control_request_headers = value;
+    } else if (name == "access-control-request-method") {
+      in.access_control_request_method = value;
     }
   }
   buffered_body_bytes_ -= std::min(buffered_body_bytes_, s->body.size());
@@ -369,7 +375,7 @@ void Http2Connection::Submit(Stream& s, const Request& in, Response r) {
   auto& h = s.response_headers;
   h.clear();
   h.emplace_back(":status", std::to_string(r.status));
-  h.emplace_back("content-type", r.content_type);
+  if (!r.content_type.empty()) h.emplace_back("content-type", r.content_type);  // none: a CORS preflight
   if (!streamed) h.emplace_back("content-length", std::to_string(r.body.size()));
   host_->AddResponseHeaders(in, r.status, r, [&h](std::string_view name, std::string_view value) {
     h.emplace_back(Lower(name), value);

@@ -89,7 +89,8 @@ class Http2Host {
   // the request target (path and query).
   virtual Response Answer(const Request& request, std::string_view target) = 0;
   // The headers of a response besides :status, content-type and
-  // content-length (request id, error type, CORS, Allow); names as HTTP/1.1
+  // content-length (request id, x-amz-id-2, error type and message, and the
+  // Response's own headers: CORS); names as HTTP/1.1
   // spells them (the HTTP/2 layer lower-cases them).
   virtual void AddResponseHeaders(const Request& request, int status, const Response& response,
                                   HeaderSink add) = 0;

@@ -48,27 +48,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return beast::ie
 
 std::chrono::milliseconds Ms(absl::Duration d) { return absl::ToChronoMilliseconds(d); }
 
-// CORS for browser clients, over either protocol.
-void AddCorsHeaders(std::string_view method, std::string_view origin,
-                    std::string_view requested_headers, Http2Host::HeaderSink add) {
-  if (origin.empty()) return;
-  add("Access-Control-Allow-Origin", "*");
-  add("Access-Control-Expose-Headers",
-      "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,Date");
-  if (method == "OPTIONS") {
-    add("Access-Control-Allow-Methods", "POST, GET, OPTIONS");
-    add("Access-Control-Allow-Headers", requested_headers);
-    add("Access-Control-Max-Age", "172800");
-  }
-}
-
-std::string_view FindHeader(const Request& in, std::string_view name) {
-  for (const auto& [n, v] : in.headers) {
-    if (EqualsIgnoreCase(n, name)) return v;
-  }
-  return {};
-}
-
 }  // namespace
 
 class Session;
@@ -377,6 +356,11 @@ class Session : public std::enable_shared_from_this<Session> {
     in.content_type = req[http::field::content_type];
     in.authorization = req[http::field::authorization];
     in.host = req[http::field::host];
+    in.origin = req[http::field::origin];
+    if (!in.origin.empty()) {
+      in.access_control_request_headers = req[http::field::access_control_request_headers];
+      in.access_control_request_method = req[http::field::access_control_request_method];
+    }
     if (server_->endpoint->wants_headers()) {
       for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
     }
@@ -394,7 +378,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The status line and the headers every response has, into head_.
   // Returns the request's HTTP version (11 when no request was parsed).
-  unsigned StartHead(int status, std::string_view content_type) {
+  unsigned StartHead(int status, const Response& r) {
     const bool have_request = parser_.has_value() && parser_->is_header_done();
     const unsigned version = have_request ? parser_->get().version() : 11;
     head_.clear();
@@ -402,16 +386,16 @@ class Session : public std::enable_shared_from_this<Session> {
     fmt::format_to(std::back_inserter(head_), "{} ", status);
     head_.append(http::obsolete_reason(static_cast<http::status>(status)));
     head_.append("\r\n");
-    AddHeader("Content-Type", content_type);
+    if (!r.content_type.empty()) AddHeader("Content-Type", r.content_type);
     head_.append("x-amzn-RequestId: ");
     server_->AppendRequestId(&head_);
     head_.append("\r\n");
-    if (have_request) {
-      auto& req = parser_->get();
-      AddCorsHeaders(req.method_string(), req[http::field::origin],
-                     req[http::field::access_control_request_headers],
-                     [this](std::string_view name, std::string_view value) { AddHeader(name, value); });
+    if (r.amz_id_2) {
+      head_.append("x-amz-id-2: ");
+      AppendAmzId2(&head_);
+      head_.append("\r\n");
     }
+    for (const auto& [name, value] : r.headers) AddHeader(name, value);
     return version;
   }
 
@@ -431,9 +415,9 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive = keep_alive && have_request && !stopping_ &&
                  !server_->stopping.load(std::memory_order_relaxed);
     const int status = status_override != 0 ? status_override : r.status;
-    const unsigned version = StartHead(status, r.content_type);
+    const unsigned version = StartHead(status, r);
     if (!r.error_type.empty()) AddHeader("x-amzn-ErrorType", r.error_type);
-    if (status == 405) AddHeader("Allow", "POST, GET, OPTIONS");
+    if (!r.error_message.empty()) AddHeader("x-amzn-ErrorMessage", r.error_message);
     fmt::format_to(std::back_inserter(head_), "Content-Length: {}\r\n", r.body.size());
     if (version == 10) {
       if (keep_alive) AddHeader("Connection", "keep-alive");
@@ -464,7 +448,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // HTTP/1.1 chunks (HTTP/1.0: raw, then close). The pump blocks in
   // ResponseStream::Next, never an io thread.
   void ReplyStream(Response r, bool keep_alive) {
-    const unsigned version = StartHead(200, r.content_type);
+    const unsigned version = StartHead(200, r);
     chunked_ = version >= 11;
     keep_alive = keep_alive && chunked_ && !stopping_ &&
                  !server_->stopping.load(std::memory_order_relaxed);
@@ -619,25 +603,11 @@ class Session : public std::enable_shared_from_this<Session> {
   char drain_[8192] = {};  // what a closing connection still sends, discarded
 };
 
-// The routes, whatever the protocol: POST is a Kinesis action
-// (Endpoint::Handle); GET serves the status page and /healthcheck; OPTIONS
-// is a CORS preflight.
+// The routes, whatever the protocol: GET serves the status page and
+// /healthcheck (ours, not AWS's); everything else, whatever the method, is
+// the Endpoint's (AWS's answers to GET, OPTIONS and the rest, and CORS, are
+// decided there; the test control API too, control.h).
 Response HttpServer::Impl::Answer(const Request& in, std::string_view target) {
-  // POSTs, and the test control API's paths whatever the method (control.h),
-  // are the Endpoint's.
-  if (in.method == "POST" || IsControlPath(in.path)) {
-    try {
-      return endpoint->Handle(in);
-    } catch (const std::exception& e) {
-      return Endpoint::ErrorResponse(
-          in.content_type, InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
-    }
-  }
-  if (in.method == "OPTIONS") {  // CORS preflight (browser SDKs)
-    Response r;
-    r.content_type = "text/plain";
-    return r;
-  }
   if (in.method == "GET" && IsStatusPagePath(target)) {  // status_page.h
     return RenderStatusPage(*endpoint, target);
   }
@@ -647,25 +617,26 @@ Response HttpServer::Impl::Answer(const Request& in, std::string_view target) {
     r.body = "ok\n";
     return r;
   }
-  Response r = Endpoint::ErrorResponse(
-      in.content_type,
-      MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
-                fmt::format("{} is not served: send POST / with X-Amz-Target: "
-                            "Kinesis_20131202.<Action> (GET /healthcheck answers 'ok')",
-                            in.method)));
-  r.status = 405;
-  return r;
+  try {
+    return endpoint->Handle(in);
+  } catch (const std::exception& e) {
+    return Endpoint::ErrorResponse(in.content_type,
+                                   InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
+  }
 }
 
-void HttpServer::Impl::AddResponseHeaders(const Request& in, int status, const Response& r,
-                                          HeaderSink add) {
+void HttpServer::Impl::AddResponseHeaders(const Request&, int, const Response& r, HeaderSink add) {
   std::string id;
   AppendRequestId(&id);
   add("x-amzn-RequestId", id);
+  std::string id2;
+  if (r.amz_id_2) {
+    AppendAmzId2(&id2);
+    add("x-amz-id-2", id2);
+  }
   if (!r.error_type.empty()) add("x-amzn-ErrorType", r.error_type);
-  if (status == 405) add("Allow", "POST, GET, OPTIONS");
-  AddCorsHeaders(in.method, FindHeader(in, "origin"), FindHeader(in, "access-control-request-headers"),
-                 add);
+  if (!r.error_message.empty()) add("x-amzn-ErrorMessage", r.error_message);
+  for (const auto& [name, value] : r.headers) add(name, value);
 }
 
 void HttpServer::Impl::DoAccept(bool tls) {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -49,6 +50,19 @@ bool DecodeBase64(std::string_view b64, Scratch* scratch, std::string_view* out)
   return true;
 }
 
+std::optional<bool> BooleanText(std::string_view s) {
+  auto is = [s](std::string_view word) {
+    if (s.size() != word.size()) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(s[i])) != word[i]) return false;
+    }
+    return true;
+  };
+  if (is("true") || is("yes") || is("1")) return true;
+  if (is("false") || is("no") || is("0")) return false;
+  return std::nullopt;
+}
+
 std::string MemberPath(std::string_view parent, int index, std::string_view key) {
   if (parent.empty()) return std::string(key);
   if (index >= 0) return fmt::format("{}[{}].{}", parent, index, key);
@@ -84,17 +98,19 @@ absl::Status JsonObject::Get(std::string_view key, std::optional<int64_t>& out) 
   switch (v->type()) {
     case element_type::INT64: out = v->get_int64().value_unsafe(); return absl::OkStatus();
     case element_type::DOUBLE: {
-      double d = v->get_double().value_unsafe();
-      // 2^63 is exactly representable; anything at or beyond it does not fit.
-      if (std::trunc(d) == d && std::fabs(d) < 9.2233720368547758e18) {
+      // As AWS reads a Long: the fraction dropped (towards negative
+      // infinity), a value beyond the range saturated (validation/validator.h).
+      const double d = std::floor(v->get_double().value_unsafe());
+      if (!(d > -9.2233720368547758e18)) {
+        out = std::numeric_limits<int64_t>::min();
+      } else if (d >= 9.2233720368547758e18) {  // 2^63 is exact
+        out = std::numeric_limits<int64_t>::max();
+      } else {
         out = static_cast<int64_t>(d);
-        return absl::OkStatus();
       }
-      return SerializationError(
-          fmt::format("Member '{}' must be an integer, got {}", Path(key), d));
+      return absl::OkStatus();
     }
-    case element_type::UINT64:
-      return SerializationError(fmt::format("Member '{}' is too large for an integer", Path(key)));
+    case element_type::UINT64: out = std::numeric_limits<int64_t>::max(); return absl::OkStatus();
     default: return TypeError(key, "an integer", *v);
   }
 }
@@ -104,9 +120,24 @@ absl::Status JsonObject::Get(std::string_view key, std::optional<bool>& out) con
   std::optional<element> v = Find(key);
   if (!v) return absl::OkStatus();
   bool b = false;
-  if (v->get_bool().get(b) != simdjson::SUCCESS) return TypeError(key, "a boolean", *v);
-  out = b;
-  return absl::OkStatus();
+  if (v->get_bool().get(b) == simdjson::SUCCESS) {
+    out = b;
+    return absl::OkStatus();
+  }
+  // What AWS also takes for a Boolean (validation/validator.h): a number
+  // with a fraction part (non-zero is true) and the texts true/yes/1 and
+  // false/no/0.
+  if (v->type() == element_type::DOUBLE) {
+    out = v->get_double().value_unsafe() != 0;
+    return absl::OkStatus();
+  }
+  if (v->is_string()) {
+    if (std::optional<bool> t = BooleanText(v->get_string().value_unsafe())) {
+      out = *t;
+      return absl::OkStatus();
+    }
+  }
+  return TypeError(key, "a boolean", *v);
 }
 
 absl::Status JsonObject::Get(std::string_view key, std::optional<absl::Time>& out) const {

@@ -18,15 +18,46 @@ SequenceNumber SequenceNumber::FromParts(uint64_t counter, uint32_t shard_index)
   return SequenceNumber(kOffset + body);
 }
 
+// Kinesis' version 2 layout (types.h), as bit offsets of the 188-bit value:
+// version 0..3, shard index 4..35, record seconds 36..71, zero byte 72..79,
+// counter 80..143, the index's low nibble 144..147, shard creation seconds
+// 148..183, the leading 2 at 184..187. In SequenceNumber's halves: the low
+// 128 bits hold everything up to the counter's low 48 bits; the high half
+// the counter's top 16 bits and the rest.
+SequenceNumber SequenceNumber::FromKinesisParts(int64_t shard_created_s, uint32_t shard_index,
+                                                uint64_t counter, int64_t record_s) {
+  constexpr uint64_t k36 = (uint64_t{1} << 36) - 1;
+  const absl::uint128 low = absl::uint128(2) | (absl::uint128(shard_index) << 4) |
+                            (absl::uint128(static_cast<uint64_t>(record_s) & k36) << 36) |
+                            (absl::uint128(counter & ((uint64_t{1} << 48) - 1)) << 80);
+  const absl::uint128 high = absl::uint128(counter >> 48) | (absl::uint128(shard_index & 0xF) << 16) |
+                             (absl::uint128(static_cast<uint64_t>(shard_created_s) & k36) << 20) |
+                             (absl::uint128(2) << 56);
+  return SequenceNumber(low, high);
+}
+
+bool SequenceNumber::is_kinesis_layout() const {
+  // Leading nibble 2 at bit 184 (so high_ is in [2^57, 1.5 * 2^57)), version
+  // 2 in the last nibble, the counter's top bit clear, the zero byte zero.
+  return (high_ >> 56) == 2 && (absl::Uint128Low64(value_) & 0xF) == 2 &&
+         (absl::Uint128Low64(high_) & 0x8000) == 0 &&
+         ((absl::Uint128High64(value_) >> 8) & 0xFF) == 0;
+}
+
 bool SequenceNumber::has_counter() const {
-  return high_ == 0 && value_ >= kOffset && ((value_ - kOffset) >> 96) == 0;
+  if (high_ == 0) return value_ >= kOffset && ((value_ - kOffset) >> 96) == 0;
+  return is_kinesis_layout() && ((absl::Uint128Low64(value_) >> 4) & 0xffffffffu) < 0x80000000u;
 }
 
 uint64_t SequenceNumber::counter() const {
+  if (high_ != 0) {
+    return (absl::Uint128Low64(high_) & 0xFFFF) << 48 | absl::Uint128High64(value_) >> 16;
+  }
   return absl::Uint128Low64((value_ - kOffset) >> 32);
 }
 
 uint32_t SequenceNumber::shard_index() const {
+  if (high_ != 0) return static_cast<uint32_t>((absl::Uint128Low64(value_) >> 4) & 0xffffffffu);
   return static_cast<uint32_t>(absl::Uint128Low64(value_ - kOffset) & 0xffffffffu);
 }
 
@@ -81,11 +112,10 @@ absl::StatusOr<SequenceNumber> SequenceNumber::Parse(std::string_view decimal,
 }
 
 std::string SequenceNumber::ToString() const {
-  if (high_ == 0) return shard::Uint128ToDecimal(value_);
-  const uint64_t limbs[4] = {absl::Uint128Low64(value_), absl::Uint128High64(value_),
-                             absl::Uint128Low64(high_), absl::Uint128High64(high_)};
   char buf[80];
-  return std::string(buf, shard::Uint256ToDecimal(limbs, buf));
+  return std::string(buf, ToChars(buf));
 }
+
+size_t SequenceNumber::ToChars(char* buf) const { return shard::Uint256ToDecimal(high_, value_, buf); }
 
 }  // namespace tributary

@@ -17,9 +17,16 @@ std::string FormatShardId(uint32_t index) {
 }
 
 absl::StatusOr<uint32_t> ParseShardId(std::string_view id) {
-  constexpr std::string_view kPrefix = "shardId-";
+  // As Kinesis reads a shard id (observed): the text between the first '-'
+  // and the next one ("shardId-000000000007", "shard-7", "anything-7"), or
+  // the whole id if there is no such text ("7"), must be decimal digits with
+  // a value that fits a Java int.
   std::string_view digits = id;
-  if (digits.substr(0, kPrefix.size()) == kPrefix) digits.remove_prefix(kPrefix.size());
+  if (size_t dash = id.find('-'); dash != std::string_view::npos) {
+    std::string_view rest = id.substr(dash + 1);
+    rest = rest.substr(0, rest.find('-'));
+    if (!rest.empty()) digits = rest;
+  }
   bool ok = !digits.empty() && digits.size() <= 20;
   uint64_t v = 0;
   for (char c : digits) {
@@ -29,7 +36,7 @@ absl::StatusOr<uint32_t> ParseShardId(std::string_view id) {
     }
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
-  if (!ok || v > 0xffffffffu) {
+  if (!ok || v > 0x7fffffffu) {
     return ValidationError(fmt::format("'{}' is not a shard id (expected shardId-NNNNNNNNNNNN)",
                                        id.substr(0, 128)));
   }

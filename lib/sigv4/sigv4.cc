@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 
@@ -383,8 +384,100 @@ absl::StatusOr<Authorization> ParseAuthorization(std::string_view header) {
   return a;
 }
 
+namespace {
+
+// The checks and the signature comparison both forms of authentication
+// share: `auth` and `amz_date` from the header or the query string,
+// `canonical_query` the query to sign (without X-Amz-Signature for the
+// query form), `expires` the query form's X-Amz-Expires.
+absl::StatusOr<Verified> VerifyParsed(const Request& request, const Authorization& auth,
+                                      std::string_view amz_date, std::string_view canonical_query,
+                                      std::optional<int64_t> expires, const CredentialLookup& lookup,
+                                      absl::Time now, const VerifyOptions& options) {
+  std::optional<absl::Time> when = ParseAmzDate(amz_date);
+  if (!when.has_value()) {
+    return Fail(ErrorType::kIncompleteSignature,
+                fmt::format("X-Amz-Date '{}' is not of the form YYYYMMDD'T'HHMMSS'Z'.",
+                            amz_date.substr(0, 64)));
+  }
+  if (auth.scope.date != amz_date.substr(0, 8)) {
+    return Fail(ErrorType::kIncompleteSignature,
+                fmt::format("Date in Credential scope does not match YYYYMMDD from ISO-8601 "
+                            "version of date from HTTP: '{}' != '{}', from '{}'.",
+                            auth.scope.date, amz_date.substr(0, 8), amz_date));
+  }
+  if (!options.service.empty() && auth.scope.service != options.service) {
+    return Fail(ErrorType::kIncompleteSignature,
+                fmt::format("Credential should be scoped to correct service: '{}'.",
+                            options.service));
+  }
+  std::vector<std::string_view> names;
+  for (absl::string_view n : absl::StrSplit(auth.signed_headers, ';')) {
+    names.emplace_back(n.data(), n.size());
+  }
+  if (std::find(names.begin(), names.end(), "host") == names.end()) {
+    return Fail(ErrorType::kIncompleteSignature,
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  std::optional<Credentials> creds = lookup(auth.access_key_id);
+  if (!creds.has_value()) {
+    return Fail(ErrorType::kUnrecognizedClient,
+                "The security token included in the request is invalid.");
+  }
+  if (expires.has_value()) {
+    // A presigned request is valid from its X-Amz-Date (give or take the
+    // clock skew) for X-Amz-Expires seconds.
+    if (now > *when + absl::Seconds(*expires) || *when > now + options.max_clock_skew) {
+      return Fail(ErrorType::kInvalidSignature,
+                  fmt::format("Signature expired: {} is now earlier than {} ({} - {} sec.)",
+                              FormatAmzDate(*when + absl::Seconds(*expires)), FormatAmzDate(now),
+                              FormatAmzDate(now), *expires));
+    }
+  } else if (absl::AbsDuration(now - *when) > options.max_clock_skew) {
+    const bool early = *when < now;
+    const absl::Time bound = early ? now - options.max_clock_skew : now + options.max_clock_skew;
+    return Fail(ErrorType::kInvalidSignature,
+                fmt::format("Signature {}: {} is now {} than {} ({} {} {} min.)",
+                            early ? "expired" : "not yet current", amz_date,
+                            early ? "earlier" : "later", FormatAmzDate(bound), FormatAmzDate(now),
+                            early ? "-" : "+", absl::ToInt64Minutes(options.max_clock_skew)));
+  }
+  Request signed_request = request;
+  signed_request.query = canonical_query;
+  const std::string canonical =
+      CanonicalRequest(signed_request, auth.signed_headers, HexSha256(request.payload));
+  const std::string sts = StringToSign(amz_date, auth.scope, canonical);
+  const std::string expected = Signature(SigningKey(creds->secret_access_key, auth.scope), sts);
+  if (expected.size() != auth.signature.size() ||
+      CRYPTO_memcmp(expected.data(), auth.signature.data(), expected.size()) != 0) {
+    return Fail(ErrorType::kInvalidSignature,
+                fmt::format("The request signature we calculated does not match the signature "
+                            "you provided. Check your AWS Secret Access Key and signing method. "
+                            "Consult the service documentation for details.\n\nThe Canonical "
+                            "String for this request should have been\n'{}'\n\nThe String-to-Sign "
+                            "should have been\n'{}'\n",
+                            canonical, sts));
+  }
+  return Verified{auth.access_key_id, auth.scope};
+}
+
+// The raw value of query parameter `name` (nullopt if absent).
+std::optional<std::string_view> QueryValue(std::string_view query, std::string_view name) {
+  for (absl::string_view part : absl::StrSplit(absl::string_view(query.data(), query.size()), '&')) {
+    std::string_view p(part.data(), part.size());
+    const size_t eq = p.find('=');
+    if (p.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : p.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 absl::StatusOr<Verified> Verify(const Request& request, const CredentialLookup& lookup,
                                 absl::Time now, const VerifyOptions& options) {
+  if (QueryValue(request.query, "X-Amz-Algorithm").has_value()) {
+    return VerifyPresigned(request, lookup, now, options);
+  }
   std::optional<std::string_view> header = HeaderValue(request, "authorization");
   if (!header.has_value() || header->empty()) {
     return Fail(ErrorType::kMissingAuthenticationToken, "Missing Authentication Token");
@@ -397,60 +490,50 @@ absl::StatusOr<Verified> Verify(const Request& request, const CredentialLookup& 
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
                 "header.");
   }
-  std::optional<absl::Time> when = ParseAmzDate(*amz_date);
-  if (!when.has_value()) {
+  return VerifyParsed(request, *auth, *amz_date, request.query, std::nullopt, lookup, now, options);
+}
+
+absl::StatusOr<Verified> VerifyPresigned(const Request& request, const CredentialLookup& lookup,
+                                         absl::Time now, const VerifyOptions& options) {
+  auto param = [&](std::string_view name) -> std::string {
+    std::optional<std::string_view> v = QueryValue(request.query, name);
+    return v.has_value() ? PercentDecode(*v) : std::string();
+  };
+  auto incomplete = [](std::string_view what) {
     return Fail(ErrorType::kIncompleteSignature,
-                fmt::format("X-Amz-Date '{}' is not of the form YYYYMMDD'T'HHMMSS'Z'.",
-                            amz_date->substr(0, 64)));
+                fmt::format("{} Re-examine the query-string parameters.", what));
+  };
+  if (param("X-Amz-Algorithm") != kAlgorithm) {
+    return incomplete(fmt::format("X-Amz-Algorithm only supports '{}'.", kAlgorithm));
   }
-  if (auth->scope.date != amz_date->substr(0, 8)) {
-    return Fail(ErrorType::kIncompleteSignature,
-                fmt::format("Date in Credential scope does not match YYYYMMDD from ISO-8601 "
-                            "version of date from HTTP: '{}' != '{}', from '{}'.",
-                            auth->scope.date, amz_date->substr(0, 8), *amz_date));
+  const std::string credential = param("X-Amz-Credential");
+  std::vector<std::string> parts = absl::StrSplit(credential, '/');
+  if (parts.size() != 5 || parts[0].empty() || parts[4] != "aws4_request" || parts[1].size() != 8) {
+    return incomplete("X-Amz-Credential must have the form <access key id>/<YYYYMMDD>/<region>/<service>/aws4_request.");
   }
-  if (!options.service.empty() && auth->scope.service != options.service) {
-    return Fail(ErrorType::kIncompleteSignature,
-                fmt::format("Credential should be scoped to correct service: '{}'.",
-                            options.service));
+  Authorization a;
+  a.access_key_id = parts[0];
+  a.scope = Scope{parts[1], parts[2], parts[3]};
+  a.signed_headers = param("X-Amz-SignedHeaders");
+  a.signature = param("X-Amz-Signature");
+  if (a.signed_headers.empty() || a.signature.empty()) {
+    return incomplete("AWS query-string parameters must include 'X-Amz-SignedHeaders' and 'X-Amz-Signature'.");
   }
-  std::vector<std::string_view> names;
-  for (absl::string_view n : absl::StrSplit(auth->signed_headers, ';')) {
-    names.emplace_back(n.data(), n.size());
+  int64_t expires = 0;
+  const std::string expires_text = param("X-Amz-Expires");
+  if (expires_text.empty()) {
+    expires = 900;  // 15 minutes when the client does not say
+  } else if (!absl::SimpleAtoi(expires_text, &expires) || expires < 1 || expires > 604800) {
+    return incomplete("X-Amz-Expires must be a number of seconds from 1 to 604800.");
   }
-  if (std::find(names.begin(), names.end(), "host") == names.end()) {
-    return Fail(ErrorType::kIncompleteSignature,
-                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  // The canonical query is every parameter but the signature.
+  std::string query;
+  for (absl::string_view part : absl::StrSplit(absl::string_view(request.query.data(), request.query.size()), '&')) {
+    if (part.empty() || part.substr(0, part.find('=')) == "X-Amz-Signature") continue;
+    if (!query.empty()) query += '&';
+    query.append(part.data(), part.size());
   }
-  std::optional<Credentials> creds = lookup(auth->access_key_id);
-  if (!creds.has_value()) {
-    return Fail(ErrorType::kUnrecognizedClient,
-                "The security token included in the request is invalid.");
-  }
-  if (absl::AbsDuration(now - *when) > options.max_clock_skew) {
-    const bool early = *when < now;
-    const absl::Time bound = early ? now - options.max_clock_skew : now + options.max_clock_skew;
-    return Fail(ErrorType::kInvalidSignature,
-                fmt::format("Signature {}: {} is now {} than {} ({} {} {} min.)",
-                            early ? "expired" : "not yet current", *amz_date,
-                            early ? "earlier" : "later", FormatAmzDate(bound), FormatAmzDate(now),
-                            early ? "-" : "+", absl::ToInt64Minutes(options.max_clock_skew)));
-  }
-  const std::string canonical =
-      CanonicalRequest(request, auth->signed_headers, HexSha256(request.payload));
-  const std::string sts = StringToSign(*amz_date, auth->scope, canonical);
-  const std::string expected = Signature(SigningKey(creds->secret_access_key, auth->scope), sts);
-  if (expected.size() != auth->signature.size() ||
-      CRYPTO_memcmp(expected.data(), auth->signature.data(), expected.size()) != 0) {
-    return Fail(ErrorType::kInvalidSignature,
-                fmt::format("The request signature we calculated does not match the signature "
-                            "you provided. Check your AWS Secret Access Key and signing method. "
-                            "Consult the service documentation for details.\n\nThe Canonical "
-                            "String for this request should have been\n'{}'\n\nThe String-to-Sign "
-                            "should have been\n'{}'\n",
-                            canonical, sts));
-  }
-  return Verified{auth->access_key_id, auth->scope};
+  return VerifyParsed(request, a, param("X-Amz-Date"), query, expires, lookup, now, options);
 }
 
 }  // namespace tributary::sigv4

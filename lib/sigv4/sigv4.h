@@ -165,8 +165,21 @@ using CredentialLookup = std::function<std::optional<Credentials>(std::string_vi
 //   UnrecognizedClientException: `lookup` does not know the access key id;
 //   InvalidSignatureException: the signature does not match, or X-Amz-Date
 //     is more than max_clock_skew away from `now` ("Signature expired").
+//   A request whose query string has X-Amz-Algorithm is verified as a
+//   presigned one (VerifyPresigned).
 absl::StatusOr<Verified> Verify(const Request& request, const CredentialLookup& lookup,
                                 absl::Time now, const VerifyOptions& options);
+
+// Verifies a presigned request: the signature in the query string
+// (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Date, X-Amz-Expires (default
+// 900 s), X-Amz-SignedHeaders, X-Amz-Signature), signed over the canonical
+// request whose query is every parameter but X-Amz-Signature and whose
+// payload hash is the body's SHA-256, as the AWS SDKs' presigners do for a
+// non-S3 service. Valid from X-Amz-Date (less the clock skew) until
+// X-Amz-Expires seconds later; then InvalidSignatureException "Signature
+// expired". Other failures as Verify's.
+absl::StatusOr<Verified> VerifyPresigned(const Request& request, const CredentialLookup& lookup,
+                                         absl::Time now, const VerifyOptions& options);
 
 }  // namespace tributary::sigv4
 

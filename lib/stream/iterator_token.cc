@@ -45,30 +45,63 @@ bool Open(std::string_view token, std::string* body) {
 
 }  // namespace
 
+// Shard iterators (version 2) have the outward shape of Kinesis' own
+// (observed): 8 bytes 00 00 00 00 00 00 00 01, then a body whose total
+// length is 152 plus a multiple of 16. Ours is the fields and their
+// checksum, zero-padded to that length. Version 1 tokens (no header, no
+// padding) still decode.
+constexpr uint8_t kIteratorVersion2 = 2;
+constexpr char kIteratorHeader[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+
 std::string EncodeIterator(const IteratorToken& t) {
-  Writer w;
-  w.U8(kIteratorKind);
-  w.U8(kVersion);
-  w.U64(t.stream_incarnation);
-  w.U32(t.shard_index);
-  w.U64(t.position);
-  w.I64(t.issued_ms);
-  w.Str(t.stream_name);
-  return w.Finish();
+  util::Encoder e;
+  e.buffer().append(kIteratorHeader, sizeof(kIteratorHeader));
+  e.U8(kIteratorKind);
+  e.U8(kIteratorVersion2);
+  e.U64(t.stream_incarnation);
+  e.U32(t.shard_index);
+  e.U64(t.position);
+  e.I64(t.issued_ms);
+  e.Str(t.stream_name);
+  e.U64(XXH3_64bits(e.buffer().data(), e.buffer().size()));
+  std::string& raw = e.buffer();
+  size_t size = 152;
+  while (size < raw.size()) size += 16;
+  raw.resize(size, '\0');
+  return absl::Base64Escape(absl::string_view(raw.data(), raw.size()));
 }
 
 absl::StatusOr<IteratorToken> DecodeIterator(std::string_view token) {
-  std::string body;
   IteratorToken t;
   uint8_t kind = 0, version = 0;
-  bool ok = Open(token, &body);
-  if (ok) {
-    Reader r(body);
-    ok = r.U8(&kind) && kind == kIteratorKind && r.U8(&version) && version == kVersion &&
+  bool ok = false;
+  std::string raw;
+  if (!token.empty() && token.size() <= 4096 &&
+      absl::Base64Unescape(absl::string_view(token.data(), token.size()), &raw) && raw.size() >= 152 &&
+      (raw.size() - 152) % 16 == 0 &&
+      std::memcmp(raw.data(), kIteratorHeader, sizeof(kIteratorHeader)) == 0) {
+    Reader r(std::string_view(raw).substr(sizeof(kIteratorHeader)));
+    uint64_t sum = 0;
+    ok = r.U8(&kind) && kind == kIteratorKind && r.U8(&version) && version == kIteratorVersion2 &&
          r.U64(&t.stream_incarnation) && r.U32(&t.shard_index) && r.U64(&t.position) &&
-         r.I64(&t.issued_ms) && r.Str(&t.stream_name) && r.done();
+         r.I64(&t.issued_ms) && r.Str(&t.stream_name);
+    const size_t body = raw.size() - sizeof(kIteratorHeader) - r.remaining();
+    ok = ok && r.U64(&sum) && sum == XXH3_64bits(raw.data(), sizeof(kIteratorHeader) + body);
+    // The padding is zeros and less than 16 bytes past 152.
+    const size_t end = raw.size() - r.remaining();
+    ok = ok && (raw.size() == 152 || raw.size() - end < 16);
+    for (size_t i = end; ok && i < raw.size(); ++i) ok = raw[i] == '\0';
+  } else {
+    std::string body;
+    if (Open(token, &body)) {
+      Reader r(body);
+      ok = r.U8(&kind) && kind == kIteratorKind && r.U8(&version) && version == kVersion &&
+           r.U64(&t.stream_incarnation) && r.U32(&t.shard_index) && r.U64(&t.position) &&
+           r.I64(&t.issued_ms) && r.Str(&t.stream_name) && r.done();
+    }
   }
-  if (!ok) return InvalidArgumentError("Invalid ShardIterator: not a shard iterator issued by this store");
+  // Kinesis' message for a token that is not one of its iterators.
+  if (!ok) return InvalidArgumentError("Invalid ShardIterator.");
   return t;
 }
 

@@ -148,9 +148,12 @@ absl::StatusOr<ListShardsResult> StoreImpl::ListShards(const ListShardsRequest& 
       f.timestamp = absl::FromUnixMillis(t.filter_arg);
     }
     int page = std::min(req.max_results.value_or(t.max_results), limits::kListShardsPageCap);
-    return WithStreamIncarnation(t.stream_name, t.stream_incarnation, now, [&](StreamImpl& s) {
-      return s.ListShards(f, t.after_index, page, now);
-    });
+    return WithStreamIncarnation(
+        t.stream_name, t.stream_incarnation, now,
+        [&](StreamImpl& s) { return s.ListShards(f, t.after_index, page, now); },
+        [this](const std::string& name) {
+          return fmt::format("Stream {} under account {} not found.", name, options_.account_id);
+        });
   }
   ShardFilter f = req.shard_filter.value_or(ShardFilter{});
   int page = std::min(req.max_results.value_or(limits::kListShardsPageCap), limits::kListShardsPageCap);
@@ -168,14 +171,14 @@ absl::StatusOr<ListShardsResult> StoreImpl::ListShards(const ListShardsRequest& 
 absl::StatusOr<PutRecordResult> StoreImpl::Put(std::string_view stream, const PutRecordInput& record,
                                                HashKey hash, std::optional<std::string_view> ordering,
                                                const WriteOptions& write_options) {
-  std::optional<SequenceNumber> seq;
   if (ordering.has_value()) {
-    TRIBUTARY_ASSIGN_OR_RETURN(seq, SequenceNumber::Parse(*ordering, "SequenceNumberForOrdering"));
+    // The pattern check; the stream reads the number in its own layout.
+    TRIBUTARY_RETURN_IF_ERROR(SequenceNumber::ParseAny(*ordering, "SequenceNumberForOrdering").status());
   }
   absl::Time now = Now();
   const bool sync = durable() && write_options.sync.value_or(options_.sync) == Sync::kYes;
   absl::StatusOr<PutRecordResult> r =
-      WithStream(stream, now, [&](StreamImpl& s) { return s.Put(record, hash, seq, now, sync); });
+      WithStream(stream, now, [&](StreamImpl& s) { return s.Put(record, hash, ordering, now, sync); });
   if (r.ok()) NotifyAppend();
   return r;
 }
@@ -192,10 +195,35 @@ absl::StatusOr<PutBatchResult> StoreImpl::PutBatch(std::string_view stream,
   return r;
 }
 
-absl::StatusOr<std::string> StoreImpl::GetShardIterator(const GetShardIteratorRequest& request) {
-  absl::Time now = Now();
-  return WithStream(request.stream, now, [&](StreamImpl& s) { return s.GetShardIterator(request, now); });
+absl::Status StoreImpl::CheckShardId(std::string_view stream, std::string_view shard_id) const {
+  if (ParseShardId(shard_id).ok()) return absl::OkStatus();
+  return ResourceNotFoundError(fmt::format("Could not find shard {} in stream {} under account {}.",
+                                           shard_id.substr(0, 256), stream.substr(0, 256),
+                                           options_.account_id));
 }
+
+absl::StatusOr<std::string> StoreImpl::GetShardIterator(const GetShardIteratorRequest& request) {
+  // Kinesis' order (observed): an unreadable shard id, then the shard of a
+  // stream that does not exist reads as a shard that does not.
+  TRIBUTARY_RETURN_IF_ERROR(CheckShardId(request.stream, request.shard_id));
+  absl::Time now = Now();
+  return WithStream(
+      request.stream, now, [&](StreamImpl& s) { return s.GetShardIterator(request, now); },
+      [&](std::string_view name) {
+        return fmt::format("Shard {} in stream {} under account {} does not exist",
+                           FormatShardId(*ParseShardId(request.shard_id)), name, options_.account_id);
+      });
+}
+
+namespace {
+
+// Java's Date.toString, as Kinesis prints times in messages:
+// "Mon Jan 01 00:00:00 UTC 2024".
+std::string JavaDate(absl::Time t) {
+  return absl::FormatTime("%a %b %d %H:%M:%S UTC %Y", t, absl::UTCTimeZone());
+}
+
+}  // namespace
 
 absl::StatusOr<GetRecordsResult> StoreImpl::GetRecords(std::string_view shard_iterator, int limit) {
   TRIBUTARY_ASSIGN_OR_RETURN(IteratorToken t, DecodeIterator(shard_iterator));
@@ -204,14 +232,20 @@ absl::StatusOr<GetRecordsResult> StoreImpl::GetRecords(std::string_view shard_it
     return ExpiredIteratorError(fmt::format(
         "Iterator expired. The iterator was created at time {} while right now it is {} which is "
         "further in the future than the tolerated delay of 300000 milliseconds.",
-        absl::FormatTime(absl::FromUnixMillis(t.issued_ms)), absl::FormatTime(now)));
+        JavaDate(absl::FromUnixMillis(t.issued_ms)), JavaDate(now)));
   }
-  return WithStreamIncarnation(t.stream_name, t.stream_incarnation, now,
-                               [&](StreamImpl& s) { return s.GetRecords(t, limit, now); });
+  return WithStreamIncarnation(
+      t.stream_name, t.stream_incarnation, now, [&](StreamImpl& s) { return s.GetRecords(t, limit, now); },
+      [&](const std::string& name) {
+        // A deleted (or re-created) stream: Kinesis says the shard is gone.
+        return fmt::format("Shard {} in stream {} under account {} does not exist",
+                           FormatShardId(t.shard_index), name, options_.account_id);
+      });
 }
 
 absl::Status StoreImpl::SplitShard(std::string_view stream, std::string_view shard_to_split,
                                    std::string_view new_starting_hash_key) {
+  TRIBUTARY_RETURN_IF_ERROR(CheckShardId(stream, shard_to_split));
   absl::Time now = Now();
   return WithStream(stream, now, [&](StreamImpl& s) {
     return s.Split(shard_to_split, new_starting_hash_key, now);
@@ -220,6 +254,8 @@ absl::Status StoreImpl::SplitShard(std::string_view stream, std::string_view sha
 
 absl::Status StoreImpl::MergeShards(std::string_view stream, std::string_view shard_to_merge,
                                     std::string_view adjacent_shard_to_merge) {
+  TRIBUTARY_RETURN_IF_ERROR(CheckShardId(stream, shard_to_merge));
+  TRIBUTARY_RETURN_IF_ERROR(CheckShardId(stream, adjacent_shard_to_merge));
   absl::Time now = Now();
   return WithStream(stream, now, [&](StreamImpl& s) {
     return s.Merge(shard_to_merge, adjacent_shard_to_merge, now);

@@ -59,7 +59,18 @@ absl::Status CheckResourceArn(std::string_view arn) {
 }
 
 absl::StatusOr<HashKey> RecordHash(const PutRecordInput& r) {
-  if (r.explicit_hash_key.has_value()) return HashKey::Parse(*r.explicit_hash_key, "ExplicitHashKey");
+  if (r.explicit_hash_key.has_value()) {
+    absl::StatusOr<HashKey> k = HashKey::Parse(*r.explicit_hash_key, "ExplicitHashKey");
+    std::string_view s = *r.explicit_hash_key;
+    if (!k.ok() && !s.empty() && s.size() <= 39 && s.find_first_not_of("0123456789") == std::string_view::npos &&
+        (s.size() == 1 || s[0] != '0')) {
+      // A number (the pattern 0|([1-9]\d{0,38}) holds) of 2^128 or more:
+      // Kinesis' message (observed).
+      return InvalidArgumentError(fmt::format(
+          "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was {}", s));
+    }
+    return k;
+  }
   return HashKey::FromPartitionKey(r.partition_key);
 }
 
@@ -180,17 +191,20 @@ absl::StatusOr<ListShardsResult> Store::ListShards(const ListShardsRequest& req)
                                        limits::kMaxListLimit));
   }
   if (req.next_token.has_value()) {
-    if (req.stream.has_value() || req.exclusive_start_shard_id.has_value() ||
-        req.stream_creation_timestamp.has_value() || req.shard_filter.has_value()) {
+    if (req.stream.has_value()) {
+      // Kinesis' message (observed).
+      return InvalidArgumentError("NextToken and StreamName cannot be provided together.");
+    }
+    if (req.exclusive_start_shard_id.has_value() || req.stream_creation_timestamp.has_value() ||
+        req.shard_filter.has_value()) {
       return InvalidArgumentError(
-          "NextToken cannot be combined with StreamName, StreamARN, ExclusiveStartShardId, "
-          "StreamCreationTimestamp or ShardFilter: the token already names the stream and "
-          "position.");
+          "NextToken cannot be combined with ExclusiveStartShardId, StreamCreationTimestamp or "
+          "ShardFilter: the token already names the stream and position.");
     }
     return backend_->ListShards(req, std::nullopt);
   }
   if (!req.stream.has_value()) {
-    return InvalidArgumentError("ListShards needs either NextToken or StreamName/StreamARN.");
+    return InvalidArgumentError("Either NextToken or StreamName should be provided.");
   }
   ShardFilter f = req.shard_filter.value_or(ShardFilter{});
   const bool needs_id = f.type == ShardFilterType::kAfterShardId;
@@ -267,6 +281,8 @@ absl::StatusOr<PutBatchResult> Store::PutBatch(std::string_view stream,
   for (size_t i = 0; i < records.size(); ++i) {
     absl::StatusOr<HashKey> h = RecordHash(records[i]);
     if (!h.ok()) {
+      // Kinesis' own message for a key beyond 2^128-1 names no record.
+      if (GetErrorType(h.status()) == ErrorType::kInvalidArgument) return h.status();
       return MakeError(h.status().code(), GetErrorType(h.status()),
                        fmt::format("Records[{}]: {}", i, std::string(h.status().message())));
     }

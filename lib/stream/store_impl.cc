@@ -265,9 +265,15 @@ absl::Status StoreImpl::ReserveShards(int delta, std::string_view what) {
   int cur = open_shards_.load(std::memory_order_relaxed);
   do {
     if (cur + delta > options_.shard_limit) {
+      // Kinesis' message (observed); `what` is not part of it.
+      (void)what;
       return LimitExceededError(fmt::format(
-          "{} would raise the open shards of account {} to {}, above the shard limit {}", what,
-          options_.account_id, cur + delta, options_.shard_limit));
+          "This request would exceed the shard limit for the account {} in {}. Current shard count for the "
+          "account: {}. Limit: {}. Number of additional shards that would have resulted from this request: {}. "
+          "Refer to the AWS Service Limits page "
+          "(http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how "
+          "to request higher limits.",
+          options_.account_id, options_.region, cur, options_.shard_limit, delta));
     }
   } while (!open_shards_.compare_exchange_weak(cur, cur + delta, std::memory_order_relaxed));
   return absl::OkStatus();
@@ -313,7 +319,7 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
   } else {
     shard_count = o.shard_count.value_or(limits::kOnDemandShardCount);
   }
-  if (shard_count < 1 || shard_count > limits::kMaxShardsPerStream) {
+  if (shard_count < 1) {
     return ValidationError(fmt::format("ShardCount {} is outside [1, {}]", shard_count,
                                        limits::kMaxShardsPerStream));
   }
@@ -335,9 +341,17 @@ absl::Status StoreImpl::CreateStream(std::string_view name, const CreateStreamOp
                                           options_.account_id));
   }
   if (o.mode == StreamMode::kOnDemand) TRIBUTARY_RETURN_IF_ERROR(ReserveOnDemand(name));
+  // The account's limit first: that is what Kinesis answers for a count
+  // beyond both (observed).
   if (absl::Status st = ReserveShards(shard_count, fmt::format("CreateStream {}", name)); !st.ok()) {
     if (o.mode == StreamMode::kOnDemand) ReleaseOnDemand();
     return st;
+  }
+  if (shard_count > limits::kMaxShardsPerStream) {
+    ReleaseShards(shard_count);
+    if (o.mode == StreamMode::kOnDemand) ReleaseOnDemand();
+    return ValidationError(fmt::format("ShardCount {} is outside [1, {}]", shard_count,
+                                       limits::kMaxShardsPerStream));
   }
   TRIBUTARY_RETURN_IF_ERROR(CheckHealthy());
   next_incarnation_hint_.store(next_incarnation_ + 1, std::memory_order_relaxed);

@@ -87,14 +87,24 @@ class StoreImpl final : public StoreBackend {
   int on_demand_streams() const { return on_demand_streams_.load(std::memory_order_relaxed); }
 
   // Runs `fn(StreamImpl&)` on the live stream named by `stream` with mu_
-  // held shared; ResourceNotFoundException if there is none.
+  // held shared; ResourceNotFoundException if there is none, with Kinesis'
+  // message "Stream X under account A not found." or, given `missing`,
+  // missing(X).
   template <typename Fn>
   auto WithStream(std::string_view stream, absl::Time now, Fn&& fn)
       -> decltype(fn(std::declval<StreamImpl&>()));
-  // Same, for the stream a token names, checking its incarnation.
-  template <typename Fn>
+  template <typename Fn, typename Missing>
+  auto WithStream(std::string_view stream, absl::Time now, Fn&& fn, Missing&& missing)
+      -> decltype(fn(std::declval<StreamImpl&>()));
+  // Same, for the stream a token names, checking its incarnation;
+  // missing(name) is the message when it is gone.
+  template <typename Fn, typename Missing>
   auto WithStreamIncarnation(const std::string& name, uint64_t incarnation, absl::Time now,
-                             Fn&& fn) -> decltype(fn(std::declval<StreamImpl&>()));
+                             Fn&& fn, Missing&& missing) -> decltype(fn(std::declval<StreamImpl&>()));
+  // ResourceNotFoundException "Could not find shard <id> in stream <stream>
+  // under account <account>." for a shard id Kinesis cannot read
+  // (ParseShardId), which Kinesis reports before it looks the stream up.
+  absl::Status CheckShardId(std::string_view stream, std::string_view shard_id) const;
 
   absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options) override;
   absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion) override;
@@ -267,27 +277,29 @@ class StoreImpl final : public StoreBackend {
 template <typename Fn>
 auto StoreImpl::WithStream(std::string_view stream, absl::Time now, Fn&& fn)
     -> decltype(fn(std::declval<StreamImpl&>())) {
+  return WithStream(stream, now, std::forward<Fn>(fn), [this](std::string_view name) {
+    return "Stream " + std::string(name) + " under account " + options_.account_id + " not found.";
+  });
+}
+
+template <typename Fn, typename Missing>
+auto StoreImpl::WithStream(std::string_view stream, absl::Time now, Fn&& fn, Missing&& missing)
+    -> decltype(fn(std::declval<StreamImpl&>())) {
   absl::StatusOr<std::string_view> name = ResolveName(stream);
   if (!name.ok()) return name.status();
   util::ReaderLock l(&mu_);
   StreamImpl* s = FindLocked(*name, now);
-  if (s == nullptr) {
-    return ResourceNotFoundError("Stream " + std::string(*name) + " under account " +
-                                 options_.account_id + " not found.");
-  }
+  if (s == nullptr) return ResourceNotFoundError(missing(*name));
   return fn(*s);
 }
 
-template <typename Fn>
+template <typename Fn, typename Missing>
 auto StoreImpl::WithStreamIncarnation(const std::string& name, uint64_t incarnation,
-                                      absl::Time now, Fn&& fn)
+                                      absl::Time now, Fn&& fn, Missing&& missing)
     -> decltype(fn(std::declval<StreamImpl&>())) {
   util::ReaderLock l(&mu_);
   StreamImpl* s = FindLocked(name, now);
-  if (s == nullptr || s->incarnation() != incarnation) {
-    return ResourceNotFoundError("Stream " + name + " under account " + options_.account_id +
-                                 " not found (the shard iterator refers to a deleted stream).");
-  }
+  if (s == nullptr || s->incarnation() != incarnation) return ResourceNotFoundError(missing(name));
   return fn(*s);
 }
 

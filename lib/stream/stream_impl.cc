@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "log/mem_log.h"
+#include "shard/kinesis_sequence.h"
 #include "shard/uniform.h"
 #include "stream/store_impl.h"
 #include "util/coding.h"
@@ -19,6 +20,15 @@ int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 // need 2^62 appends (or a SequenceNumberForOrdering this large) to reach it.
 constexpr uint64_t kMaxCounter = uint64_t{1} << 62;
 int64_t HoursMs(int hours) { return int64_t{hours} * 3600 * 1000; }
+
+// Shard::seq_created_s of `s`, given the shards before it.
+int64_t SeqCreatedSeconds(const Shard& s, const std::vector<std::unique_ptr<Shard>>& shards) {
+  int64_t t = s.created_ms / 1000;
+  for (const std::optional<uint32_t>& p : {s.parent, s.adjacent_parent}) {
+    if (p && *p < shards.size()) t = std::max(t, shards[*p]->seq_created_s + 1);
+  }
+  return t;
+}
 
 }  // namespace
 
@@ -35,6 +45,7 @@ StreamImpl::StreamImpl(StoreImpl* store, std::string name, uint64_t incarnation,
       created_(absl::FromUnixMillis(Ms(now))),
       throughput_(store->options().throughput) {
   util::WriterLock l(&mu_);
+  seq_format_ = options.sequence_format.value_or(store->options().sequence_format);
   mode_ = options.mode;
   max_record_size_ = static_cast<size_t>(options.max_record_size_kib) * 1024;
   retention_hours_ = limits::kDefaultRetentionHours;
@@ -153,6 +164,10 @@ std::string StreamImpl::SerializeLocked() const {
   e.U8(warm_.has_value());
   e.U32(static_cast<uint32_t>(warm_ ? warm_->target_mibps : 0));
   e.U32(static_cast<uint32_t>(warm_ ? warm_->current_mibps : 0));
+  // Trailing field: the sequence-number layout (types.h SequenceFormat).
+  // Blobs written before it existed end here; Restore reads them as
+  // kTributary, the only layout there was.
+  e.U8(static_cast<uint8_t>(seq_format_));
   return std::move(e.buffer());
 }
 
@@ -452,6 +467,10 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     if (has_policy) policy = std::move(p);
     if (has_warm) warm = WarmThroughput{target, current};
   }
+  uint8_t seq_format = static_cast<uint8_t>(SequenceFormat::kTributary);
+  if (!d.done() && (!d.U8(&seq_format) || seq_format > static_cast<uint8_t>(SequenceFormat::kKinesis))) {
+    return bad();
+  }
   if (!d.done()) return bad();
   // A blob that decodes can still be inconsistent (a bug, or bytes edited
   // behind the checksum): the rest of the stream trusts these fields, so
@@ -486,9 +505,12 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
     st->metrics_ = std::move(metrics);
     st->policy_ = std::move(policy);
     st->warm_ = warm;
+    st->seq_format_ = static_cast<SequenceFormat>(seq_format);
     st->shards_ = std::move(shards);
     for (auto& sp : st->shards_) {
       Shard& sh = *sp;
+      // Parents have lower indexes: theirs are set already.
+      sh.seq_created_s = SeqCreatedSeconds(sh, st->shards_);
       if (sh.parent) st->shards_[*sh.parent]->children.push_back(sh.index);
       if (sh.adjacent_parent) st->shards_[*sh.adjacent_parent]->children.push_back(sh.index);
       util::MutexLock dl(&sh.data_mu);
@@ -647,19 +669,24 @@ ShardDescription StreamImpl::DescribeShard(const Shard& s, int64_t now_ms) const
   // The advertised starting number sits just below the first record's, so
   // AT_ and AFTER_SEQUENCE_NUMBER of it are both valid and read the shard
   // from its first record (docs/CONCEPTS.md "Sequence numbers").
-  d.starting_sequence_number = SequenceNumber::FromParts(s.start_counter - 1, s.index);
+  d.starting_sequence_number = MakeSeq(s, s.start_counter - 1, s.created_ms);
   if (s.closed) {
-    d.ending_sequence_number =
-        s.closed_last_counter ? SequenceNumber::FromParts(*s.closed_last_counter, s.index)
-                              : d.starting_sequence_number;
+    // The last record's number (its arrival is expires_after_ms, which is
+    // persisted), so a reader can tell it has read the shard to its end.
+    d.ending_sequence_number = s.closed_last_counter ? MakeSeq(s, *s.closed_last_counter, s.expires_after_ms)
+                                                     : d.starting_sequence_number;
   }
   d.state = StateOf(s, now_ms);
   return d;
 }
 
 std::string StreamImpl::ShardNotFound(std::string_view id) const {
-  return fmt::format("Shard {} in stream {} under account {} does not exist", id.substr(0, 128),
-                     name_, store_->options().account_id);
+  // Kinesis names the shard by its canonical id ("shard-5" is reported as
+  // shardId-000000000005).
+  absl::StatusOr<uint32_t> idx = ParseShardId(id);
+  return fmt::format("Shard {} in stream {} under account {} does not exist",
+                     idx.ok() ? FormatShardId(*idx) : std::string(id.substr(0, 128)), name_,
+                     store_->options().account_id);
 }
 
 absl::StatusOr<Shard*> StreamImpl::FindShard(std::string_view id) const {
@@ -669,7 +696,14 @@ absl::StatusOr<Shard*> StreamImpl::FindShard(std::string_view id) const {
 }
 
 absl::StatusOr<Shard*> StreamImpl::FindOpenShardForReshard(std::string_view id) const {
-  TRIBUTARY_ASSIGN_OR_RETURN(Shard * s, FindShard(id));
+  absl::StatusOr<uint32_t> idx = ParseShardId(id);
+  if (!idx.ok() || *idx >= shards_.size()) {
+    // SplitShard's and MergeShards' wording (observed).
+    return ResourceNotFoundError(fmt::format(
+        "Could not find shard {} in stream {} under account {}.",
+        idx.ok() ? FormatShardId(*idx) : std::string(id.substr(0, 128)), name_, store_->options().account_id));
+  }
+  Shard* s = shards_[*idx].get();
   if (s->closed) {
     return ResourceInUseError(fmt::format(
         "Shard {} in stream {} under account {} has already been merged or split, and thus "
@@ -703,6 +737,47 @@ void StreamImpl::InitBuckets(Shard* s, absl::Time now) {
   s->read_calls.Reset(throughput_.read_calls_per_second, now);
 }
 
+SequenceNumber StreamImpl::MakeSeq(const Shard& s, uint64_t counter, int64_t arrival_ms) const {
+  if (seq_format_ == SequenceFormat::kTributary) return SequenceNumber::FromParts(counter, s.index);
+  return SequenceNumber::FromKinesisParts(s.seq_created_s, s.index, counter,
+                                          std::max<int64_t>(arrival_ms, 0) / 1000);
+}
+
+absl::StatusOr<SequenceNumber> StreamImpl::ParseSequenceFor(const Shard& s, std::string_view text,
+                                                            std::string_view what,
+                                                            std::string_view operation) const {
+  const std::string& account = store_->options().account_id;
+  if (seq_format_ == SequenceFormat::kTributary) {
+    TRIBUTARY_ASSIGN_OR_RETURN(SequenceNumber seq, SequenceNumber::Parse(text, what));
+    if (seq.shard_index() != s.index) {
+      return InvalidArgumentError(fmt::format("Invalid {}. It encodes {}, while it was used in a call to a shard with {}",
+                                              what, FormatShardId(seq.shard_index()), s.id));
+    }
+    return seq;
+  }
+  // Kinesis' layout: read the number as Kinesis does, with its messages.
+  TRIBUTARY_ASSIGN_OR_RETURN(SequenceNumber seq, SequenceNumber::ParseAny(text, what));
+  const std::optional<shard::KinesisSequenceFields> f = shard::ReadKinesisSequence(seq);
+  if (!f.has_value()) {
+    return InvalidArgumentError(fmt::format("{} {} used in {} on shard {} in stream {} under account {} is invalid.",
+                                            what, text, operation, s.id, name_, account));
+  }
+  if (f->shard_index != static_cast<int64_t>(s.index)) {
+    return InvalidArgumentError(fmt::format("Invalid {}. It encodes {}, while it was used in a call to a shard with {}",
+                                            what, shard::KinesisShardName(f->shard_index), s.id));
+  }
+  if (f->version != 2 || f->shard_created_s != s.seq_created_s) {
+    // Observed: Kinesis fails on its old (version 0) numbers of the right
+    // shard rather than saying so.
+    if (f->version == 0) return InternalFailureError(fmt::format("{} {} is of an unsupported layout", what, text));
+    return InvalidArgumentError(fmt::format(
+        "{} {} used in {} on shard {} in stream {} under account {} is invalid because it did not come "
+        "from this stream.",
+        what, text, operation, s.id, name_, account));
+  }
+  return seq;
+}
+
 Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
                             std::optional<uint32_t> adjacent, uint64_t start_counter,
                             int64_t now_ms) {
@@ -714,6 +789,7 @@ Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
   s->adjacent_parent = adjacent;
   s->start_counter = start_counter;
   s->created_ms = now_ms;
+  s->seq_created_s = SeqCreatedSeconds(*s, shards_);
   {
     util::MutexLock dl(&s->data_mu);
     if (constructing_) {
@@ -777,24 +853,32 @@ void StreamImpl::RebuildRoutes() {
 // lie inside each target range. Every step is a real split or merge, so the
 // lineage stays a proper split/merge DAG (each child has at most two
 // parents); short-lived intermediate shards are closed and empty.
+// UNIFORM_SCALING as Kinesis does it (observed: the totals of shards, open
+// and closed, that AWS leaves; moto's tests record them: 2 -> 4 leaves 6,
+// 4 -> 5 leaves 15, 10 -> 13 leaves 37, 4 -> 2 leaves 6, 5 -> 3 leaves 7):
+//   * up: every open shard is split at the middle of its range (current
+//     splits), then adjacent shards are merged down to the target as below
+//     (2 * current - target merges);
+//   * down: adjacent open shards are merged in pairs, lowest hash keys
+//     first (the 1st with the 2nd, the 3rd with the 4th, ...), pass after
+//     pass, until `target` remain (current - target merges).
+// The result is as uniform as those counts allow: every open shard covers
+// 1/current or 1/(2 * current) of the key space when scaling up.
 void StreamImpl::DoUniformScale(int target, int64_t now_ms) {
-  std::vector<HashKeyRange> want = shard::UniformRanges(target);
-  for (size_t j = 1; j < want.size(); ++j) {
-    HashKey b = want[j].start;
-    Shard* s = Route(b);
-    if (s->range.start != b) {
-      DoSplit(s, b, now_ms);
-      RebuildRoutes();
+  std::vector<Shard*> open = OpenShardsByRange();
+  if (static_cast<size_t>(target) > open.size()) {
+    for (Shard* s : open) {
+      const HashKey k = s->range.Midpoint();
+      if (s->range.start.value() + 1 < k.value() && k < s->range.end) DoSplit(s, k, now_ms);
     }
-  }
-  for (const HashKeyRange& w : want) {
-    std::vector<Shard*> inside;
-    for (const auto& r : routes_) {
-      if (w.Contains(r.second->range.start)) inside.push_back(r.second);
-    }
-    Shard* acc = inside.empty() ? nullptr : inside[0];
-    for (size_t i = 1; i < inside.size(); ++i) acc = DoMerge(acc, inside[i], now_ms);
     RebuildRoutes();
+    open = OpenShardsByRange();
+  }
+  while (open.size() > static_cast<size_t>(target)) {
+    const size_t merges = std::min(open.size() - static_cast<size_t>(target), open.size() / 2);
+    for (size_t i = 0; i < merges; ++i) DoMerge(open[2 * i], open[2 * i + 1], now_ms);
+    RebuildRoutes();
+    open = OpenShardsByRange();
   }
 }
 
@@ -832,12 +916,31 @@ absl::Status StreamImpl::ThrottleWrite(Shard* s, size_t bytes, absl::Time now) {
 }
 
 absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, HashKey hash,
-                                                std::optional<SequenceNumber> ordering,
+                                                std::optional<std::string_view> ordering_text,
                                                 absl::Time now, bool sync) {
   FinishTransitionIfDue(now);
   util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   TRIBUTARY_RETURN_IF_ERROR(store_->CheckHealthy());
+  // SequenceNumberForOrdering: the new record's number exceeds it. In
+  // Kinesis' layout, any number Kinesis reads is accepted (another shard's
+  // or stream's too, where it cannot matter: theirs sort apart), unless it
+  // names a record time in the future; invalid ones get Kinesis' message.
+  std::optional<SequenceNumber> ordering;
+  std::optional<shard::KinesisSequenceFields> ordering_fields;
+  if (ordering_text.has_value()) {
+    if (seq_format_ == SequenceFormat::kTributary) {
+      TRIBUTARY_ASSIGN_OR_RETURN(ordering, SequenceNumber::Parse(*ordering_text, "SequenceNumberForOrdering"));
+    } else {
+      TRIBUTARY_ASSIGN_OR_RETURN(ordering, SequenceNumber::ParseAny(*ordering_text, "SequenceNumberForOrdering"));
+      ordering_fields = shard::ReadKinesisSequence(*ordering);
+      if (!ordering_fields || ordering_fields->record_s * 1000 > Ms(now)) {
+        return InvalidArgumentError(fmt::format(
+            "ExclusiveMinimumSequenceNumber {} used in PutRecord on stream {} under account {} is invalid.",
+            *ordering_text, name_, store_->options().account_id));
+      }
+    }
+  }
   size_t size = record.data.size() + record.partition_key.size();
   if (size > max_record_size_) {
     return InvalidArgumentError(fmt::format(
@@ -854,6 +957,11 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   util::MutexLock dl(&s->data_mu);
   TRIBUTARY_RETURN_IF_ERROR(ThrottleWrite(s, size, now));
   uint64_t counter = s->next_counter;
+  if (ordering_fields.has_value() &&
+      !(ordering_fields->version == 2 && ordering_fields->shard_index == static_cast<int64_t>(s->index) &&
+        ordering_fields->shard_created_s == s->seq_created_s)) {
+    ordering.reset();  // another shard's number: ours are apart from it already
+  }
   if (ordering.has_value() && ordering->counter() >= counter) {
     if (ordering->counter() >= kMaxCounter - 1) {
       return InvalidArgumentError(fmt::format(
@@ -872,7 +980,7 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   MaybeTrim(s, now_ms);
   token = s->log->DurabilityToken();
   shard_log = s->log.get();
-  result = PutRecordResult{ShardId(s->index), SequenceNumber::FromParts(counter, s->index)};
+  result = PutRecordResult{ShardId(s->index), MakeSeq(*s, counter, arrival)};
   }
   // Outside the shard lock, so concurrent writers of the shard share one
   // sync; the stream lock (shared) keeps the log alive.
@@ -944,7 +1052,7 @@ absl::StatusOr<PutBatchResult> StreamImpl::PutBatch(absl::Span<const PutRecordIn
         continue;
       }
       batch.push_back({counter, arrival, r.partition_key, r.data});
-      out.sequence_number = SequenceNumber::FromParts(counter, s->index);
+      out.sequence_number = MakeSeq(*s, counter, arrival);
       out.shard_id = ShardId(s->index);
       ++counter;
     }
@@ -1008,31 +1116,37 @@ absl::StatusOr<std::string> StreamImpl::GetShardIterator(const GetShardIteratorR
   const bool by_seq = req.type == ShardIteratorType::kAtSequenceNumber ||
                       req.type == ShardIteratorType::kAfterSequenceNumber;
   const bool by_time = req.type == ShardIteratorType::kAtTimestamp;
-  if (by_seq != req.starting_sequence_number.has_value()) {
-    return InvalidArgumentError(
-        "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
-        "StartingSequenceNumber or (2) TRIM_HORIZON, LATEST or AT_TIMESTAMP and no "
-        "StartingSequenceNumber.");
-  }
-  if (by_time != req.timestamp.has_value()) {
-    return InvalidArgumentError(
-        "Must specify Timestamp with AT_TIMESTAMP, and only with AT_TIMESTAMP.");
-  }
-  std::optional<SequenceNumber> seq;
-  if (by_seq) {
-    TRIBUTARY_ASSIGN_OR_RETURN(seq, SequenceNumber::Parse(*req.starting_sequence_number,
-                                                          "StartingSequenceNumber"));
-  }
   util::ReaderLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
+  // Kinesis' order (observed): the shard, then the iterator type's
+  // arguments, then the sequence number.
   TRIBUTARY_ASSIGN_OR_RETURN(Shard * s, FindShard(req.shard_id));
   const int64_t now_ms = Ms(now);
   if (Expired(*s, now_ms)) return ResourceNotFoundError(ShardNotFound(req.shard_id) + " (expired)");
-  if (seq && seq->shard_index() != s->index) {
+  if (by_seq != req.starting_sequence_number.has_value() && !by_time) {
     return InvalidArgumentError(fmt::format(
-        "StartingSequenceNumber {} used in GetShardIterator on shard {} in stream {} under "
-        "account {} is invalid because it did not come from this shard.",
-        seq->ToString(), s->id, name_, store_->options().account_id));
+        "Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and "
+        "StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. "
+        "Request specified {} and {}.",
+        ToString(req.type), by_seq ? "no StartingSequenceNumber" : "also a StartingSequenceNumber"));
+  }
+  if (by_time) {
+    if (!req.timestamp.has_value()) {
+      return InvalidArgumentError(
+          "Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current "
+          "request has no timestamp parameter.");
+    }
+    if (*req.timestamp > now) {
+      return InvalidArgumentError(fmt::format(
+          "The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. "
+          "timestampInMillis: {}, currentTimestampInMillis: {}",
+          absl::ToUnixMillis(*req.timestamp), now_ms));
+    }
+  }
+  std::optional<SequenceNumber> seq;
+  if (by_seq) {
+    TRIBUTARY_ASSIGN_OR_RETURN(seq, ParseSequenceFor(*s, *req.starting_sequence_number,
+                                                     "StartingSequenceNumber", "GetShardIterator"));
   }
   IteratorToken t;
   t.stream_name = name_;
@@ -1099,6 +1213,14 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
   log::ReadLimits lim{static_cast<size_t>(limit), limits::kMaxGetRecordsBytes};
   TRIBUTARY_ASSIGN_OR_RETURN(uint64_t next, s->log->Read(token.position, visible_from, lim,
                                                          s->index, &result.records));
+  if (seq_format_ != SequenceFormat::kTributary) {
+    // The log numbers records in Tributary's layout; this stream hands out
+    // Kinesis'.
+    for (Record& r : result.records) {
+      r.sequence_number = MakeSeq(*s, r.sequence_number.counter(),
+                                  absl::ToUnixMillis(r.approximate_arrival_timestamp));
+    }
+  }
   if (throughput_.enabled && metered) {
     size_t bytes = 0;
     for (const Record& r : result.records) bytes += r.data.size() + r.partition_key.size();
@@ -1135,7 +1257,8 @@ absl::StatusOr<GetRecordsResult> StreamImpl::GetRecords(const IteratorToken& tok
     result.next_shard_iterator = EncodeIterator(t);
     if (continuation != nullptr) {
       *continuation = result.records.empty()
-                          ? SequenceNumber::FromParts(std::max(next, s->start_counter) - 1, s->index)
+                          ? MakeSeq(*s, std::max(next, s->start_counter) - 1,
+                                    std::max(s->created_ms, s->last_arrival_ms))
                           : result.records.back().sequence_number;
     }
   }
@@ -1189,7 +1312,7 @@ std::vector<ShardStatistics> StreamImpl::Statistics(absl::Time now) {
       if (auto t = s.log->oldest_arrival_ms()) st.oldest_arrival = absl::FromUnixMillis(*t);
       if (auto t = s.log->newest_arrival_ms()) st.newest_arrival = absl::FromUnixMillis(*t);
     }
-    if (s.last_counter) st.last_sequence_number = SequenceNumber::FromParts(*s.last_counter, s.index);
+    if (s.last_counter) st.last_sequence_number = MakeSeq(s, *s.last_counter, s.last_arrival_ms);
     out.push_back(std::move(st));
   }
   return out;
@@ -1317,7 +1440,16 @@ absl::StatusOr<ListShardsResult> StreamImpl::ListShards(const ShardFilter& filte
 
 absl::Status StreamImpl::Split(std::string_view shard_id, std::string_view new_start,
                                absl::Time now) {
-  TRIBUTARY_ASSIGN_OR_RETURN(HashKey k, HashKey::Parse(new_start, "NewStartingHashKey"));
+  // A key of 2^128 or more is past every shard's end: the range message
+  // below, as Kinesis answers (not a parse error).
+  absl::StatusOr<HashKey> parsed = HashKey::Parse(new_start, "NewStartingHashKey");
+  bool beyond = false;
+  if (!parsed.ok()) {
+    beyond = !new_start.empty() && new_start.size() <= 129 &&
+             new_start.find_first_not_of("0123456789") == std::string_view::npos &&
+             (new_start.size() == 1 || new_start[0] != '0');
+    if (!beyond) return parsed.status();
+  }
   FinishTransitionIfDue(now);
   util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckActiveForChange("SplitShard"));
@@ -1326,14 +1458,15 @@ absl::Status StreamImpl::Split(std::string_view shard_id, std::string_view new_s
   }
   TRIBUTARY_ASSIGN_OR_RETURN(Shard * s, FindOpenShardForReshard(shard_id));
   // Kinesis' rule: start + 1 < k < end, so both children hold >= 2 keys.
-  if (!(s->range.start.value() + 1 < k.value() && k < s->range.end)) {
+  if (beyond || !(s->range.start.value() + 1 < parsed->value() && *parsed < s->range.end)) {
     return InvalidArgumentError(fmt::format(
         "NewStartingHashKey {} used in SplitShard() on shard {} in stream {} under account {} "
         "is not both greater than one plus the shard's StartingHashKey {} and less than the "
         "shard's EndingHashKey {}.",
-        k.ToString(), s->id, name_, store_->options().account_id, s->range.start.ToString(),
+        new_start, s->id, name_, store_->options().account_id, s->range.start.ToString(),
         s->range.end.ToString()));
   }
+  const HashKey k = *parsed;
   if (routes_.size() + 1 > static_cast<size_t>(limits::kMaxShardsPerStream)) {
     return LimitExceededError(fmt::format("Stream {} would exceed {} open shards", name_,
                                           limits::kMaxShardsPerStream));
@@ -1357,7 +1490,9 @@ absl::Status StreamImpl::Merge(std::string_view shard_id, std::string_view adjac
   }
   TRIBUTARY_ASSIGN_OR_RETURN(Shard * a, FindOpenShardForReshard(shard_id));
   TRIBUTARY_ASSIGN_OR_RETURN(Shard * b, FindOpenShardForReshard(adjacent_id));
-  if (a == b || !(a->range.IsFollowedBy(b->range) || b->range.IsFollowedBy(a->range))) {
+  // Kinesis merges a shard with the one right after it (observed: the pair
+  // given the other way round is not adjacent).
+  if (a == b || !a->range.IsFollowedBy(b->range)) {
     return InvalidArgumentError(fmt::format(
         "Shards {} and {} in stream {} under account {} are not an adjacent pair of shards "
         "eligible for merging",
@@ -1494,7 +1629,37 @@ absl::Status StreamImpl::ChangeRetention(int hours, bool increase, absl::Time no
 
 // ------------------------------------------------------------ tags
 
-absl::Status ValidateTags(const std::map<std::string, std::string>& tags) {
+absl::Status CheckTagCharacters(const std::vector<std::string_view>& texts, std::string_view failed) {
+  auto allowed = [](unsigned char c) {
+    // Non-ASCII bytes belong to letters, digits and white space as far as
+    // this check goes (Kinesis' \p{L}, \p{N}, \p{Z}); ASCII control
+    // characters (tab, newline) are not white space here.
+    return c >= 0x80 || std::isalnum(c) || c == ' ' || c == '_' || c == '.' || c == '/' || c == '=' ||
+           c == '+' || c == '-' || c == '%' || c == '@' || c == ':';
+  };
+  for (std::string_view t : texts) {
+    for (unsigned char c : t) {
+      if (!allowed(c)) {
+        return InvalidArgumentError(
+            "Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, "
+            "_ . / = + - % @.");
+      }
+    }
+  }
+  for (std::string_view t : texts) {
+    if (t.find('%') != std::string_view::npos) {
+      return InvalidArgumentError(fmt::format(
+          "Failed to {} because some tags contained illegal characters. The allowed characters are Unicode "
+          "letters, white-spaces, '_',',','/','=','+','-','@'.",
+          failed));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTags(const std::map<std::string, std::string>& tags, std::string_view failed) {
+  std::vector<std::string_view> texts;
+  texts.reserve(2 * tags.size());
   for (const auto& [k, v] : tags) {
     if (k.empty() || k.size() > limits::kMaxTagKeyLength) {
       return ValidationError(fmt::format("Tag key '{}' must be 1..{} characters", k.substr(0, 140),
@@ -1507,19 +1672,10 @@ absl::Status ValidateTags(const std::map<std::string, std::string>& tags) {
     if (k.rfind("aws:", 0) == 0) {
       return InvalidArgumentError(fmt::format("Tag key '{}' uses the reserved prefix aws:", k));
     }
-    for (const std::string* s : {&k, &v}) {
-      for (unsigned char c : *s) {
-        bool ok = c >= 0x80 || std::isalnum(c) || c == ' ' || c == '_' || c == '.' || c == '/' ||
-                  c == '=' || c == '+' || c == '-' || c == '%' || c == '@' || c == ':';
-        if (!ok) {
-          return InvalidArgumentError(fmt::format(
-              "Tag '{}' contains a character outside letters, digits, space and _ . / = + - % @ :",
-              k));
-        }
-      }
-    }
+    texts.push_back(k);
+    texts.push_back(v);
   }
-  return absl::OkStatus();
+  return CheckTagCharacters(texts, failed);
 }
 
 absl::Status StreamImpl::AddTags(const std::optional<ConsumerKey>& consumer,
@@ -1529,12 +1685,13 @@ absl::Status StreamImpl::AddTags(const std::optional<ConsumerKey>& consumer,
                                        consumer ? "TagResource" : "AddTagsToStream",
                                        limits::kMaxTagsPerCall, tags.size()));
   }
-  TRIBUTARY_RETURN_IF_ERROR(ValidateTags(tags));
+  std::string what = fmt::format("stream {}", name_);
+  TRIBUTARY_RETURN_IF_ERROR(
+      ValidateTags(tags, fmt::format("add tags to {} under account {}", what, store_->options().account_id)));
   FinishTransitionIfDue(now);
   util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());
   std::map<std::string, std::string>* target = &tags_;
-  std::string what = fmt::format("stream {}", name_);
   if (consumer) {
     TRIBUTARY_ASSIGN_OR_RETURN(ConsumerState * c, FindConsumer(*consumer, Ms(now)));
     target = &c->tags;
@@ -1543,10 +1700,11 @@ absl::Status StreamImpl::AddTags(const std::optional<ConsumerKey>& consumer,
   size_t total = target->size();
   for (const auto& [k, v] : tags) total += target->count(k) ? 0 : 1;
   if (total > limits::kMaxTagsPerStream) {
+    // Kinesis' message, as observed: it says 10 although the limit is 50.
     return InvalidArgumentError(fmt::format(
-        "Failed to add tags to {} under account {} because a given resource cannot have "
-        "more than {} tags associated with it.",
-        what, store_->options().account_id, limits::kMaxTagsPerStream));
+        "Failed to add tags to {} under account {} because a given {} cannot have more than 10 tags "
+        "associated with it.",
+        what, store_->options().account_id, consumer ? "resource" : "stream"));
   }
   const std::map<std::string, std::string> before = *target;
   for (const auto& [k, v] : tags) (*target)[k] = v;
@@ -1570,6 +1728,9 @@ absl::Status StreamImpl::RemoveTags(const std::optional<ConsumerKey>& consumer,
                                          limits::kMaxTagKeyLength));
     }
   }
+  TRIBUTARY_RETURN_IF_ERROR(CheckTagCharacters(
+      std::vector<std::string_view>(keys.begin(), keys.end()),
+      fmt::format("remove tags from stream {} under account {}", name_, store_->options().account_id)));
   FinishTransitionIfDue(now);
   util::WriterLock l(&mu_);
   TRIBUTARY_RETURN_IF_ERROR(CheckReadable());

@@ -50,6 +50,11 @@ struct Shard {
   std::optional<uint32_t> adjacent_parent;
   uint64_t start_counter = 0;
   int64_t created_ms = 0;
+  // The creation time Kinesis' sequence-number layout carries (kKinesis
+  // streams): created_ms in seconds, but at least one second after each
+  // parent's, so a child's numbers sort after its parents'. Derived from
+  // created_ms and the parents; not persisted.
+  int64_t seq_created_s = 0;
 
   // Guarded by the owning StreamImpl::mu_: written only with it held
   // exclusively, read with it held shared.
@@ -145,8 +150,9 @@ class StreamImpl {
 
   // ---- data plane
   // With `sync`, returns only once the record is durable (group commit).
+  // `ordering`: SequenceNumberForOrdering as the caller gave it.
   absl::StatusOr<PutRecordResult> Put(const PutRecordInput& record, HashKey hash,
-                                      std::optional<SequenceNumber> ordering, absl::Time now,
+                                      std::optional<std::string_view> ordering, absl::Time now,
                                       bool sync) ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<PutBatchResult> PutBatch(absl::Span<const PutRecordInput> records,
                                           absl::Span<const HashKey> hashes, absl::Time now,
@@ -289,6 +295,16 @@ class StreamImpl {
   void InitBuckets(Shard* s, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->data_mu);
 
   std::string ShardNotFound(std::string_view id) const;
+  // The sequence number of `counter` in shard `s`, in this stream's layout;
+  // `arrival_ms` is the record's arrival (Kinesis' layout carries it).
+  SequenceNumber MakeSeq(const Shard& s, uint64_t counter, int64_t arrival_ms) const;
+  // A StartingSequenceNumber for shard `s`, read as Kinesis reads it for a
+  // stream in its layout (its messages: another shard's number, another
+  // stream's, an invalid one), or as Tributary's layout otherwise. `what`
+  // names the member, `operation` the call ("GetShardIterator").
+  absl::StatusOr<SequenceNumber> ParseSequenceFor(const Shard& s, std::string_view text,
+                                                  std::string_view what,
+                                                  std::string_view operation) const;
   std::string ConsumerArn(const ConsumerState& c) const;
   ConsumerStatus ConsumerStatusAt(const ConsumerState& c, int64_t now_ms) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -302,6 +318,9 @@ class StreamImpl {
   absl::Status CheckExists(std::string_view action) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ChildShardsOf(const Shard& s, std::vector<ChildShard>* out) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // Set by the constructor or Restore, immutable afterwards.
+  SequenceFormat seq_format_ = SequenceFormat::kTributary;
 
   // Immutable after construction.
   StoreImpl* const store_;
@@ -348,8 +367,16 @@ class StreamImpl {
   std::optional<WarmThroughput> warm_ ABSL_GUARDED_BY(mu_);
 };
 
-// Validation shared by CreateStream and AddTagsToStream.
-absl::Status ValidateTags(const std::map<std::string, std::string>& tags);
+// Validation shared by CreateStream and AddTagsToStream. `failed` says what
+// failed in Kinesis' message for a '%' ("add tags to stream s under account
+// 000000000000"; default: "add tags").
+absl::Status ValidateTags(const std::map<std::string, std::string>& tags, std::string_view failed = "add tags");
+// Kinesis' character rules for a tag key or value (observed), in its order:
+// a character other than a Unicode letter, digit or white space or one of
+// _ . / = + - % @ : is "Some tags contain invalid characters. ..."; then a
+// '%' is "Failed to <failed> because some tags contained illegal
+// characters. ...". Both InvalidArgumentException.
+absl::Status CheckTagCharacters(const std::vector<std::string_view>& texts, std::string_view failed);
 
 }  // namespace tributary::stream
 

@@ -117,8 +117,9 @@ absl::StatusOr<Reshard> MergeWithNeighbour(Store& store, std::string_view stream
       return InvalidArgumentError(
           fmt::format("stream {} has one open shard; {} has no neighbour to merge with", stream, shard_id));
     }
-    const ShardDescription& other = i + 1 < open->size() ? (*open)[i + 1] : (*open)[i - 1];
-    return MergeShards(store, stream, shard_id, other.shard_id, wait);
+    // Kinesis merges a shard with the one after it: the left one first.
+    if (i + 1 < open->size()) return MergeShards(store, stream, shard_id, (*open)[i + 1].shard_id, wait);
+    return MergeShards(store, stream, (*open)[i - 1].shard_id, shard_id, wait);
   }
   return ResourceNotFoundError(
       fmt::format("Shard {} is not an open shard of stream {}", shard_id, stream));

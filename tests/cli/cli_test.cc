@@ -207,7 +207,7 @@ TEST_CASE("shards draws the lineage as a tree, merge children under both parents
   std::vector<std::string> lines = Lines(r.out);
   REQUIRE(lines.size() == 7);
   CHECK(lines[0] == "orders: 5 shards, 2 open");
-  const std::string seq = R"(\d{39})";
+  const std::string seq = R"(\d{56})";  // Kinesis' layout, the default
   CHECK(std::regex_search(lines[1], std::regex("^shardId-000000000000 +0.00%-50.00% +CLOSED +" + seq + R"(\.\.)" + seq + "$")));
   CHECK(std::regex_search(lines[2], std::regex(R"(^\|-- shardId-000000000002 +0.00%-25.00% +OPEN +)" + seq + R"(\.\.$)")));
   CHECK(std::regex_search(lines[3], std::regex(R"(^`-- shardId-000000000003 +25.00%-50.00% +CLOSED )")));
@@ -248,7 +248,7 @@ TEST_CASE("dump prints one record per line, text as is and bytes as base64", "[c
   REQUIRE(r.exit_code == 0);
   std::vector<std::string> lines = Lines(r.out);
   REQUIRE(lines.size() == static_cast<size_t>(kShard0Records));
-  const std::regex line(R"(^(\d{39})\t(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t([^\t]+)\t([^\t]*)$)");
+  const std::regex line(R"(^(\d{56})\t(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)\t([^\t]+)\t([^\t]*)$)");
   for (size_t i = 0; i < lines.size(); ++i) {
     std::smatch m;
     REQUIRE(std::regex_match(lines[i], m, line));

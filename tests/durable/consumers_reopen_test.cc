@@ -80,15 +80,19 @@ TEST_CASE("a catalog blob without the consumer section decodes as no consumers",
           "[durable][consumers][format]") {
   StoreOptions o;
   stream::StoreImpl impl(o);
-  REQUIRE_OK(impl.CreateStream("s", CreateStreamOptions{.shard_count = 2}));
+  // Tributary's 39-digit layout: what a blob of that time describes.
+  CreateStreamOptions c{.shard_count = 2};
+  c.sequence_format = SequenceFormat::kTributary;
+  REQUIRE_OK(impl.CreateStream("s", c));
   absl::StatusOr<std::string> serialized = impl.WithStream(
       "s", impl.Now(), [](stream::StreamImpl& s) -> absl::StatusOr<std::string> { return s.Serialize(); });
   REQUIRE_OK(serialized);
   const std::string blob = *serialized;
   // The trailing section of a stream with no consumers and no settings:
   // u32 consumers, u8 encryption, str key id, u32 key changes, u32 metrics,
-  // u8+str policy, u8+u32+u32 warm throughput (docs/FORMAT.md).
-  constexpr size_t kEmptyTrailer = 4 + 1 + 4 + 4 + 4 + 1 + 4 + 1 + 4 + 4;
+  // u8+str policy, u8+u32+u32 warm throughput, u8 sequence format
+  // (docs/FORMAT.md).
+  constexpr size_t kEmptyTrailer = 4 + 1 + 4 + 4 + 4 + 1 + 4 + 1 + 4 + 4 + 1;
   REQUIRE(blob.size() > kEmptyTrailer);
   std::string old = blob.substr(0, blob.size() - kEmptyTrailer);
   auto restored = stream::StreamImpl::Restore(&impl, "s", old);
@@ -103,6 +107,37 @@ TEST_CASE("a catalog blob without the consumer section decodes as no consumers",
   // A partial trailer is corruption.
   auto bad = stream::StreamImpl::Restore(&impl, "s", blob.substr(0, blob.size() - 3));
   CHECK_FALSE(bad.ok());
+}
+
+TEST_CASE("a catalog blob without the sequence-format byte decodes as Tributary's 39-digit layout",
+          "[durable][sequence][format]") {
+  StoreOptions o;
+  stream::StoreImpl impl(o);
+  REQUIRE_OK(impl.CreateStream("s", CreateStreamOptions{.shard_count = 1}));  // Kinesis' layout
+  auto put = impl.Put("s", PutRecordInput{"k", "v"}, HashKey::FromPartitionKey("k"), std::nullopt, WriteOptions{});
+  REQUIRE_OK(put);
+  CHECK(put->sequence_number.ToString().size() == 56);
+  absl::StatusOr<std::string> serialized = impl.WithStream(
+      "s", impl.Now(), [](stream::StreamImpl& s) -> absl::StatusOr<std::string> { return s.Serialize(); });
+  REQUIRE_OK(serialized);
+  const std::string blob = *serialized;
+  REQUIRE(blob.back() == static_cast<char>(SequenceFormat::kKinesis));
+  // Written before the byte existed: Tributary's layout, the only one then.
+  auto old = stream::StreamImpl::Restore(&impl, "s", blob.substr(0, blob.size() - 1));
+  REQUIRE_OK(old);
+  auto d = (*old)->Describe(10, std::nullopt, impl.Now());
+  REQUIRE_OK(d);
+  CHECK(d->shards[0].starting_sequence_number.ToString().size() == 39);
+  // With it: Kinesis' layout again.
+  auto now = stream::StreamImpl::Restore(&impl, "s", blob);
+  REQUIRE_OK(now);
+  d = (*now)->Describe(10, std::nullopt, impl.Now());
+  REQUIRE_OK(d);
+  CHECK(d->shards[0].starting_sequence_number.ToString().size() == 56);
+  // An unknown layout is corruption.
+  std::string unknown = blob;
+  unknown.back() = 2;
+  CHECK_FALSE(stream::StreamImpl::Restore(&impl, "s", unknown).ok());
 }
 
 }  // namespace

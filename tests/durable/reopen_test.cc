@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "durable/durable_util.h"
+#include "shard/kinesis_sequence.h"
 
 namespace tributary::durable_test {
 namespace {
@@ -273,7 +275,11 @@ TEST_CASE("sequence numbers after reopen exceed every number the shard issued be
     CHECK(ReadShard(*d, "s", shard).records.empty());
   }
   SECTION("reopen after a SequenceNumberForOrdering jump") {
-    SequenceNumber far = SequenceNumber::FromParts(last.counter() + 1000000, 0);
+    // A number of this shard, in its layout (Kinesis', the default).
+    auto f = shard::ReadKinesisSequence(last);
+    REQUIRE(f.has_value());
+    SequenceNumber far =
+        SequenceNumber::FromKinesisParts(f->shard_created_s, 0, last.counter() + 1000000, f->record_s);
     std::string far_s = far.ToString();
     auto r = d->Put("s", Input("k", "jump"), far_s);
     REQUIRE_OK(r);
@@ -287,6 +293,42 @@ TEST_CASE("sequence numbers after reopen exceed every number the shard issued be
   CHECK(next->sequence_number > last);
   // And the shard's records (whatever is retained) are in strictly increasing order.
   CheckStrictlyIncreasing(ReadShard(*d, "s", shard).records);
+}
+
+TEST_CASE("each stream keeps its sequence-number layout across reopens, and both read back",
+          "[durable][sequence]") {
+  Disk d;
+  d.Open();
+  CreateStreamOptions old_style{.shard_count = 2};
+  old_style.sequence_format = SequenceFormat::kTributary;
+  REQUIRE_OK(d->CreateStream("old", old_style));
+  REQUIRE_OK(d->CreateStream("new", 2));
+  std::map<std::string, std::vector<SequenceNumber>> put;
+  for (const char* s : {"old", "new"}) {
+    for (int i = 0; i < 20; ++i) put[s].push_back(PutOk(*d, s, "k" + std::to_string(i), "v").sequence_number);
+  }
+  d.Reopen();
+  for (const char* s : {"old", "new"}) {
+    INFO(s);
+    const size_t digits = std::string(s) == "old" ? 39 : 56;
+    auto after = PutOk(*d, s, "k0", "after");
+    CHECK(after.sequence_number.ToString().size() == digits);
+    for (const SequenceNumber& n : put[s]) {
+      CHECK(n.ToString().size() == digits);
+      // AT_SEQUENCE_NUMBER of each number issued before the reopen reads it.
+      GetShardIteratorRequest req;
+      req.stream = s;
+      req.shard_id = FormatShardId(n.shard_index());
+      req.type = ShardIteratorType::kAtSequenceNumber;
+      req.starting_sequence_number = n.ToString();
+      auto it = d->GetShardIterator(req);
+      REQUIRE_OK(it);
+      auto got = d->GetRecords(*it, 1);
+      REQUIRE_OK(got);
+      REQUIRE(got->records.size() == 1);
+      CHECK(got->records[0].sequence_number == n);
+    }
+  }
 }
 
 TEST_CASE("a child shard's numbers after reopen exceed its parent's", "[durable]") {

@@ -79,7 +79,8 @@ def scenario_signatures(binary, tmp):
         checks.eq((code, status), ("UnrecognizedClientException", 400), "an unknown access key id")
         checks.eq(msg, "The security token included in the request is invalid.", "UnrecognizedClient message")
         code, status, _ = error_of(client(srv, "AKIDALICE", "alice-secret", signed=False).list_streams)
-        checks.eq((code, status), ("MissingAuthenticationTokenException", 403), "an unsigned request")
+        # Observed AWS behaviour: 400 in the JSON protocol (403 only in its XML answers).
+        checks.eq((code, status), ("MissingAuthenticationTokenException", 400), "an unsigned request")
         status, body = raw_post(srv, {"Authorization": "AWS4-HMAC-SHA256 Signature=abc", "X-Amz-Date": "20240101T000000Z"})
         checks.eq((body.get("__type"), status), ("IncompleteSignatureException", 400), "a malformed Authorization header")
         status, body = raw_post(srv, {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDALICE/20240101/us-east-1/kinesis/aws4_request, "

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "endpoint/actions.h"
+#include "endpoint/codec.h"
 #include "tributary/tributary.h"
 
 namespace tributary::endpoint {
@@ -108,25 +109,34 @@ TEST_CASE("each error type maps to its wire name and HTTP status", "[endpoint][e
   Response r = Endpoint::ErrorResponse(kJson, ExpiredIteratorError("too old \"quoted\""));
   CHECK(r.status == 400);
   CHECK(r.body == R"({"__type":"ExpiredIteratorException","message":"too old \"quoted\""})");
-  Response cbor = Endpoint::ErrorResponse("application/x-amz-cbor-1.1", InternalFailureError("x"));
-  CHECK(cbor.status == 500);
+  Response cbor = Endpoint::ErrorResponse("application/x-amz-cbor-1.1", ResourceInUseError("x"));
+  CHECK(cbor.status == 400);
   CHECK(cbor.content_type == "application/x-amz-cbor-1.1");
-  // indefinite map, "__type": "InternalFailure", "message": "x", break
-  constexpr char kExpected[] = "\xbf\x66__type\x6fInternalFailure\x67message\x61x\xff";
+  // indefinite map, "__type": "ResourceInUseException", "message": "x", break
+  constexpr char kExpected[] = "\xbf\x66__type\x76ResourceInUseException\x67message\x61x\xff";
   CHECK(cbor.body == std::string(kExpected, sizeof(kExpected) - 1));
+  // Observed AWS behaviour: InternalFailure carries no message, and
+  // SerializationException spells its key "Message".
+  r = Endpoint::ErrorResponse(kJson, InternalFailureError("x"));
+  CHECK(r.status == 500);
+  CHECK(r.body == R"({"__type":"InternalFailure"})");
+  r = Endpoint::ErrorResponse(kJson, SerializationError("bad"));
+  CHECK(r.body == R"({"__type":"SerializationException","Message":"bad"})");
 }
 
 TEST_CASE("JSON bodies map onto the Store field by field", "[endpoint][json]") {
   Fixture f;
   Response r = f.Call("CreateStream", R"({"StreamName":"s","ShardCount":1,"Tags":{"a":"b"}})");
   REQUIRE(r.status == 200);
-  CHECK(r.body == "{}");
+  CHECK(r.body.empty());  // AWS answers an action without output with an empty body
   f.clock.Advance(absl::Milliseconds(1500));
   r = f.Call("PutRecord", R"({"StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s",)"
                           R"("PartitionKey":"k","Data":"AP8="})");
   REQUIRE(r.status == 200);
+  // Kinesis' layout: shard 0 created at 2024-01-01T00:00:00Z (1704067200),
+  // counter 1, the record at 1704067201.5 (docs/CONCEPTS.md).
   CHECK(r.body == R"({"ShardId":"shardId-000000000000","SequenceNumber":")" +
-                      SequenceNumber::FromParts(1, 0).ToString() + "\"}");
+                      SequenceNumber::FromKinesisParts(1704067200, 0, 1, 1704067201).ToString() + "\"}");
   r = f.Call("GetShardIterator",
              R"({"StreamName":"s","ShardId":"shardId-000000000000","ShardIteratorType":"TRIM_HORIZON"})");
   REQUIRE(r.status == 200);
@@ -160,12 +170,13 @@ TEST_CASE("request-shape errors: types, required members, stream addressing",
         "SerializationException");
   CHECK(type_of("PutRecord", R"({"StreamName":"s","PartitionKey":["k"],"Data":"eA=="})") ==
         "SerializationException");
+  // AWS saturates integers beyond 32 bits, then checks the range.
   CHECK(type_of("CreateStream", R"({"StreamName":"t","ShardCount":4294967296})") ==
-        "SerializationException");
+        "ValidationException");
   CHECK(type_of("CreateStream", R"({"StreamName":"t","ShardCount":18446744073709551615})") ==
-        "SerializationException");
+        "ValidationException");
   CHECK(type_of("CreateStream", R"({"StreamName":"t","ShardCount":2.0})") == "OK");
-  CHECK(type_of("DescribeStreamSummary", R"({})") == "InvalidArgumentException");
+  CHECK(type_of("DescribeStreamSummary", R"({})") == "ValidationException");
   CHECK(type_of("DescribeStreamSummary",
                 R"({"StreamName":"t","StreamARN":"arn:aws:kinesis:us-east-1:000000000000:stream/s"})") ==
         "InvalidArgumentException");
@@ -201,13 +212,21 @@ TEST_CASE("request-shape errors: types, required members, stream addressing",
 
 TEST_CASE("content types and targets", "[endpoint][protocol]") {
   Fixture f;
-  CHECK(f.endpoint->Handle("Kinesis_20131202.DescribeLimits", "", "{}").status == 200);
-  CHECK(f.endpoint->Handle("Kinesis_20131202.DescribeLimits", "application/json", "{}").status == 200);
   CHECK(f.endpoint->Handle("Kinesis_20131202.DescribeLimits", "Application/X-Amz-Json-1.1 ; charset=UTF-8", "{}")
             .status == 200);
-  Response r = f.endpoint->Handle("Kinesis_20131202.DescribeLimits", "text/xml", "{}");
+  // Observed AWS behaviour: a request without a content type, or one AWS
+  // does not serve, is answered in CBOR ('{}' is not a CBOR map);
+  // application/json is the deprecated protocol (404 UnknownOperation).
+  Response r = f.endpoint->Handle("Kinesis_20131202.DescribeLimits", "", "{}");
+  CHECK(r.status == 400);
+  CHECK(r.content_type == "application/x-amz-cbor-1.1");
+  CHECK(r.error_type == "SerializationException");
+  r = f.endpoint->Handle("Kinesis_20131202.DescribeLimits", "text/xml", "{}");
   CHECK(r.status == 400);
   CHECK(r.error_type == "SerializationException");
+  r = f.endpoint->Handle("Kinesis_20131202.DescribeLimits", "application/json", "{}");
+  CHECK(r.status == 404);
+  CHECK(r.body == R"({"Output":{"__type":"com.amazon.coral.service#UnknownOperationException"},"Version":"1.0"})");
   r = f.endpoint->Handle("Kinesis_20131201.DescribeLimits", kJson, "{}");
   CHECK(r.error_type == "UnknownOperationException");
   r = f.endpoint->Handle("Kinesis_20131202.", kJson, "{}");

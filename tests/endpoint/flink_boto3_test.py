@@ -431,7 +431,10 @@ def scenario_bad_bodies(server):
          "SerializationException"),
         ("StartApplication", json.dumps({"ApplicationName": "x", "RunConfiguration": {
             "ApplicationRestoreConfiguration": {"ApplicationRestoreType": "SOMETIMES"}}}).encode(), "ValidationException"),
-        ("StopApplication", json.dumps({"ApplicationName": "x", "Force": "yes"}).encode(), "SerializationException"),
+        # Not "yes": AWS's deserializer reads the texts true/yes/1 and false/no/0 as
+        # Booleans (docs/ENDPOINT.md "Protocol"); any other text is a type error.
+        ("StopApplication", json.dumps({"ApplicationName": "x", "Force": "perhaps"}).encode(),
+         "SerializationException"),
         ("ListApplications", json.dumps({"Limit": 0}).encode(), "ValidationException"),
         ("NoSuchAction", b"{}", "UnknownOperationException"),
         ("DescribeApplication", b'{"ApplicationName": "x"}', "SerializationException", "application/x-amz-cbor-1.1"),

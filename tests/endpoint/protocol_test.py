@@ -10,6 +10,8 @@ Usage: protocol_test.py PATH/TO/tributary-server
 import base64
 import http.client
 import json
+
+import cbor2
 import socket
 import sys
 import tempfile
@@ -37,10 +39,16 @@ def post(conn, action, body, content_type=JSON, target_prefix="Kinesis_20131202.
     return r, parsed
 
 
-def expect_error(conn, what, etype, action, body, content_type=JSON, status=400, **kw):
+def expect_error(conn, what, etype, action, body, content_type=JSON, status=400, key="message", **kw):
+    """The error as AWS writes it: `key` is the message's key ("message", or
+    "Message" for SerializationException's type errors), None where AWS
+    sends no message (UnknownOperationException, a body that does not parse)."""
     r, out = post(conn, action, body, content_type, **kw)
     checks.eq((r.status, (out or {}).get("__type")), (status, etype), what)
-    checks.ok(isinstance((out or {}).get("message"), str), f"{what}: has a message")
+    if key is None:
+        checks.eq(sorted((out or {}).keys()), ["__type"], f"{what}: no message")
+    else:
+        checks.ok(isinstance((out or {}).get(key), str), f"{what}: has a {key}")
     checks.eq(r.getheader("x-amzn-ErrorType"), etype, f"{what}: x-amzn-ErrorType header")
     return out
 
@@ -66,39 +74,61 @@ def recv_all(s, limit=1 << 20):
 def scenario_errors(server):
     c = http.client.HTTPConnection(server.host, server.port, timeout=30)
     r, out = post(c, "CreateStream", {"StreamName": "p", "ShardCount": 1})
-    checks.eq((r.status, out), (200, {}), "CreateStream")
+    # AWS answers an action without output with an empty body.
+    checks.eq((r.status, out, r.getheader("Content-Length")), (200, None, "0"), "CreateStream")
     checks.eq(r.getheader("Content-Type"), JSON, "response Content-Type")
     ids = {r.getheader("x-amzn-RequestId")}
-    expect_error(c, "unknown action", "UnknownOperationException", "ListTables", {})
+    # Observed AWS behaviour: UnknownOperationException and the
+    # SerializationException of a body that does not parse carry no message.
+    expect_error(c, "unknown action", "UnknownOperationException", "ListTables", {}, key=None)
     expect_error(c, "another service's target", "UnknownOperationException", "ListTables", {},
-                 target_prefix="DynamoDB_20120810.")
-    expect_error(c, "no X-Amz-Target", "UnknownOperationException", None, {})
+                 target_prefix="DynamoDB_20120810.", key=None)
+    expect_error(c, "no X-Amz-Target", "UnknownOperationException", None, {}, key=None)
     out = expect_error(c, "SubscribeToShard without members", "ValidationException", "SubscribeToShard", {})
     checks.ok("consumerARN" in out["message"], "the message names the missing member")
-    expect_error(c, "malformed JSON", "SerializationException", "DescribeStream", '{"StreamName": "p",')
-    expect_error(c, "a JSON array body", "SerializationException", "DescribeStream", "[1,2]")
-    expect_error(c, "an empty body", "SerializationException", "DescribeStream", "")
-    expect_error(c, "invalid UTF-8", "SerializationException", "DescribeStream", b'{"StreamName": "\xff\xfe"}')
-    expect_error(c, "JSON nested 100,000 deep", "SerializationException", "DescribeStream", "[" * 100_000)
-    expect_error(c, "a string where an integer goes", "SerializationException", "CreateStream",
-                 {"StreamName": "q", "ShardCount": "two"})
-    expect_error(c, "a number where a string goes", "SerializationException", "DescribeStream", {"StreamName": 5})
-    expect_error(c, "an integer too large for 32 bits", "SerializationException", "CreateStream",
-                 {"StreamName": "q", "ShardCount": 2**40})
-    expect_error(c, "a fractional integer", "SerializationException", "CreateStream",
-                 {"StreamName": "q", "ShardCount": 1.5})
+    expect_error(c, "malformed JSON", "SerializationException", "DescribeStream", '{"StreamName": "p",', key=None)
+    expect_error(c, "a JSON array body", "SerializationException", "DescribeStream", "[1,2]", key=None)
+    expect_error(c, "an empty body", "SerializationException", "DescribeStream", "", key=None)
+    expect_error(c, "invalid UTF-8", "SerializationException", "DescribeStream", b'{"StreamName": "\xff\xfe"}',
+                 key=None)
+    expect_error(c, "JSON nested 100,000 deep", "SerializationException", "DescribeStream", "[" * 100_000,
+                 key=None)
+    # A member of the wrong type: SerializationException with AWS's
+    # message under a capital-M "Message".
+    out = expect_error(c, "a string where an integer goes", "SerializationException", "CreateStream",
+                       {"StreamName": "q", "ShardCount": "two"}, key="Message")
+    checks.eq(out.get("Message"), "class java.lang.String can not be converted to an Integer",
+              "AWS's message for a string where an integer goes")
+    expect_error(c, "a number where a string goes", "SerializationException", "DescribeStream", {"StreamName": 5},
+                 key="Message")
+    # AWS saturates an integer beyond 32 bits, then checks the range.
+    out = expect_error(c, "an integer too large for 32 bits", "ValidationException", "CreateStream",
+                       {"StreamName": "q", "ShardCount": 2**40})
+    checks.eq(out.get("message"), "1 validation error detected: Value '2147483647' at 'shardCount' failed to "
+              "satisfy constraint: Member must have value less than or equal to 100000",
+              "an integer too large for 32 bits: AWS's message")
+    # ... and drops a fraction.
+    r, out = post(c, "DescribeStream", {"StreamName": "p", "Limit": 1.5})
+    checks.eq((r.status, len(out["StreamDescription"]["Shards"])), (200, 1), "a fractional integer is truncated")
     expect_error(c, "Data that is not base64", "SerializationException", "PutRecord",
-                 {"StreamName": "p", "PartitionKey": "k", "Data": "@@@not base64@@@"})
+                 {"StreamName": "p", "PartitionKey": "k", "Data": "@@@not base64@@@"}, key="Message")
     expect_error(c, "Records that is not a list", "SerializationException", "PutRecords",
-                 {"StreamName": "p", "Records": {"Data": "eA=="}})
+                 {"StreamName": "p", "Records": {"Data": "eA=="}}, key="Message")
     expect_error(c, "Tags that is not a map of strings", "SerializationException", "AddTagsToStream",
-                 {"StreamName": "p", "Tags": {"a": 1}})
+                 {"StreamName": "p", "Tags": {"a": 1}}, key="Message")
     expect_error(c, "a missing required member", "ValidationException", "PutRecord",
                  {"StreamName": "p", "Data": "eA=="})
     expect_error(c, "a missing required member inside Records", "ValidationException", "PutRecords",
                  {"StreamName": "p", "Records": [{"Data": "eA==", "PartitionKey": "k"}, {"Data": "eA=="}]})
-    expect_error(c, "an unsupported Content-Type", "SerializationException", "DescribeStream",
-                 {"StreamName": "p"}, content_type="text/plain")
+    # Observed AWS behaviour: a content type Kinesis does not serve is
+    # answered in CBOR (the body, JSON text, is not a CBOR map).
+    c.request("POST", "/", body=json.dumps({"StreamName": "p"}),
+              headers={"Content-Type": "text/plain", "X-Amz-Target": "Kinesis_20131202.DescribeStream"})
+    r = c.getresponse()
+    raw = r.read()
+    checks.eq((r.status, r.getheader("Content-Type"), cbor2.loads(raw)),
+              (400, "application/x-amz-cbor-1.1", {"__type": "SerializationException"}),
+              "an unsupported Content-Type: CBOR SerializationException")
     r, out = post(c, "DescribeStreamSummary", {"StreamName": "p"}, content_type=JSON + "; charset=utf-8")
     checks.eq(r.status, 200, "Content-Type with parameters")
     r, out = post(c, "DescribeStreamSummary", {"StreamName": "p", "UnknownMember": [1, {"x": None}]})
@@ -169,14 +199,20 @@ def scenario_http(server):
     c.request("GET", "/healthcheck")
     r = c.getresponse()
     checks.eq((r.status, r.read()), (200, b"ok\n"), "GET /healthcheck")
+    # Observed AWS behaviour: GET (and PUT, DELETE) is a 403 with an XML
+    # AccessDeniedException and no Content-Type.
     c.request("GET", "/")
     r = c.getresponse()
-    out = json.loads(r.read())
-    checks.eq((r.status, out["__type"]), (405, "UnknownOperationException"), "GET / is 405")
-    c.request("OPTIONS", "/", headers={"Origin": "http://localhost", "Access-Control-Request-Headers": "x-amz-target"})
+    checks.eq((r.status, r.read(), r.getheader("Content-Type")),
+              (403, b"<AccessDeniedException>\n  <Message>Unable to determine service/operation name to be "
+                    b"authorized</Message>\n</AccessDeniedException>\n", None), "GET / is AWS's 403")
+    c.request("OPTIONS", "/", headers={"Origin": "http://localhost", "Access-Control-Request-Headers": "x-amz-target",
+                                       "Access-Control-Request-Method": "POST"})
     r = c.getresponse()
-    r.read()
-    checks.eq((r.status, r.getheader("Access-Control-Allow-Origin")), (200, "*"), "CORS preflight")
+    checks.eq((r.status, r.read(), r.getheader("Access-Control-Allow-Origin"),
+               r.getheader("Access-Control-Allow-Headers"), r.getheader("Access-Control-Allow-Methods"),
+               r.getheader("Access-Control-Max-Age"), r.getheader("Content-Length"), r.getheader("x-amz-id-2")),
+              (200, b"", "*", "x-amz-target", "POST", "172800", "0", None), "CORS preflight as AWS answers it")
     c.close()
 
     # Malformed HTTP: 400 and close.
@@ -223,7 +259,7 @@ def scenario_limits(binary):
         r, out = post(c, "PutRecord", json.dumps({"StreamName": "p", "PartitionKey": "k",
                                                    "Data": base64.b64encode(b"x" * 100_000).decode()}))
         checks.eq((r.status, (out or {}).get("__type")), (413, "SerializationException"), "body over the cap: 413")
-        checks.ok("65536" in (out or {}).get("message", ""), "the message names the limit")
+        checks.ok("65536" in (out or {}).get("Message", ""), "the message names the limit")
         checks.eq(r.getheader("Connection"), "close", "the connection is closed after a 413")
         c.close()
         # The same with a chunked body (no Content-Length).

@@ -154,9 +154,12 @@ TEST_CASE("a blob that is not strict base64 is SerializationException", "[endpoi
 // together, in one message, before anything is looked up.
 TEST_CASE("missing members and constraint failures are one ValidationException listing them all",
           "[endpoint][validation]") {
+  // ShardCount is required unless StreamModeDetails is given (overlay).
   CheckValidation("CreateStream", "{}",
-                  "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: "
-                  "Member must not be null");
+                  "2 validation errors detected: Value null at 'streamName' failed to satisfy constraint: "
+                  "Member must not be null; Value null at 'shardCount' failed to satisfy constraint: Member "
+                  "must not be null");
+  CheckOk("CreateStream", R"({"StreamName":"s","StreamModeDetails":{"StreamMode":"ON_DEMAND"}})");
   CheckValidation("CreateStream", R"({"StreamName":"","ShardCount":0})",
                   "3 validation errors detected: "
                   "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression "

@@ -19,7 +19,7 @@ import sys
 
 import cbor2
 
-ITER_LEN = 60  # base64 of a 43-byte iterator token for stream "s"
+ITER_LEN = 204  # base64 of a 152-byte iterator token (Kinesis' shape) for stream "s"
 
 
 def iterator(i):
@@ -28,6 +28,13 @@ def iterator(i):
 
 ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/s"
 TS = 1704067200  # 2024-01-01T00:00:00Z, the fixture's clock
+
+
+def kinesis_sequence(created_s, shard, counter, record_s):
+    """A sequence number in Kinesis' layout (docs/CONCEPTS.md), as the
+    fixture's streams issue them."""
+    h = "2%09x%x%016x00%09x%08x2" % (created_s, shard & 0xF, counter, record_s, shard)
+    return str(int(h, 16))
 
 # (seed name, [(action, body dict), ...]); "Data" values are raw bytes.
 SEEDS = [
@@ -50,7 +57,10 @@ SEEDS = [
                                               "ExplicitHashKey": "0"}]})]),
     ("iterator-seq", [("GetShardIterator", {"StreamName": "s", "ShardId": "shardId-000000000001",
                                             "ShardIteratorType": "AT_SEQUENCE_NUMBER",
-                                            "StartingSequenceNumber": "100000000000000000000000000000000000001"})]),
+                                            "StartingSequenceNumber": kinesis_sequence(TS, 1, 1, TS)})]),
+    ("iterator-seq-other-shard", [("GetShardIterator", {"StreamName": "s", "ShardId": "shard-0",
+                                                        "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                                                        "StartingSequenceNumber": kinesis_sequence(TS, 1, 1, TS)})]),
     ("iterator-ts", [("GetShardIterator", {"StreamName": "s", "ShardId": "shardId-000000000000",
                                            "ShardIteratorType": "AT_TIMESTAMP", "Timestamp": TS})]),
     ("get-records", [("GetRecords", {"ShardIterator": iterator(0), "Limit": 5})]),
@@ -189,6 +199,17 @@ def main():
         "seed-json-array": b"PutRecords\njson\n[1,2,3]",
         "seed-deep-json": b"ListStreams\njson\n" + b"{\"a\":" * 64 + b"1" + b"}" * 64,
         "seed-cbor-indefinite": b"ListStreams\ncbor\n\xbf\x65Limit\x01\xff",
+        # AWS's front door (docs/ENDPOINT.md "Protocol"): other methods, CORS,
+        # the Query and deprecated JSON protocols, presigned query strings.
+        "seed-get": b"ListStreams\njson\nM GET\n",
+        "seed-preflight": b"ListStreams\njson\nM OPTIONS\nH Origin: http://page\n"
+                          b"H Access-Control-Request-Headers: x-amz-target\nH Access-Control-Request-Method: POST\n",
+        "seed-origin": b"ListStreams\njson\nH Origin: http://page\n{}",
+        "seed-form": b"ListStreams\napplication/x-www-form-urlencoded\nAction=ListStreams",
+        "seed-deprecated-json": b"ListStreams\napplication/json\n{}",
+        "seed-presigned": b"#signed\n!\njson\nP /?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDFUZZ%2F20240101"
+                          b"%2Fus-east-1%2Fkinesis%2Faws4_request&X-Amz-Date=20240101T000000Z&X-Amz-Expires=300"
+                          b"&X-Amz-SignedHeaders=host&X-Amz-Signature=00&x-amz-target=Kinesis_20131202.ListStreams\n{}",
     }
     for name, data in extra.items():
         with open(os.path.join(out, name), "wb") as f:

@@ -115,8 +115,10 @@ TEST_CASE("sequence numbers increase within a shard and are unique in a stream",
     if (it != last.end()) CHECK(r.sequence_number > it->second);
     last[r.shard_id] = r.sequence_number;
     CHECK(seen.insert(r.sequence_number).second);
-    CHECK(r.sequence_number.ToString().size() == 39);
-    // types.h: the low 32 bits are the shard's index.
+    // Kinesis' 56-digit layout, the default for new streams (types.h).
+    CHECK(r.sequence_number.ToString().size() == 56);
+    CHECK(r.sequence_number.is_kinesis_layout());
+    // types.h: the number carries the shard's index.
     auto index = ParseShardId(r.shard_id.ToString());
     REQUIRE_OK(index);
     CHECK(r.sequence_number.shard_index() == *index);
@@ -135,27 +137,42 @@ TEST_CASE("a shard's records start at or after its starting sequence number", "[
   }
 }
 
+// `s` with its counter `by` higher: a number of the same shard, in the
+// same layout, that the shard has not issued yet.
+SequenceNumber Ahead(SequenceNumber s, uint64_t by) {
+  if (!s.is_kinesis_layout()) return SequenceNumber::FromParts(s.counter() + by, s.shard_index());
+  // Kinesis' layout (types.h): creation seconds at bits 148..183, record
+  // seconds at bits 36..71.
+  const int64_t created = static_cast<int64_t>(absl::Uint128Low64(s.high() >> 20) & ((uint64_t{1} << 36) - 1));
+  const int64_t record = static_cast<int64_t>(absl::Uint128Low64(s.value() >> 36) & ((uint64_t{1} << 36) - 1));
+  return SequenceNumber::FromKinesisParts(created, s.shard_index(), s.counter() + by, record);
+}
+
 TEST_CASE("SequenceNumberForOrdering makes the new number greater", "[stream][put][sequence]") {
   StoreFixture f;
   REQUIRE_OK(f->CreateStream("s", 2));
   const std::string h0 = "0";
   const std::string h1 = "340282366920938463463374607431768211455";
-  // Push shard 1's counter well ahead of shard 0's.
-  SequenceNumber high;
-  for (int i = 0; i < 50; ++i) {
-    auto r = f->Put("s", InputWithHash("k", h1));
-    REQUIRE_OK(r);
-    high = r->sequence_number;
-  }
+  // A number of shard 0 beyond what it has issued: the next record of the
+  // shard is ordered after it.
   auto plain = f->Put("s", InputWithHash("k", h0));
   REQUIRE_OK(plain);
-  CHECK(plain->sequence_number < high);  // shard 0 has a lower counter
-
+  const SequenceNumber high = Ahead(plain->sequence_number, 50);
   std::string ordering = high.ToString();
   auto ordered = f->Put("s", InputWithHash("k", h0), ordering);
   REQUIRE_OK(ordered);
   CHECK(ordered->shard_id == "shardId-000000000000");
   CHECK(ordered->sequence_number > high);
+  CHECK(ordered->sequence_number.counter() == high.counter() + 1);
+  // Another shard's number: in Tributary's layout it raises this shard's
+  // counter above it; in Kinesis' layout it is accepted and, as the numbers
+  // of two shards sort apart (shard index digit first), has no effect.
+  for (int i = 0; i < 60; ++i) REQUIRE_OK(f->Put("s", InputWithHash("k", h1)));
+  auto other = f->Put("s", InputWithHash("k", h1));
+  REQUIRE_OK(other);
+  auto cross = f->Put("s", InputWithHash("k", h0), other->sequence_number.ToString());
+  REQUIRE_OK(cross);
+  if (!other->sequence_number.is_kinesis_layout()) CHECK(cross->sequence_number > other->sequence_number);
   // The shard stays monotonic afterwards.
   auto next = f->Put("s", InputWithHash("k", h0));
   REQUIRE_OK(next);
@@ -206,8 +223,35 @@ TEST_CASE("a malformed SequenceNumberForOrdering is rejected and changes nothing
   REQUIRE_OK(f->CreateStream("s", 1));
   CHECK_ERROR(f->Put("s", Input("k", "v"), "not-a-number"), ErrorType::kValidation);
   CHECK_ERROR(f->Put("s", Input("k", "v"), "-5"), ErrorType::kValidation);
-  CHECK_ERROR(f->Put("s", Input("k", "v"), "1"), ErrorType::kInvalidArgument);
+  // Kinesis' layout (the default) reads numbers as Kinesis does: version 4
+  // does not exist (observed: "ExclusiveMinimumSequenceNumber ... is invalid.").
+  CHECK_ERROR(f->Put("s", Input("k", "v"), "49039857307708443467467104868809893875799651909875269636"),
+              ErrorType::kInvalidArgument);
   CHECK(CountRecords(*f, "s") == 0);
+}
+
+TEST_CASE("a stream in Tributary's 39-digit layout keeps its numbers and their rules",
+          "[stream][put][sequence][local-only]") {
+  StoreFixture f;
+  CreateStreamOptions o;
+  o.shard_count = 2;
+  o.sequence_format = SequenceFormat::kTributary;
+  REQUIRE_OK(f->CreateStream("s", o));
+  auto r = PutOk(*f, "s", "k");
+  CHECK(r.sequence_number.ToString().size() == 39);
+  CHECK_FALSE(r.sequence_number.is_kinesis_layout());
+  CHECK(r.sequence_number.shard_index() == r.shard_id.index());
+  // Its rules for SequenceNumberForOrdering: a number it never issues is
+  // InvalidArgumentException; another shard's raises this shard's counter.
+  CHECK_ERROR(f->Put("s", Input("k", "v"), "1"), ErrorType::kInvalidArgument);
+  const std::string h0 = "0";
+  const std::string h1 = "340282366920938463463374607431768211455";
+  for (int i = 0; i < 50; ++i) REQUIRE_OK(f->Put("s", InputWithHash("k", h1)));
+  auto in1 = f->Put("s", InputWithHash("k", h1));
+  REQUIRE_OK(in1);
+  auto ordered = f->Put("s", InputWithHash("k", h0), in1->sequence_number.ToString());
+  REQUIRE_OK(ordered);
+  CHECK(ordered->sequence_number > in1->sequence_number);
 }
 
 TEST_CASE("a record reads back with its key, data and arrival time", "[stream][put][local-only]") {

@@ -100,6 +100,9 @@ Signatures (off by default: any signature, or none, is accepted):
   --allow-unauthenticated  listen on an address that is not loopback without verifying
                            signatures (refused otherwise: anyone reaching the port
                            could read, write and delete)
+  --require-signatures     without verifying them, require every request to carry a
+                           signature of the right form, as AWS's front door does
+                           (MissingAuthenticationToken, IncompleteSignature)
 
 Testing (docs/ENDPOINT.md "Test control"):
   --test-control           serve the test control API under /_tributary/ (reset, clock,
@@ -122,7 +125,7 @@ enum Opt {
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
   kAccessKey, kSecretKey, kVersion, kHttp2MaxStreams, kTlsPort, kTlsCert, kTlsKey, kTlsSelfSigned,
   kTlsDir, kTestControl, kManualClock, kAllowUnauthenticated, kAppTransition, kAppRestartDelay,
-  kNoApplications,
+  kNoApplications, kRequireSignatures,
 };
 
 int UsageError(const std::string& message) {
@@ -229,6 +232,7 @@ int main(int argc, char** argv) {
       {"app-transition-ms", required_argument, nullptr, kAppTransition},
       {"app-restart-delay-ms", required_argument, nullptr, kAppRestartDelay},
       {"no-applications", no_argument, nullptr, kNoApplications},
+      {"require-signatures", no_argument, nullptr, kRequireSignatures},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -282,6 +286,7 @@ int main(int argc, char** argv) {
         break;
       case kNoSync: no_sync = true; break;
       case kAccountFromKey: endpoint_options.account_from_access_key = true; break;
+      case kRequireSignatures: endpoint_options.require_signatures = true; break;
       case kCredentials: {
         absl::Status st = ReadCredentials(optarg, &endpoint_options.credentials);
         if (!st.ok()) return UsageError(fmt::format("--credentials: {}", std::string(st.message())));
@@ -444,7 +449,7 @@ int main(int argc, char** argv) {
              absl::FormatDuration(store_options.delete_delay),
              store_options.throughput.enabled ? "on" : "off",
              endpoint_options.credentials.empty()
-                 ? std::string("not checked")
+                 ? std::string(endpoint_options.require_signatures ? "required, not verified" : "not checked")
                  : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
              endpoint_options.account_from_access_key ? "by access key" : "one",
              manual_clock_on ? ", manual clock" : "",

@@ -61,8 +61,10 @@ absl::StatusOr<Reshard> SplitShardAt(Store& store, std::string_view stream, std:
                                      Wait wait = Wait::kUntilActive);
 
 // Merges the open shard `shard_id` with the open shard right after it in
-// hash-key order (or, for the last one, right before it). InvalidArgument
-// (InvalidArgumentException) if the stream has a single open shard.
+// hash-key order (or, for the last one, right before it). The lower shard
+// is always ShardToMerge, as Kinesis wants (Reshard::parents lists it
+// first). InvalidArgument (InvalidArgumentException) if the stream has a
+// single open shard.
 absl::StatusOr<Reshard> MergeWithNeighbour(Store& store, std::string_view stream,
                                            std::string_view shard_id, Wait wait = Wait::kUntilActive);
 

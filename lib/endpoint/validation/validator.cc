@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <iterator>
@@ -14,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "endpoint/cbor_codec.h"
 #include "endpoint/codec.h"
 #include "endpoint/json_codec.h"
@@ -274,14 +276,23 @@ std::string Upper(std::string_view s) {
   return u;
 }
 
-int Base64Value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
+// The value of each base64 character, -1 for the others: one table lookup
+// per byte (blobs are most of a PutRecords body).
+constexpr std::array<int8_t, 256> MakeBase64Values() {
+  std::array<int8_t, 256> t{};
+  for (size_t i = 0; i < 256; ++i) t[i] = -1;
+  for (int i = 0; i < 26; ++i) {
+    t[static_cast<size_t>('A' + i)] = static_cast<int8_t>(i);
+    t[static_cast<size_t>('a' + i)] = static_cast<int8_t>(26 + i);
+  }
+  for (int i = 0; i < 10; ++i) t[static_cast<size_t>('0' + i)] = static_cast<int8_t>(52 + i);
+  t['+'] = 62;
+  t['/'] = 63;
+  return t;
 }
+constexpr std::array<int8_t, 256> kBase64Values = MakeBase64Values();
+
+int Base64Value(unsigned char c) { return kBase64Values[c]; }
 
 // The constraints of a scalar shape, as AWS words them, in the order it
 // lists them inside "Member must satisfy constraint: [...]".
@@ -533,9 +544,7 @@ class Walker {
         return fmt::format("java.nio.HeapByteBuffer[pos=0 lim={0} cap={0}]", n);
       }
       case ShapeType::kStructure:
-        // Java's Object.toString: the class name and hashCode() of AWS's
-        // request class. That hashCode is AWS's own; ours is Java-style over
-        // the member values, so equal entries render alike, as in AWS.
+        // Java's Object.toString: the class name and hashCode() (JavaHash).
         return fmt::format("{}.{}@{:x}", model_.java_package, s.name, JavaHash(s, value));
       case ShapeType::kList: return RenderList(s, value);
       case ShapeType::kMap: return RenderMap(s, value);
@@ -543,31 +552,41 @@ class Walker {
     }
   }
 
-  // Java-style hashCode of a value (String.hashCode, ByteBuffer.hashCode,
-  // Arrays.hashCode over members), for Render.
+  // The hashCode() AWS's Java request classes have (observed: Kinesis
+  // prints PutRecordsRequestEntry@c965e310 for an entry with empty Data and
+  // PartitionKey, which is this formula): Arrays.hashCode over the class
+  // name's hash (31 + String.hashCode of the qualified name) and the
+  // members in model order; String.hashCode, ByteBuffer.hashCode,
+  // Integer/Long/Boolean.hashCode, List.hashCode and Map.hashCode for them,
+  // 0 for an absent member.
   uint32_t JavaHash(const Shape& s, Value value) {
     const Kind kind = A::KindOf(value);
     uint32_t h = 0;
     switch (s.type) {
-      case ShapeType::kString: {
-        for (unsigned char c : A::String(value, scratch_)) h = 31 * h + c;
-        return h;
-      }
+      case ShapeType::kString: return JavaStringHash(A::String(value, scratch_));
       case ShapeType::kInteger:
       case ShapeType::kLong: {
         const auto n = static_cast<uint64_t>(IntegerOf(s.type, value, kind));
-        return static_cast<uint32_t>(n ^ (n >> 32));
+        return s.type == ShapeType::kInteger ? static_cast<uint32_t>(n) : static_cast<uint32_t>(n ^ (n >> 32));
       }
       case ShapeType::kBoolean: return kind == Kind::kBool && A::Bool(value) ? 1231 : 1237;
       case ShapeType::kBlob: {
-        if (kind != Kind::kBytes) return 1;
+        std::string decoded;
+        std::string_view b;
+        if (kind == Kind::kBytes) {
+          b = A::Bytes(value, scratch_);
+        } else {
+          std::string_view text = A::String(value, scratch_);
+          (void)absl::Base64Unescape(absl::string_view(text.data(), text.size()), &decoded);
+          b = decoded;
+        }
         h = 1;
-        std::string_view b = A::Bytes(value, scratch_);
         for (size_t i = b.size(); i-- > 0;) h = 31 * h + static_cast<uint32_t>(static_cast<int8_t>(b[i]));
         return h;
       }
       case ShapeType::kStructure: {
-        h = 1;
+        const std::string qualified = fmt::format("{}.{}", model_.java_package, s.name);
+        h = 31 * 1 + (31 + JavaStringHash(qualified));
         for (const Member& m : s.members) {
           Value v;
           const bool present = A::Lookup(A::AsObject(value), m.name, &v);
@@ -577,11 +596,51 @@ class Walker {
       }
       case ShapeType::kList: {
         h = 1;
-        A::ForEachElement(value, [&](Value e) { h = 31 * h + JavaHash(ShapeAt(s.element), e); });
+        A::ForEachElement(value, [&](Value e) {
+          h = 31 * h + (A::KindOf(e) == Kind::kNull ? 0 : JavaHash(ShapeAt(s.element), e));
+        });
+        return h;
+      }
+      case ShapeType::kMap: {
+        A::ForEachEntry(value, scratch_, [&](std::string_view key, Value v) {
+          h += JavaStringHash(key) ^ (A::KindOf(v) == Kind::kNull ? 0 : JavaHash(ShapeAt(s.value), v));
+        });
         return h;
       }
       default: return 0;
     }
+  }
+
+  // Java's String.hashCode: over UTF-16 code units.
+  static uint32_t JavaStringHash(std::string_view utf8) {
+    uint32_t h = 0;
+    for (size_t i = 0; i < utf8.size();) {
+      const auto c = static_cast<unsigned char>(utf8[i]);
+      uint32_t cp = c;
+      size_t n = 1;
+      if (c >= 0xF0) {
+        cp = c & 0x07;
+        n = 4;
+      } else if (c >= 0xE0) {
+        cp = c & 0x0F;
+        n = 3;
+      } else if (c >= 0xC0) {
+        cp = c & 0x1F;
+        n = 2;
+      }
+      for (size_t k = 1; k < n && i + k < utf8.size(); ++k) {
+        cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+      }
+      i += n;
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        h = 31 * h + (0xD800 + (cp >> 10));
+        h = 31 * h + (0xDC00 + (cp & 0x3FF));
+      } else {
+        h = 31 * h + cp;
+      }
+    }
+    return h;
   }
 
   std::string RenderList(const Shape& s, Value list) {
@@ -756,9 +815,14 @@ std::string Base64Error(std::string_view value, size_t* decoded_size) {
   size_t pad = 0;
   while (pad < 2 && pad < value.size() && value[value.size() - 1 - pad] == '=') ++pad;
   const size_t data = value.size() - pad;
-  for (size_t i = 0; i < data; ++i) {
-    if (Base64Value(static_cast<unsigned char>(value[i])) < 0) {
-      return fail(fmt::format("Invalid Base64 character: '{}'", value[i]));
+  // OR of every value: negative iff some character is not base64.
+  int8_t any = 0;
+  for (size_t i = 0; i < data; ++i) any |= kBase64Values[static_cast<unsigned char>(value[i])];
+  if (any < 0) {
+    for (size_t i = 0; i < data; ++i) {
+      if (Base64Value(static_cast<unsigned char>(value[i])) < 0) {
+        return fail(fmt::format("Invalid Base64 character: '{}'", value[i]));
+      }
     }
   }
   if (pad > 0) {
