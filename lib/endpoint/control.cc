@@ -158,10 +158,12 @@ class Body {
   simdjson::dom::object obj_;
 };
 
+// NOLINTBEGIN(bugprone-macro-parentheses): lhs names a new variable.
 #define CONTROL_ASSIGN(lhs, expr)             \
   auto lhs##_or = (expr);                     \
   if (!lhs##_or.ok()) return lhs##_or.status(); \
   auto lhs = std::move(*lhs##_or)
+// NOLINTEND(bugprone-macro-parentheses)
 
 absl::StatusOr<ErrorType> ParseErrorType(std::string_view key, const std::string& name) {
   ErrorType t = ErrorTypeFromName(name);

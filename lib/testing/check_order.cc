@@ -139,7 +139,7 @@ uint64_t SplitMix64(uint64_t x) {
 }  // namespace check_order
 
 absl::Status ValidateCheckOrderOptions(const CheckOrderOptions& o) {
-  auto bad = [](std::string m) { return absl::InvalidArgumentError(m); };
+  auto bad = [](const std::string& m) { return absl::InvalidArgumentError(m); };
   if (o.stream.empty()) return bad("stream is empty");
   if (o.shards < 1) return bad(fmt::format("shards must be at least 1, got {}", o.shards));
   if (o.duration <= absl::ZeroDuration()) return bad("duration must be positive");

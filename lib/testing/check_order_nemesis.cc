@@ -25,6 +25,7 @@ double PercentOf(absl::uint128 v) {
 
 std::vector<std::string> Ids(const std::vector<ShardDescription>& shards) {
   std::vector<std::string> out;
+  out.reserve(shards.size());
   for (const ShardDescription& s : shards) out.push_back(s.shard_id);
   std::sort(out.begin(), out.end());
   return out;

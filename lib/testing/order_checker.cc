@@ -174,7 +174,7 @@ class Histogram {
     const uint64_t sub = i % kSub;
     return ((kSub + sub + 1) << (msb - 4)) - 1;
   }
-  std::array<uint64_t, (64 - 3) * kSub> buckets_{};
+  std::array<uint64_t, size_t{64 - 3} * kSub> buckets_{};
   uint64_t count_ = 0;
   uint64_t max_ = 0;
 };

@@ -352,15 +352,31 @@ def scenario_create_describe_list_delete(server):
     expect("InvalidArgumentException", a.delete_application, "DeleteApplication with a wrong CreateTimestamp",
            ApplicationName="page-a", CreateTimestamp=d["CreateTimestamp"].replace(year=2000))
     a.delete_application(ApplicationName="page-a", CreateTimestamp=describe(a, "page-a")["CreateTimestamp"])
-    checks.eq(describe(a, "page-a")["ApplicationStatus"], "DELETING", "DELETING")
-    expect("ResourceInUseException", a.delete_application, "DeleteApplication while DELETING",
-           ApplicationName="page-a", CreateTimestamp=describe(a, "page-a")["CreateTimestamp"])
     wait_for("page-a gone", lambda: error_of(a.describe_application, ApplicationName="page-a")[0] ==
              "ResourceNotFoundException")
     expect("ResourceNotFoundException", a.describe_application, "DescribeApplication of an unknown name",
            ApplicationName="nope")
     expect("ResourceNotFoundException", a.start_application, "StartApplication of an unknown name",
            ApplicationName="nope")
+
+
+def scenario_delete_while_deleting(binary):
+    """DELETING lasts one transition: on a server whose transitions take 3 s
+    (so a loaded machine cannot end it between two calls), a second delete
+    is ResourceInUseException, then the application goes."""
+    args = [x for x in SERVER_ARGS]
+    args[args.index("--app-transition-ms") + 1] = "3000"
+    with harness.Server(binary, *args) as server:
+        k, a = clients(server)
+        create_streams(k, "dd-in")
+        create_app(a, "dd", input_stream="dd-in")
+        wait_for("dd READY", lambda: describe(a, "dd")["ApplicationStatus"] == "READY")
+        a.delete_application(ApplicationName="dd", CreateTimestamp=describe(a, "dd")["CreateTimestamp"])
+        checks.eq(describe(a, "dd")["ApplicationStatus"], "DELETING", "DELETING")
+        expect("ResourceInUseException", a.delete_application, "DeleteApplication while DELETING",
+               ApplicationName="dd", CreateTimestamp=describe(a, "dd")["CreateTimestamp"])
+        wait_for("dd gone", lambda: error_of(a.describe_application, ApplicationName="dd")[0] ==
+                 "ResourceNotFoundException")
 
 
 def scenario_create_errors(server):
@@ -904,6 +920,7 @@ def main():
     with harness.Server(binary, *SERVER_ARGS) as server:
         checks.run(scenario_create_errors, server)
         checks.run(scenario_bad_bodies, server)
+    checks.run(scenario_delete_while_deleting, binary)
     checks.run(scenario_kill_9_in_the_middle, binary)
     checks.run(scenario_signatures_and_accounts, binary)
     return checks.finish()

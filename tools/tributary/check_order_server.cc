@@ -80,6 +80,7 @@ absl::Status ServerProcess::Spawn(const std::string& port) {
                                    "--create-delay", "0", "--delete-delay", "0"};
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
 
