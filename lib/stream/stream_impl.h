@@ -124,6 +124,9 @@ class StreamImpl {
   absl::Status Persist() ABSL_LOCKS_EXCLUDED(mu_);
   // Deletes every shard log's storage (the stream was deleted).
   void DestroyStorage() ABSL_LOCKS_EXCLUDED(mu_);
+  // After a durable store replayed its write-ahead log into the shard logs:
+  // takes up what the replay added (the newest arrival times).
+  void AfterRecovery() ABSL_LOCKS_EXCLUDED(mu_);
   // OK unless a shard log could not be created by the constructor.
   absl::Status init_status() const { return init_status_; }
   int AccountedShards() ABSL_LOCKS_EXCLUDED(mu_);
