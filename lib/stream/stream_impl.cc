@@ -893,8 +893,10 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   s->last_counter = counter;
   s->last_arrival_ms = arrival;
   MaybeTrim(s, now_ms);
-  token = s->log->DurabilityToken();
-  shard_log = s->log.get();
+  if (sync) {
+    token = s->log->DurabilityToken();
+    shard_log = s->log.get();
+  }
   result = PutRecordResult{ShardId(s->index), SequenceNumber::FromParts(counter, s->index)};
   }
   // Outside the shard lock, so concurrent writers of the shard share one
