@@ -146,6 +146,7 @@ absl::Status StoreImpl::LoadCatalog() {
     streams_[name] = std::move(st);
   }
   next_incarnation_hint_.store(next_incarnation_, std::memory_order_relaxed);
+  catalog_->ReleaseLoaded();
   // Directories of streams the catalog does not know were deleted (or never
   // committed) before a crash: remove them.
   absl::StatusOr<std::vector<std::string>> names = env_->GetChildren(dir_ + "/streams");
