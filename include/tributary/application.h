@@ -19,8 +19,16 @@
 // metadata and return; Pump() does the work (deploys jobs, processes one
 // round of batches, takes checkpoints and requested snapshots, restarts
 // failed jobs when their delay has passed on the store's clock, completes
-// transitions). Tests call Pump() step by step on a ManualClock; programs
-// call it in their own loop or use StartRunner().
+// transitions once ApplicationManagerOptions::transition_time has passed).
+// Tests call Pump() step by step on a ManualClock; programs call it in their
+// own loop or use StartRunner().
+//
+// Faults on purpose (rehearsing the rollback document): property group
+// "tributary.faults" of a version's configuration, FailOnStart = "true"
+// (every start of the job fails right after it deployed: RUNNING with a job
+// that restarts continuously) or HangOnStart = "true" (the job never
+// finishes deploying: the application stays STARTING, UPDATING or
+// AUTOSCALING), or SetJobFault() for an application without a new version.
 //
 // Input: applications read their input streams from the manager's store, or
 // from ApplicationManagerOptions::input_store (for instance a remote Kinesis
@@ -37,11 +45,15 @@
 // ConcurrentModificationException (stale CurrentApplicationVersionId),
 // InvalidArgumentException, InvalidRequestException,
 // InvalidApplicationConfigurationException, LimitExceededException,
-// UnsupportedOperationException. A rejected call changes nothing.
+// TooManyTagsException, UnsupportedOperationException. A rejected call
+// changes nothing.
 //
-// Thread safety: an ApplicationManager is safe for concurrent use. Calls and
-// Pump() serialize on one lock, so a Pump() that processes a large batch
-// delays calls until it finishes. Results are returned by value.
+// Thread safety: an ApplicationManager is safe for concurrent use. Calls that
+// change something, and Pump()'s step of one application, serialize on one
+// lock (so a change waits for at most one application's round). Reads
+// (Describe*, List*) never wait for a change or a round: they read the
+// state as of the last committed change and the job health as of the last
+// round. Results are returned by value.
 #ifndef TRIBUTARY_APPLICATION_H_
 #define TRIBUTARY_APPLICATION_H_
 
@@ -92,7 +104,9 @@ enum class OperationStatus { kInProgress = 0, kCancelled = 1, kSuccessful = 2, k
 // "StartApplication", "StopApplication", "ForceStopApplication",
 // "UpdateApplication", "ScaleApplication", "RollbackApplication",
 // "SystemRollbackApplication" (a rollback the system started: system
-// rollback or the restart-loop rule).
+// rollback or the restart-loop rule), "JobRestart" (the job failed: a
+// SYSTEM operation, FAILED at once, whose failure details carry the cause
+// and what the restart strategy does next).
 enum class OperationType {
   kCreateApplication = 0,
   kStartApplication = 1,
@@ -102,6 +116,7 @@ enum class OperationType {
   kScaleApplication = 5,
   kRollbackApplication = 6,
   kSystemRollbackApplication = 7,
+  kJobRestart = 8,
 };
 
 // SnapshotStatus.
@@ -136,6 +151,20 @@ enum class RestartStrategyType { kFixedDelay = 0, kFailureRate = 1, kNoRestart =
 // Who started an operation.
 enum class Initiator { kUser = 0, kSystem = 1 };
 
+// A fault on purpose: what every start of an application's job does.
+//   kNone: nothing (the job runs as its processors make it run);
+//   kFail: the job deploys (the operation that started it succeeds) and fails
+//          right after, every time it is started: RUNNING with a job that
+//          restarts continuously under its restart strategy;
+//   kHang: the job never finishes deploying (a deployed job that is told to
+//          hang is taken down and hangs in its next deploy): the application
+//          stays STARTING, UPDATING, AUTOSCALING or ROLLING_BACK until a
+//          rollback or a forced stop.
+// From a version's configuration (property group "tributary.faults", keys
+// FailOnStart / HangOnStart = "true" / "false") or set for the application
+// with ApplicationManager::SetJobFault, which overrides the configuration.
+enum class JobFault { kNone = 0, kFail = 1, kHang = 2 };
+
 // Wire names: "READY", "IN_PROGRESS", "UpdateApplication", "CREATING",
 // "RESTORE_FROM_LATEST_SNAPSHOT", "RUNNING", "FIXED_DELAY", ...
 std::string_view ToString(ApplicationStatus s);
@@ -147,6 +176,18 @@ std::string_view ToString(ApplicationRestoreType t);
 std::string_view ToString(JobStatus s);
 std::string_view ToString(RestartStrategyType t);
 std::string_view ToString(Initiator i);
+std::string_view ToString(JobFault f);  // "NONE", "FAIL", "HANG"
+
+// The property group and keys of the faults on purpose (see JobFault).
+inline constexpr std::string_view kFaultsPropertyGroup = "tributary.faults";
+inline constexpr std::string_view kFailOnStartKey = "FailOnStart";
+inline constexpr std::string_view kHangOnStartKey = "HangOnStart";
+// The property group and key the input stream is taken from when
+// ApplicationConfiguration::input_stream is empty (the AWS Flink examples'
+// convention), and the output stream's, for processors that write one.
+inline constexpr std::string_view kInputPropertyGroup = "InputStream0";
+inline constexpr std::string_view kOutputPropertyGroup = "OutputStream0";
+inline constexpr std::string_view kStreamNameKey = "stream.name";
 
 // ---------------------------------------------------------------- configuration
 
@@ -177,6 +218,38 @@ struct RestartStrategy {
 struct CheckpointConfiguration {
   bool enabled = true;
   absl::Duration interval = absl::Minutes(1);  // >= 0; 0: after every round
+  // Stored and reported (Managed Flink's ConfigurationType CUSTOM and
+  // MinPauseBetweenCheckpoints); not used by the runner.
+  bool custom = false;
+  absl::Duration min_pause = absl::Seconds(5);  // >= 0
+};
+
+// Settings Tributary stores with a version and reports, without acting on
+// them (there is no S3, CloudWatch, VPC or KMS here). Managed Flink's names.
+struct CodeLocation {  // ApplicationCodeConfiguration ... S3ContentLocation
+  std::string bucket_arn;
+  std::string file_key;
+  std::string object_version;
+};
+struct MonitoringConfiguration {
+  bool custom = false;                       // ConfigurationType CUSTOM
+  std::string metrics_level = "APPLICATION";  // APPLICATION, TASK, OPERATOR, PARALLELISM
+  std::string log_level = "INFO";            // INFO, WARN, ERROR, DEBUG
+};
+struct CloudWatchLoggingOption {
+  std::string id;  // CloudWatchLoggingOptionId, unique within the configuration
+  std::string log_stream_arn;
+  std::string role_arn;
+};
+struct VpcConfiguration {
+  std::string id;  // VpcConfigurationId, unique within the configuration
+  std::string vpc_id;
+  std::vector<std::string> subnet_ids;
+  std::vector<std::string> security_group_ids;
+};
+struct EncryptionConfiguration {
+  std::string key_type = "AWS_OWNED_KEY";  // or CUSTOMER_MANAGED_KEY
+  std::string key_id;
 };
 
 // Parallelism changes driven by input lag (ParallelismConfiguration's
@@ -207,7 +280,8 @@ struct RestartLoopRollback {
 };
 
 struct ApplicationConfiguration {
-  // The stream the application reads (name or ARN).
+  // The stream the application reads (name or ARN). Empty: property group
+  // "InputStream0" key "stream.name"; one of the two is required to start.
   std::string input_stream;
   // The registered processor and code version it runs.
   std::string processor_name;
@@ -217,8 +291,13 @@ struct ApplicationConfiguration {
   std::string runtime_environment;
   // Workers of the job (Flink parallelism): 1..limits::kMaxParallelism.
   int parallelism = 1;
-  // EnvironmentProperties, handed to processors.
+  // Properties handed to processors (ProcessorContext::properties).
   std::map<std::string, std::string> properties;
+  // EnvironmentProperties: property group id -> key -> value, handed to
+  // processors (ProcessorContext::property_groups). Group
+  // "tributary.faults" is the manager's (see JobFault); "InputStream0" /
+  // "OutputStream0" name streams by key "stream.name".
+  std::map<std::string, std::map<std::string, std::string>> property_groups;
   // ApplicationSnapshotConfiguration.SnapshotsEnabled: automatic snapshots
   // before updates and on stop, and CreateApplicationSnapshot.
   bool snapshots_enabled = true;
@@ -231,6 +310,18 @@ struct ApplicationConfiguration {
   // Largest batch handed to Process, and about the most records a worker
   // processes in one round (Pump): 1..10000.
   int max_batch_records = 1000;
+
+  // ---- stored with the version and reported, not acted on
+  std::string description;             // ApplicationDescription, 0..1024 characters
+  std::string service_execution_role;  // ServiceExecutionRole
+  CodeLocation code;                   // where the code "is" (processor_name names it)
+  MonitoringConfiguration monitoring;
+  // ParallelismConfiguration's ConfigurationType CUSTOM and ParallelismPerKPU.
+  bool parallelism_custom = false;
+  int parallelism_per_kpu = 1;  // >= 1
+  std::vector<CloudWatchLoggingOption> cloudwatch_logging_options;
+  std::vector<VpcConfiguration> vpc_configurations;
+  std::optional<EncryptionConfiguration> encryption;
 };
 
 // RunConfiguration of StartApplication / UpdateApplication.
@@ -291,6 +382,18 @@ struct ApplicationDetail {
   std::optional<RunConfiguration> last_run_configuration;
   JobHealth job;
   std::vector<RestartEvent> recent_restarts;  // newest last, at most 20
+  // When the current version was made.
+  absl::Time application_version_create_timestamp;
+  // Changes with every version: UpdateApplication accepts it in place of
+  // the version id (ConditionalToken).
+  std::string conditional_token;
+  // The maintenance window, "HH:MM" UTC; the end is 8 hours after the start.
+  std::string maintenance_window_start;
+  std::string maintenance_window_end;
+  // The fault every start of the job gets (JobFault), and whether it was
+  // set with SetJobFault (else it comes from the configuration).
+  JobFault job_fault = JobFault::kNone;
+  std::optional<JobFault> job_fault_override;
 };
 
 struct ApplicationSummary {
@@ -299,6 +402,18 @@ struct ApplicationSummary {
   ApplicationStatus application_status = ApplicationStatus::kReady;
   int64_t application_version_id = 1;
   std::string runtime_environment;
+};
+
+// ApplicationMaintenanceConfigurationDescription.
+struct MaintenanceConfiguration {
+  std::string window_start;  // "HH:MM" UTC
+  std::string window_end;    // 8 hours later
+};
+
+// A registered (processor name, code version).
+struct ProcessorInfo {
+  std::string name;
+  std::string code_version;
 };
 
 struct ApplicationVersionSummary {
@@ -390,13 +505,19 @@ struct ListApplicationSnapshotsResult {
 
 struct UpdateApplicationRequest {
   std::string application_name;
-  int64_t current_application_version_id = 0;  // ConcurrentModificationException if stale
+  // The caller's view of the application: the version id (0: not given)
+  // and/or conditional_token below. At least one is required
+  // (InvalidArgumentException); each that is given must be the current one
+  // (ConcurrentModificationException otherwise).
+  int64_t current_application_version_id = 0;
   // The whole new configuration (copy DescribeApplication's and change it).
   ApplicationConfiguration configuration;
   // How the new job restores, when the application is RUNNING. Default:
   // the latest snapshot (which is the one taken just before the update when
   // snapshots are enabled).
   RunConfiguration run_configuration;
+  // ApplicationDetail::conditional_token as the caller last saw it.
+  std::optional<std::string> conditional_token;
 };
 
 struct OperationResult {
@@ -418,6 +539,13 @@ inline constexpr int kMaxListOperations = 50;
 inline constexpr int kMaxListVersions = 50;
 inline constexpr int kMaxListSnapshots = 50;
 inline constexpr int kMaxBatchRecords = 10000;
+// User tags per application (TooManyTagsException); keys and values are
+// limited as for streams (kMaxTagKeyLength, kMaxTagValueLength, options.h).
+inline constexpr size_t kMaxTags = 50;
+inline constexpr size_t kMaxDescriptionLength = 1024;
+// JobRestart operations kept per application (the oldest go first, before
+// any other operation is dropped).
+inline constexpr int kMaxJobRestartOperationsKept = 100;
 }  // namespace limits
 
 // ---------------------------------------------------------------- manager
@@ -436,6 +564,14 @@ struct ApplicationManagerOptions {
   // intervals, restart delays, autoscaling windows, timestamps) runs on the
   // manager's store's clock. docs/APPLICATIONS.md "Input from another store".
   Store* input_store = nullptr;
+  // How long a transition takes at least: a transient status (STARTING,
+  // UPDATING, AUTOSCALING, ROLLING_BACK, STOPPING, FORCE_STOPPING,
+  // DELETING) completes, and a new job deploys, no earlier than this after
+  // the status was entered (store clock). Zero: at the next Pump().
+  absl::Duration transition_time = absl::ZeroDuration();
+  // The RuntimeEnvironment labels CreateApplication and UpdateApplication
+  // accept (InvalidArgumentException naming them otherwise); empty: any.
+  std::vector<std::string> runtime_environments;
 };
 
 class ApplicationManager {
@@ -458,18 +594,22 @@ class ApplicationManager {
   // InvalidArgumentException if (name, code_version) is already registered.
   absl::Status RegisterProcessor(std::string_view name, std::string_view code_version,
                                  ProcessorFactory factory);
+  // Every registered (name, code version), sorted.
+  std::vector<ProcessorInfo> RegisteredProcessors();
 
   // ---- applications
   // The application starts READY at version 1. ResourceInUseException if the
-  // name is taken; InvalidArgumentException for a bad configuration;
-  // InvalidApplicationConfigurationException if its processor and code
-  // version are not registered.
-  absl::StatusOr<ApplicationDetail> CreateApplication(std::string_view name,
-                                                      const ApplicationConfiguration& config);
+  // name is taken; InvalidArgumentException for a bad configuration, a
+  // runtime not in options.runtime_environments, or a processor and code
+  // version that are not registered (the message names the registered
+  // ones); tags as TagResource checks them.
+  absl::StatusOr<ApplicationDetail> CreateApplication(
+      std::string_view name, const ApplicationConfiguration& config,
+      const std::map<std::string, std::string>& tags = {});
   // Any status but DELETING. Stops the job without a snapshot; the
-  // application is DELETING until the next Pump(), then gone with its
-  // snapshots. If `create_timestamp` is given it must match
-  // (InvalidArgumentException).
+  // application is DELETING until the next Pump() after the transition
+  // time, then gone with its snapshots. If `create_timestamp` is given it
+  // must match to the millisecond (InvalidArgumentException).
   absl::Status DeleteApplication(std::string_view name,
                                  std::optional<absl::Time> create_timestamp = std::nullopt);
   absl::StatusOr<ApplicationDetail> DescribeApplication(std::string_view name);
@@ -477,7 +617,8 @@ class ApplicationManager {
 
   // READY -> STARTING -> RUNNING. ResourceInUseException unless READY;
   // ResourceNotFoundException for an unknown custom snapshot,
-  // InvalidRequestException for one that is not READY.
+  // InvalidRequestException for one that is not READY;
+  // InvalidApplicationConfigurationException without an input stream.
   absl::StatusOr<OperationResult> StartApplication(std::string_view name,
                                                    const RunConfiguration& run = RunConfiguration());
   // RUNNING -> STOPPING -> READY, taking a snapshot first when snapshots are
@@ -486,8 +627,11 @@ class ApplicationManager {
   // (an operation in progress is CANCELLED). ResourceInUseException otherwise.
   absl::StatusOr<OperationResult> StopApplication(std::string_view name, bool force = false);
   // From READY (UPDATING -> READY) or RUNNING (a snapshot first when enabled,
-  // then UPDATING -> RUNNING once the new job is deployed). Makes version
-  // current+1 whose ApplicationVersionUpdatedFrom is the current version.
+  // then UPDATING -> RUNNING once the new job is deployed; with system
+  // rollback enabled in the new version, once it also completed a healthy
+  // round, and its first failure before that fails the update and rolls
+  // back). Makes version current+1 whose ApplicationVersionUpdatedFrom is
+  // the current version.
   absl::StatusOr<OperationResult> UpdateApplication(const UpdateApplicationRequest& request);
   // Changes the parallelism of a RUNNING application through AUTOSCALING
   // (a new version, like an update; snapshot-consistent).
@@ -524,7 +668,8 @@ class ApplicationManager {
   absl::StatusOr<SnapshotDetails> DescribeApplicationSnapshot(std::string_view name,
                                                               std::string_view snapshot_name);
   // READY or FAILED snapshots; DELETING until the next Pump(). If
-  // `creation_timestamp` is given it must match (InvalidArgumentException).
+  // `creation_timestamp` is given it must match to the second
+  // (InvalidArgumentException).
   absl::Status DeleteApplicationSnapshot(std::string_view name, std::string_view snapshot_name,
                                          std::optional<absl::Time> creation_timestamp = std::nullopt);
 
@@ -533,6 +678,41 @@ class ApplicationManager {
       const ListApplicationOperationsRequest& request);
   absl::StatusOr<ApplicationOperationInfoDetails> DescribeApplicationOperation(
       std::string_view name, std::string_view operation_id);
+
+  // ---- tags (of the application, not of a version; no new version)
+  // `resource_arn` is the application's ARN (ResourceNotFoundException for
+  // any other). Keys 1..128 characters, not starting with "aws:"; values
+  // 0..256 (InvalidArgumentException); at most limits::kMaxTags
+  // (TooManyTagsException). Any status but DELETING (ResourceInUseException).
+  absl::Status TagResource(std::string_view resource_arn,
+                           const std::map<std::string, std::string>& tags);
+  absl::Status UntagResource(std::string_view resource_arn, const std::vector<std::string>& keys);
+  absl::StatusOr<std::map<std::string, std::string>> ListTagsForResource(
+      std::string_view resource_arn);
+
+  // ---- maintenance (no new version)
+  // READY or RUNNING only (ResourceInUseException). `window_start` is "HH:MM"
+  // (InvalidArgumentException otherwise); the window lasts 8 hours.
+  absl::StatusOr<MaintenanceConfiguration> UpdateApplicationMaintenanceConfiguration(
+      std::string_view name, std::string_view window_start);
+
+  // ---- faults on purpose (no new version)
+  // Overrides the configuration's "tributary.faults" for every job of the
+  // application until called again; nullopt removes the override. kFail
+  // fails the running job at its next round and every start after;
+  // kHang takes a running job down and hangs its next deploy; kNone makes
+  // the job healthy again even if the configuration asks for a fault.
+  // Persisted with the application. Any status but DELETING.
+  absl::Status SetJobFault(std::string_view name, std::optional<JobFault> fault);
+
+  // Testing (tributary-server's POST /_tributary/reset): every application
+  // gone at once, whatever its status: its job stopped without a snapshot,
+  // its versions, operations, snapshots and checkpoints removed (on disk
+  // too), its input consumers' leases forgotten. No DELETING period: the
+  // names are free when it returns. Registered processors are kept. On a
+  // storage error the applications are gone from memory anyway and the
+  // first error is returned.
+  absl::Status DeleteAllApplications();
 
   // ---- progress
   // One step of every application: completes due transitions, deploys or

@@ -61,6 +61,22 @@ class FaultInjector {
   // usable unless the status says it expired (ExpiredIteratorException),
   // which callers are expected to handle by taking a new one.
   virtual absl::Status OnGetRecords(std::string_view stream, std::string_view shard_id) = 0;
+
+  // Any other API action, by its AWS name ("CreateStream", "ListShards",
+  // "StartApplication", ...). The Store never calls it; tributary-server's
+  // endpoint calls it for every Kinesis and Managed Flink action except the
+  // four above (which reach the hooks above through the Store), after the
+  // request decoded and before the action runs, with the StreamName or
+  // StreamARN of the request (or "") and its ApplicationName (or ""). A
+  // non-OK status is the action's answer and the action does not run.
+  // The default injects nothing.
+  virtual absl::Status OnCall(std::string_view action, std::string_view stream,
+                              std::string_view application) {
+    (void)action;
+    (void)stream;
+    (void)application;
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace tributary

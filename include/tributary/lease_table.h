@@ -23,6 +23,8 @@
 //     "Lease table").
 //   * LeaseTableFor(store): the table that belongs to a store (in memory for
 //     an in-memory store, <store dir>/LEASES for a durable one).
+//   * OpenDynamoDbLeaseTable(options) (tributary/dynamodb_lease_table.h):
+//     items in Amazon DynamoDB, for workers on many hosts.
 // A host can pass any other implementation (ConsumerOptions::lease_table).
 //
 // Errors carry Kinesis error types like every Tributary call: a version

@@ -49,6 +49,11 @@ struct ProcessorContext {
   int parallelism = 1;  // workers of this job
   // The application's environment properties (ApplicationConfiguration::properties).
   const std::map<std::string, std::string>* properties = nullptr;
+  // Its property groups (ApplicationConfiguration::property_groups): group
+  // id -> key -> value, e.g. ["OutputStream0"]["stream.name"].
+  const std::map<std::string, std::map<std::string, std::string>>* property_groups = nullptr;
+  // The stream the job reads (input_stream, or InputStream0's stream.name).
+  std::string_view input_stream;
 };
 
 // One input record and the shard it was read from.

@@ -56,6 +56,7 @@ enum class ErrorType {
   kInvalidRequest,                    // InvalidRequestException
   kInvalidApplicationConfiguration,   // InvalidApplicationConfigurationException
   kUnsupportedOperation,              // UnsupportedOperationException
+  kTooManyTags,                       // TooManyTagsException
 };
 
 // The wire name, e.g. "ResourceNotFoundException". "" for kNone.
@@ -64,6 +65,10 @@ std::string_view ErrorTypeName(ErrorType type);
 // The Kinesis error type carried by `status`. kNone for an OK status;
 // kInternalFailure for a non-OK status that carries no type (which is a bug).
 ErrorType GetErrorType(const absl::Status& status);
+
+// The type named `name` (ErrorTypeName's inverse, e.g.
+// "ProvisionedThroughputExceededException"); kNone if no type has that name.
+ErrorType ErrorTypeFromName(std::string_view name);
 
 // Builds a non-OK Status with `code`, `type` and `message`.
 // REQUIRES: code != absl::StatusCode::kOk and type != ErrorType::kNone.

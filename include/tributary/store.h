@@ -400,8 +400,8 @@ struct StoreCapabilities {
   bool sync_control = false;
   // Every call is served in this process: no network, no retries.
   bool in_process = false;
-  // SubscribeToShard (enhanced fan-out push). Remote: Unimplemented (it
-  // needs the HTTP/2 event stream Kinesis pushes on; poll with GetRecords).
+  // SubscribeToShard (enhanced fan-out push). Remote: over the endpoint's
+  // HTTP/2 event stream (libcurl; h2c for http://, ALPN h2 for https://).
   bool subscribe_to_shard = false;
 };
 
@@ -548,6 +548,17 @@ class Store {
   // ShardStatistics of every shard that is not EXPIRED, by shard id. Cheap:
   // no record is read. ResourceNotFoundException for an unknown stream.
   absl::StatusOr<std::vector<ShardStatistics>> GetShardStatistics(std::string_view stream);
+  // Testing (tributary-server's POST /_tributary/reset): removes every
+  // stream at once, whatever its status, with its shards, records,
+  // consumers, tags and policies, in memory and on disk (a durable store
+  // removes each from its catalog, then its files), and resets the account
+  // settings. No DELETING period: the names are free when it returns.
+  // Iterators and subscriptions of the old streams fail afterwards
+  // (ResourceNotFoundException), even for a new stream of the same name.
+  // Calls running concurrently finish first. Objects attached to the store
+  // (GetOrCreateAttachment: the consumer's lease table) are kept.
+  // Unimplemented for a remote store.
+  absl::Status DeleteAllStreams();
 
   // ---- writing
   // Routes by MD5(partition key) (or the explicit hash key) to the open

@@ -11,6 +11,9 @@
 //   testing/test_store.h  TestStore: an in-memory Store wired to all of the above
 //   testing/ordering_verifier.h  OrderingVerifier: per-key order and completeness
 //                         of what a consumer delivered against what was written
+//   testing/check_order.h CheckOrder: generator, nemesis and checker against
+//                         any endpoint and consumer (`tributary check-order`)
+//   testing/order_checker.h  OrderChecker: its checker, memory per key
 //
 // Nothing here depends on a test framework; use it from Catch2, GoogleTest
 // or plain asserts. docs/API.md ("Testing toolkit") walks through it and
@@ -18,8 +21,10 @@
 #ifndef TRIBUTARY_TESTING_H_
 #define TRIBUTARY_TESTING_H_
 
+#include "tributary/testing/check_order.h"
 #include "tributary/testing/clock.h"
 #include "tributary/testing/faults.h"
+#include "tributary/testing/order_checker.h"
 #include "tributary/testing/ordering_verifier.h"
 #include "tributary/testing/reshard.h"
 #include "tributary/testing/test_store.h"

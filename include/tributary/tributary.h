@@ -5,6 +5,7 @@
 #include "tributary/application.h"
 #include "tributary/clock.h"
 #include "tributary/consumer.h"
+#include "tributary/dynamodb_lease_table.h"
 #include "tributary/fault_injector.h"
 #include "tributary/lease_table.h"
 #include "tributary/kpl.h"

@@ -23,9 +23,13 @@ absl::Status ApplicationManager::RegisterProcessor(std::string_view name,
                                                    ProcessorFactory factory) {
   return impl_->RegisterProcessor(name, code_version, std::move(factory));
 }
+std::vector<ProcessorInfo> ApplicationManager::RegisteredProcessors() {
+  return impl_->RegisteredProcessors();
+}
 absl::StatusOr<ApplicationDetail> ApplicationManager::CreateApplication(
-    std::string_view name, const ApplicationConfiguration& config) {
-  return impl_->CreateApplication(name, config);
+    std::string_view name, const ApplicationConfiguration& config,
+    const std::map<std::string, std::string>& tags) {
+  return impl_->CreateApplication(name, config, tags);
 }
 absl::Status ApplicationManager::DeleteApplication(std::string_view name,
                                                    std::optional<absl::Time> create_timestamp) {
@@ -92,6 +96,28 @@ absl::StatusOr<ApplicationOperationInfoDetails> ApplicationManager::DescribeAppl
     std::string_view name, std::string_view operation_id) {
   return impl_->DescribeApplicationOperation(name, operation_id);
 }
+absl::Status ApplicationManager::TagResource(std::string_view resource_arn,
+                                             const std::map<std::string, std::string>& tags) {
+  return impl_->TagResource(resource_arn, tags);
+}
+absl::Status ApplicationManager::UntagResource(std::string_view resource_arn,
+                                               const std::vector<std::string>& keys) {
+  return impl_->UntagResource(resource_arn, keys);
+}
+absl::StatusOr<std::map<std::string, std::string>> ApplicationManager::ListTagsForResource(
+    std::string_view resource_arn) {
+  return impl_->ListTagsForResource(resource_arn);
+}
+absl::StatusOr<MaintenanceConfiguration>
+ApplicationManager::UpdateApplicationMaintenanceConfiguration(std::string_view name,
+                                                              std::string_view window_start) {
+  return impl_->UpdateApplicationMaintenanceConfiguration(name, window_start);
+}
+absl::Status ApplicationManager::SetJobFault(std::string_view name, std::optional<JobFault> fault) {
+  return impl_->SetJobFault(name, fault);
+}
+
+absl::Status ApplicationManager::DeleteAllApplications() { return impl_->DeleteAllApplications(); }
 absl::Status ApplicationManager::Pump() { return impl_->Pump(); }
 void ApplicationManager::StartRunner(absl::Duration interval) { impl_->StartRunner(interval); }
 void ApplicationManager::StopRunner() { impl_->StopRunner(); }

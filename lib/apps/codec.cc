@@ -137,9 +137,117 @@ void Put(Encoder* e, const ApplicationConfiguration& c) {
   I32(e, c.restart_loop_rollback.max_restarts);
   Dur(e, c.restart_loop_rollback.within);
   I32(e, c.max_batch_records);
+  // version 2
+  e->U32(static_cast<uint32_t>(c.property_groups.size()));
+  for (const auto& [group, props] : c.property_groups) {
+    e->Str(group);
+    e->U32(static_cast<uint32_t>(props.size()));
+    for (const auto& [k, v] : props) {
+      e->Str(k);
+      e->Str(v);
+    }
+  }
+  Bool(e, c.checkpoints.custom);
+  Dur(e, c.checkpoints.min_pause);
+  e->Str(c.description);
+  e->Str(c.service_execution_role);
+  e->Str(c.code.bucket_arn);
+  e->Str(c.code.file_key);
+  e->Str(c.code.object_version);
+  Bool(e, c.monitoring.custom);
+  e->Str(c.monitoring.metrics_level);
+  e->Str(c.monitoring.log_level);
+  Bool(e, c.parallelism_custom);
+  I32(e, c.parallelism_per_kpu);
+  e->U32(static_cast<uint32_t>(c.cloudwatch_logging_options.size()));
+  for (const CloudWatchLoggingOption& o : c.cloudwatch_logging_options) {
+    e->Str(o.id);
+    e->Str(o.log_stream_arn);
+    e->Str(o.role_arn);
+  }
+  e->U32(static_cast<uint32_t>(c.vpc_configurations.size()));
+  for (const VpcConfiguration& v : c.vpc_configurations) {
+    e->Str(v.id);
+    e->Str(v.vpc_id);
+    e->U32(static_cast<uint32_t>(v.subnet_ids.size()));
+    for (const std::string& x : v.subnet_ids) e->Str(x);
+    e->U32(static_cast<uint32_t>(v.security_group_ids.size()));
+    for (const std::string& x : v.security_group_ids) e->Str(x);
+  }
+  Bool(e, c.encryption.has_value());
+  if (c.encryption) {
+    e->Str(c.encryption->key_type);
+    e->Str(c.encryption->key_id);
+  }
 }
 
-bool Get(Decoder* d, ApplicationConfiguration* c) {
+// A u32 count followed by that many strings.
+bool GetStrings(Decoder* d, std::vector<std::string>* out) {
+  uint32_t n;
+  if (!d->U32(&n) || n > d->remaining()) return false;
+  out->clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string x;
+    if (!d->Str(&x)) return false;
+    out->push_back(std::move(x));
+  }
+  return true;
+}
+
+// The members version 2 added to a configuration.
+bool GetV2(Decoder* d, ApplicationConfiguration* c) {
+  uint32_t groups;
+  if (!d->U32(&groups) || groups > d->remaining()) return false;
+  c->property_groups.clear();
+  for (uint32_t g = 0; g < groups; ++g) {
+    std::string id;
+    uint32_t n;
+    if (!d->Str(&id) || !d->U32(&n) || n > d->remaining()) return false;
+    std::map<std::string, std::string>& props = c->property_groups[id];
+    for (uint32_t i = 0; i < n; ++i) {
+      std::string k, v;
+      if (!d->Str(&k) || !d->Str(&v)) return false;
+      props[k] = v;
+    }
+  }
+  if (!Bool(d, &c->checkpoints.custom) || !Dur(d, &c->checkpoints.min_pause) ||
+      !d->Str(&c->description) || !d->Str(&c->service_execution_role) ||
+      !d->Str(&c->code.bucket_arn) || !d->Str(&c->code.file_key) ||
+      !d->Str(&c->code.object_version) || !Bool(d, &c->monitoring.custom) ||
+      !d->Str(&c->monitoring.metrics_level) || !d->Str(&c->monitoring.log_level) ||
+      !Bool(d, &c->parallelism_custom) || !I32(d, &c->parallelism_per_kpu)) {
+    return false;
+  }
+  uint32_t n;
+  if (!d->U32(&n) || n > d->remaining()) return false;
+  c->cloudwatch_logging_options.clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    CloudWatchLoggingOption o;
+    if (!d->Str(&o.id) || !d->Str(&o.log_stream_arn) || !d->Str(&o.role_arn)) return false;
+    c->cloudwatch_logging_options.push_back(std::move(o));
+  }
+  if (!d->U32(&n) || n > d->remaining()) return false;
+  c->vpc_configurations.clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    VpcConfiguration v;
+    if (!d->Str(&v.id) || !d->Str(&v.vpc_id) || !GetStrings(d, &v.subnet_ids) ||
+        !GetStrings(d, &v.security_group_ids)) {
+      return false;
+    }
+    c->vpc_configurations.push_back(std::move(v));
+  }
+  bool has_encryption;
+  if (!Bool(d, &has_encryption)) return false;
+  c->encryption.reset();
+  if (has_encryption) {
+    EncryptionConfiguration x;
+    if (!d->Str(&x.key_type) || !d->Str(&x.key_id)) return false;
+    c->encryption = std::move(x);
+  }
+  return true;
+}
+
+bool Get(Decoder* d, ApplicationConfiguration* c, uint32_t version) {
   uint32_t n;
   if (!d->Str(&c->input_stream) || !d->Str(&c->processor_name) || !d->Str(&c->code_version) ||
       !d->Str(&c->runtime_environment) || !I32(d, &c->parallelism) || !d->U32(&n)) {
@@ -167,7 +275,7 @@ bool Get(Decoder* d, ApplicationConfiguration* c) {
     return false;
   }
   c->restart_strategy.max_attempts = has_max ? std::optional<int>(max_attempts) : std::nullopt;
-  return true;
+  return version < 2 || GetV2(d, c);
 }
 
 void Put(Encoder* e, const RunConfiguration& r) {
@@ -190,9 +298,9 @@ void Put(Encoder* e, const ApplicationVersionDetail& v) {
   OptI64(e, v.application_version_rolled_back_from);
   OptI64(e, v.application_version_rolled_back_to);
 }
-bool Get(Decoder* d, ApplicationVersionDetail* v) {
+bool Get(Decoder* d, ApplicationVersionDetail* v, uint32_t version) {
   return d->I64(&v->application_version_id) && Enum(d, &v->application_status, 9) &&
-         Get(d, &v->configuration) && Time(d, &v->create_timestamp) &&
+         Get(d, &v->configuration, version) && Time(d, &v->create_timestamp) &&
          d->Str(&v->created_by_operation_id) && OptI64(d, &v->application_version_updated_from) &&
          OptI64(d, &v->application_version_rolled_back_from) &&
          OptI64(d, &v->application_version_rolled_back_to);
@@ -217,9 +325,9 @@ void Put(Encoder* e, const ApplicationOperationInfoDetails& o) {
     e->Str(o.operation_failure_details->error_string);
   }
 }
-bool Get(Decoder* d, ApplicationOperationInfoDetails* o) {
+bool Get(Decoder* d, ApplicationOperationInfoDetails* o, uint32_t version) {
   bool has_change, has_failure;
-  if (!d->Str(&o->operation_id) || !Enum(d, &o->operation, 7) ||
+  if (!d->Str(&o->operation_id) || !Enum(d, &o->operation, version < 2 ? 7 : 8) ||
       !Enum(d, &o->operation_status, 3) || !Time(d, &o->start_time) || !OptTime(d, &o->end_time) ||
       !Enum(d, &o->initiated_by, 1) || !OptStr(d, &o->reason) || !Bool(d, &has_change)) {
     return false;
@@ -257,7 +365,7 @@ void Put(Encoder* e, const SnapshotRecord& s) {
   OptStr(e, x.failure);
   e->U64(s.file_id);
 }
-bool Get(Decoder* d, SnapshotRecord* s) {
+bool Get(Decoder* d, SnapshotRecord* s, uint32_t) {
   SnapshotDetails& x = s->details;
   return d->Str(&x.snapshot_name) && Enum(d, &x.snapshot_status, 3) &&
          d->I64(&x.application_version_id) && d->Str(&x.runtime_environment) &&
@@ -273,7 +381,7 @@ void Put(Encoder* e, const RestartEvent& r) {
   e->Str(r.cause);
   Bool(e, r.final);
 }
-bool Get(Decoder* d, RestartEvent* r) {
+bool Get(Decoder* d, RestartEvent* r, uint32_t) {
   return Time(d, &r->time) && d->I64(&r->application_version_id) && I32(d, &r->attempt) &&
          d->Str(&r->cause) && Bool(d, &r->final);
 }
@@ -308,22 +416,46 @@ void Put(Encoder* e, const AppState& a) {
   e->U64(a.next_file);
   e->U64(a.next_job);
   e->I64(a.loop_rule_fired_version);
+  // version 2
+  e->U32(static_cast<uint32_t>(a.tags.size()));
+  for (const auto& [k, v] : a.tags) {
+    e->Str(k);
+    e->Str(v);
+  }
+  e->Str(a.maintenance_window_start);
+  e->U8(a.fault_override ? static_cast<uint8_t>(1 + static_cast<int>(*a.fault_override)) : 0);
 }
 
 template <typename T, typename C>
-bool GetList(Decoder* d, C* out) {
+bool GetList(Decoder* d, C* out, uint32_t version) {
   uint32_t n;
   if (!d->U32(&n) || n > d->remaining()) return false;  // every entry takes >= 1 byte
   out->clear();
   for (uint32_t i = 0; i < n; ++i) {
     T x;
-    if (!Get(d, &x)) return false;
+    if (!Get(d, &x, version)) return false;
     out->push_back(std::move(x));
   }
   return true;
 }
 
-bool Get(Decoder* d, AppState* a) {
+bool GetV2(Decoder* d, AppState* a) {
+  uint32_t n;
+  if (!d->U32(&n) || n > d->remaining()) return false;
+  a->tags.clear();
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string k, v;
+    if (!d->Str(&k) || !d->Str(&v)) return false;
+    a->tags[k] = v;
+  }
+  uint8_t fault;
+  if (!d->Str(&a->maintenance_window_start) || !d->U8(&fault) || fault > 3) return false;
+  a->fault_override.reset();
+  if (fault != 0) a->fault_override = static_cast<JobFault>(fault - 1);
+  return true;
+}
+
+bool Get(Decoder* d, AppState* a, uint32_t version) {
   bool has_run;
   if (!d->Str(&a->name) || !d->Str(&a->arn) || !d->U64(&a->incarnation) ||
       !Enum(d, &a->status, 9) || !d->I64(&a->version_id) || !Time(d, &a->create_time) ||
@@ -337,20 +469,23 @@ bool Get(Decoder* d, AppState* a) {
     if (!Get(d, &r)) return false;
     a->last_run = r;
   }
-  return GetList<ApplicationVersionDetail>(d, &a->versions) &&
-         GetList<ApplicationOperationInfoDetails>(d, &a->operations) &&
-         GetList<SnapshotRecord>(d, &a->snapshots) && GetList<RestartEvent>(d, &a->restarts) &&
-         d->Str(&a->current_operation) && Bool(d, &a->plan.active) && d->U64(&a->plan.job_id) &&
+  return GetList<ApplicationVersionDetail>(d, &a->versions, version) &&
+         GetList<ApplicationOperationInfoDetails>(d, &a->operations, version) &&
+         GetList<SnapshotRecord>(d, &a->snapshots, version) &&
+         GetList<RestartEvent>(d, &a->restarts, version) && d->Str(&a->current_operation) &&
+         Bool(d, &a->plan.active) && d->U64(&a->plan.job_id) &&
          d->Str(&a->plan.restore_snapshot) && Bool(d, &a->plan.allow_non_restored_state) &&
          d->U64(&a->next_operation) && d->U64(&a->next_file) && d->U64(&a->next_job) &&
-         d->I64(&a->loop_rule_fired_version);
+         d->I64(&a->loop_rule_fired_version) && (version < 2 || GetV2(d, a));
 }
 
 void Seal(Encoder* e) { e->U64(XXH3_64bits(e->buffer().data(), e->buffer().size())); }
 
-// Checks magic, version and checksum; returns the body between them.
+// Checks magic, version (min_version..version) and checksum; returns the
+// body between them and the version found.
 absl::StatusOr<std::string_view> Unseal(std::string_view data, const char (&magic)[8],
-                                        uint32_t version, const std::string& path) {
+                                        uint32_t min_version, uint32_t version,
+                                        const std::string& path, uint32_t* found) {
   if (data.size() < 8 + 4 + 8) return Corrupt(path, "truncated");
   uint64_t want = 0;
   for (int i = 0; i < 8; ++i) {
@@ -360,9 +495,11 @@ absl::StatusOr<std::string_view> Unseal(std::string_view data, const char (&magi
   if (data.substr(0, 8) != std::string_view(magic, 8)) return Corrupt(path, "bad magic");
   Decoder d(data.substr(8, 4));
   uint32_t v = 0;
-  if (!d.U32(&v) || v != version) {
-    return Corrupt(path, fmt::format("format version {} (this build reads {})", v, version));
+  if (!d.U32(&v) || v < min_version || v > version) {
+    return Corrupt(path, fmt::format("format version {} (this build reads {}..{})", v,
+                                     min_version, version));
   }
+  *found = v;
   return data.substr(12, data.size() - 20);
 }
 
@@ -385,7 +522,9 @@ std::string EncodeMeta(uint64_t next_incarnation, const std::map<std::string, Ap
 
 absl::Status DecodeMeta(std::string_view data, const std::string& path, uint64_t* next_incarnation,
                         std::map<std::string, AppState>* apps) {
-  absl::StatusOr<std::string_view> body = Unseal(data, kMetaMagic, kMetaFormatVersion, path);
+  uint32_t version = 0;
+  absl::StatusOr<std::string_view> body =
+      Unseal(data, kMetaMagic, kMinMetaFormatVersion, kMetaFormatVersion, path, &version);
   if (!body.ok()) return body.status();
   Decoder d(*body);
   uint32_t n;
@@ -396,7 +535,7 @@ absl::Status DecodeMeta(std::string_view data, const std::string& path, uint64_t
     if (!d.Str(&blob)) return Corrupt(path, "truncated application entry");
     Decoder a(blob);
     AppState app;
-    if (!Get(&a, &app) || !a.done() || app.versions.empty() ||
+    if (!Get(&a, &app, version) || !a.done() || app.versions.empty() ||
         app.version_id != static_cast<int64_t>(app.versions.size())) {
       return Corrupt(path, fmt::format("application entry {} does not decode", i));
     }

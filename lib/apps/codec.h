@@ -16,7 +16,11 @@ namespace tributary::apps {
 
 inline constexpr char kMetaMagic[8] = {'T', 'R', 'B', 'A', 'P', 'P', 'S', '\1'};
 inline constexpr char kCutMagic[8] = {'T', 'R', 'B', 'C', 'U', 'T', '\0', '\1'};
-inline constexpr uint32_t kMetaFormatVersion = 1;
+// APPS format versions: 1 (the first), 2 (property groups and the stored
+// Managed Flink settings in configurations, JobRestart operations, tags,
+// maintenance window, job fault override). Version 2 is written; both read.
+inline constexpr uint32_t kMetaFormatVersion = 2;
+inline constexpr uint32_t kMinMetaFormatVersion = 1;
 inline constexpr uint32_t kCutFormatVersion = 1;
 
 // The APPS file: every application plus the manager's incarnation counter.

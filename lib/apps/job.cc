@@ -52,7 +52,14 @@ Job::Job(JobSpec spec, JobServices services, absl::Time now)
       services_(std::move(services)),
       tracker_(spec_.config.restart_strategy),
       started_(now),
-      checkpoint_(spec_.checkpoint) {}
+      checkpoint_(spec_.checkpoint),
+      fault_(spec_.fault),
+      fault_source_(spec_.fault_source) {}
+
+void Job::SetFault(JobFault fault, std::string source) {
+  fault_ = fault;
+  fault_source_ = std::move(source);
+}
 
 Job::~Job() { Undeploy(); }
 
@@ -104,6 +111,8 @@ absl::Status Job::Deploy(absl::Time now) {
     ctx.worker = w;
     ctx.parallelism = c.parallelism;
     ctx.properties = &spec_.config.properties;
+    ctx.property_groups = &spec_.config.property_groups;
+    ctx.input_stream = spec_.config.input_stream;
     absl::StatusOr<std::unique_ptr<Processor>> p = factory(ctx);
     if (!p.ok()) return Annotate(p.status(), fmt::format("worker {}: create: ", w));
     if (*p == nullptr) return InternalFailureError(fmt::format("worker {}: the factory returned no processor", w));
@@ -219,6 +228,16 @@ void Job::Fail(absl::Time now, const std::string& cause, StepResult* r) {
 
 Job::StepResult Job::Step(absl::Time now) {
   StepResult r;
+  if (fault_ == JobFault::kHang) {
+    // The job never finishes deploying. A deployed job is taken down (its
+    // workers discarded, as by a failure, so the next deploy restores one
+    // cut) and hangs in its next deploy; a failed job stays failed.
+    if (status_ != JobStatus::kFailed) {
+      Undeploy();
+      status_ = JobStatus::kStarting;
+    }
+    return r;
+  }
   if (status_ == JobStatus::kStarting ||
       (status_ == JobStatus::kRestarting && now >= next_restart_)) {
     absl::Status s = Deploy(now);
@@ -230,8 +249,21 @@ Job::StepResult Job::Step(absl::Time now) {
     r.deployed = true;
   }
   if (status_ == JobStatus::kRunning) {
+    if (fault_ == JobFault::kFail) {
+      Fail(now,
+           fmt::format("start: {}: the job failed right after it started (a fault on purpose)",
+                       fault_source_),
+           &r);
+      return r;
+    }
     std::string cause;
-    if (!Round(now, &cause).ok()) Fail(now, cause, &r);
+    const int64_t before = records_processed_;
+    if (Round(now, &cause).ok()) {
+      r.healthy_round = true;
+    } else {
+      Fail(now, cause, &r);
+    }
+    r.records = records_processed_ - before;
   }
   return r;
 }

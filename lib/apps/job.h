@@ -64,13 +64,19 @@ struct JobSpec {
   std::optional<Cut> checkpoint;  // a checkpoint of this job (after a reopen, or a scaling cut)
   // Set when the cut to start from could not be read: every deploy fails with it.
   std::optional<absl::Status> restore_error;
+  // The fault on purpose every start of the job gets (JobFault), and where
+  // it comes from (for failure causes): changed later with SetFault.
+  JobFault fault = JobFault::kNone;
+  std::string fault_source;
 };
 
 class Job {
  public:
   struct StepResult {
-    bool deployed = false;      // a deploy succeeded in this step
-    bool failed_final = false;  // the restart strategy gave up in this step
+    bool deployed = false;       // a deploy succeeded in this step
+    bool healthy_round = false;  // a round completed without a failure in this step
+    bool failed_final = false;   // the restart strategy gave up in this step
+    int64_t records = 0;         // records processed in this step
     std::vector<RestartEvent> failures;  // failures recorded in this step
   };
 
@@ -79,7 +85,13 @@ class Job {
 
   // Deploys if due (first start, or a restart whose delay passed), then runs
   // one round (one batch per worker) if deployed, then a checkpoint if due.
+  // With JobFault::kHang nothing deploys (a deployed job is taken down
+  // first); with kFail the deployed job fails instead of its round.
   StepResult Step(absl::Time now);
+
+  // Changes the fault on purpose from the next Step on.
+  void SetFault(JobFault fault, std::string source);
+  JobFault fault() const { return fault_; }
 
   // A consistent cut of the deployed job (every worker's SaveState plus the
   // processed positions). FailedPrecondition if the job is not deployed;
@@ -96,6 +108,8 @@ class Job {
   bool deployed() const { return status_ == JobStatus::kRunning; }
   JobHealth Health(absl::Time now) const;
   int64_t millis_behind_latest() const { return millis_behind_; }
+  // Now minus this instant is JobHealth::time_since_last_healthy_batch.
+  absl::Time healthy_reference() const { return last_healthy_.value_or(started_); }
   // The checkpoint a restart would use, if any.
   const std::optional<Cut>& checkpoint() const { return checkpoint_; }
   // The restore point of the job as a whole: its checkpoint, else the cut it
@@ -127,6 +141,8 @@ class Job {
   int64_t records_processed_ = 0;
   int64_t millis_behind_ = 0;
   std::optional<std::string> restored_from_;
+  JobFault fault_;
+  std::string fault_source_;
 };
 
 }  // namespace tributary::apps

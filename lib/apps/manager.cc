@@ -1,10 +1,14 @@
 #include "apps/manager.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
+#include <xxhash.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <set>
+#include <tuple>
 
 #include "apps/errors.h"
 #include "apps/consumer_source.h"
@@ -33,8 +37,63 @@ absl::Status ValidateName(std::string_view name, size_t max, std::string_view wh
 
 absl::Status Invalid(std::string_view m) { return InvalidArgumentError(m); }
 
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The faults on purpose a configuration asks for (property group
+// "tributary.faults"); InvalidArgumentException for a malformed group.
+absl::StatusOr<JobFault> ConfigFault(const ApplicationConfiguration& c) {
+  auto group = c.property_groups.find(std::string(kFaultsPropertyGroup));
+  if (group == c.property_groups.end()) return JobFault::kNone;
+  bool fail = false, hang = false;
+  for (const auto& [key, value] : group->second) {
+    bool* flag = key == kFailOnStartKey ? &fail : key == kHangOnStartKey ? &hang : nullptr;
+    if (flag == nullptr) {
+      return Invalid(fmt::format("property group {} has no key '{}'; its keys are {} and {}",
+                                 kFaultsPropertyGroup, key.substr(0, 100), kFailOnStartKey,
+                                 kHangOnStartKey));
+    }
+    if (EqualsIgnoreCase(value, "true")) {
+      *flag = true;
+    } else if (!EqualsIgnoreCase(value, "false")) {
+      return Invalid(fmt::format("property {}.{} must be 'true' or 'false', not '{}'",
+                                 kFaultsPropertyGroup, key, value.substr(0, 100)));
+    }
+  }
+  if (fail && hang) {
+    return Invalid(fmt::format("property group {}: set at most one of {} and {}",
+                               kFaultsPropertyGroup, kFailOnStartKey, kHangOnStartKey));
+  }
+  return fail ? JobFault::kFail : hang ? JobFault::kHang : JobFault::kNone;
+}
+
+// The stream a configuration reads: input_stream, else InputStream0's stream.name.
+std::string EffectiveInput(const ApplicationConfiguration& c) {
+  if (!c.input_stream.empty()) return c.input_stream;
+  auto group = c.property_groups.find(std::string(kInputPropertyGroup));
+  if (group == c.property_groups.end()) return "";
+  auto it = group->second.find(std::string(kStreamNameKey));
+  return it == group->second.end() ? "" : it->second;
+}
+
+absl::Status RequireInput(const ApplicationConfiguration& c, std::string_view app,
+                          std::string_view action) {
+  if (!EffectiveInput(c).empty()) return absl::OkStatus();
+  return InvalidApplicationConfigurationError(fmt::format(
+      "application {} has no input stream, so {} cannot run it: set property group {} key {} "
+      "(or ApplicationConfiguration::input_stream)",
+      app, action, kInputPropertyGroup, kStreamNameKey));
+}
+
+bool OneOf(std::string_view v, std::initializer_list<std::string_view> allowed) {
+  return std::find(allowed.begin(), allowed.end(), v) != allowed.end();
+}
+
 absl::Status ValidateConfig(const ApplicationConfiguration& c) {
-  if (c.input_stream.empty()) return Invalid("input_stream is required");
   if (c.processor_name.empty() || c.processor_name.size() > 128) {
     return Invalid("processor_name must be 1..128 characters");
   }
@@ -56,6 +115,48 @@ absl::Status ValidateConfig(const ApplicationConfiguration& c) {
   }
   for (const auto& [k, v] : c.properties) {
     if (k.empty()) return Invalid("property keys must not be empty");
+  }
+  for (const auto& [group, props] : c.property_groups) {
+    if (group.empty()) return Invalid("property group ids must not be empty");
+    for (const auto& [k, v] : props) {
+      if (k.empty()) return Invalid(fmt::format("property group {}: keys must not be empty", group));
+    }
+  }
+  TRIBUTARY_RETURN_IF_ERROR(ConfigFault(c).status());
+  if (c.description.size() > limits::kMaxDescriptionLength) {
+    return Invalid(fmt::format("the description has {} characters, more than {}",
+                               c.description.size(), limits::kMaxDescriptionLength));
+  }
+  if (c.parallelism_per_kpu < 1) {
+    return Invalid(fmt::format("parallelism_per_kpu {} is below 1", c.parallelism_per_kpu));
+  }
+  if (c.checkpoints.min_pause < absl::ZeroDuration()) {
+    return Invalid("checkpoints.min_pause must not be negative");
+  }
+  if (!OneOf(c.monitoring.metrics_level, {"APPLICATION", "TASK", "OPERATOR", "PARALLELISM"})) {
+    return Invalid(fmt::format("MetricsLevel '{}' is not APPLICATION, TASK, OPERATOR or PARALLELISM",
+                               c.monitoring.metrics_level.substr(0, 64)));
+  }
+  if (!OneOf(c.monitoring.log_level, {"INFO", "WARN", "ERROR", "DEBUG"})) {
+    return Invalid(fmt::format("LogLevel '{}' is not INFO, WARN, ERROR or DEBUG",
+                               c.monitoring.log_level.substr(0, 64)));
+  }
+  if (c.encryption && !OneOf(c.encryption->key_type, {"AWS_OWNED_KEY", "CUSTOMER_MANAGED_KEY"})) {
+    return Invalid(fmt::format("KeyType '{}' is not AWS_OWNED_KEY or CUSTOMER_MANAGED_KEY",
+                               c.encryption->key_type.substr(0, 64)));
+  }
+  std::set<std::string> ids;
+  for (const CloudWatchLoggingOption& o : c.cloudwatch_logging_options) {
+    if (o.id.empty() || o.log_stream_arn.empty() || !ids.insert(o.id).second) {
+      return Invalid("CloudWatch logging options need a unique id and a log stream ARN");
+    }
+  }
+  ids.clear();
+  for (const VpcConfiguration& v : c.vpc_configurations) {
+    if (v.id.empty() || v.subnet_ids.empty() || v.security_group_ids.empty() ||
+        !ids.insert(v.id).second) {
+      return Invalid("VPC configurations need a unique id, subnets and security groups");
+    }
   }
   if (c.checkpoints.interval < absl::ZeroDuration()) {
     return Invalid("checkpoints.interval must not be negative");
@@ -111,6 +212,95 @@ absl::Status StaleVersion(const AppState& a, int64_t given) {
       given, a.version_id, a.name));
 }
 
+// ConditionalToken: changes with every version (and with every re-creation
+// of the name), so a caller holding it has seen the current version.
+std::string Token(const AppState& a) {
+  const std::string key = fmt::format("{}\n{}\n{}", a.arn, a.incarnation, a.version_id);
+  return fmt::format("{:016x}", XXH3_64bits(key.data(), key.size()));
+}
+
+// The caller's view of the application: a version id (0: not given) and/or
+// a ConditionalToken; at least one, and each given one current.
+absl::Status CheckView(const AppState& a, int64_t version, const std::optional<std::string>& token) {
+  if (version == 0 && !token) {
+    return InvalidArgumentError("CurrentApplicationVersionId or ConditionalToken is required");
+  }
+  if (version != 0 && version != a.version_id) {
+    return ConcurrentModificationError(fmt::format(
+        "CurrentApplicationVersionId {} does not match the current version {} of application {}; "
+        "describe the application and retry",
+        version, a.version_id, a.name));
+  }
+  if (token && *token != Token(a)) {
+    return ConcurrentModificationError(fmt::format(
+        "ConditionalToken '{}' is not the current one of application {} (version {}); describe "
+        "the application and retry",
+        token->substr(0, 64), a.name, a.version_id));
+  }
+  return absl::OkStatus();
+}
+
+// A timestamp a caller read back matches to the second: the AWS SDKs send
+// timestamps as whole epoch seconds (botocore truncates), so a finer match
+// would refuse the value DescribeApplication gave them.
+bool SameSecond(absl::Time a, absl::Time b) { return absl::ToUnixSeconds(a) == absl::ToUnixSeconds(b); }
+
+absl::Status ValidateTags(const std::map<std::string, std::string>& tags) {
+  for (const auto& [k, v] : tags) {
+    if (k.empty() || k.size() > limits::kMaxTagKeyLength) {
+      return InvalidArgumentError(fmt::format("tag key '{}' must be 1..{} characters",
+                                              k.substr(0, 200), limits::kMaxTagKeyLength));
+    }
+    if (k.rfind("aws:", 0) == 0) {
+      return InvalidArgumentError(fmt::format("tag key '{}': the prefix aws: is reserved", k));
+    }
+    if (v.size() > limits::kMaxTagValueLength) {
+      return InvalidArgumentError(fmt::format("the value of tag '{}' has more than {} characters",
+                                              k, limits::kMaxTagValueLength));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckTagCount(const AppState& a, size_t n) {
+  if (n <= limits::kMaxTags) return absl::OkStatus();
+  return MakeError(absl::StatusCode::kResourceExhausted, ErrorType::kTooManyTags,
+                   fmt::format("application {} would have {} tags; at most {} are allowed", a.name,
+                               n, limits::kMaxTags));
+}
+
+// "HH:MM" (00:00 .. 23:59) in minutes, or -1.
+int ParseHhMm(std::string_view s) {
+  if (s.size() != 5 || s[2] != ':' || !std::isdigit(static_cast<unsigned char>(s[0])) ||
+      !std::isdigit(static_cast<unsigned char>(s[1])) ||
+      !std::isdigit(static_cast<unsigned char>(s[3])) ||
+      !std::isdigit(static_cast<unsigned char>(s[4]))) {
+    return -1;
+  }
+  const int h = (s[0] - '0') * 10 + (s[1] - '0');
+  const int m = (s[3] - '0') * 10 + (s[4] - '0');
+  return h < 24 && m < 60 ? h * 60 + m : -1;
+}
+
+// The end of the 8-hour maintenance window that starts at `start`.
+std::string WindowEnd(std::string_view start) {
+  const int m = (std::max(ParseHhMm(start), 0) + 8 * 60) % (24 * 60);
+  return fmt::format("{:02d}:{:02d}", m / 60, m % 60);
+}
+
+// The fault every start of the job gets, and where it comes from.
+std::pair<JobFault, std::string> EffectiveFault(const AppState& a) {
+  if (a.fault_override) {
+    return {*a.fault_override,
+            fmt::format("job fault {} (set with SetJobFault)", ToString(*a.fault_override))};
+  }
+  absl::StatusOr<JobFault> f = ConfigFault(a.config());  // validated when the version was made
+  if (!f.ok() || *f == JobFault::kNone) return {JobFault::kNone, ""};
+  return {*f, fmt::format("{} (property group {})",
+                          *f == JobFault::kFail ? kFailOnStartKey : kHangOnStartKey,
+                          kFaultsPropertyGroup)};
+}
+
 // ---- AppState helpers
 
 ApplicationOperationInfoDetails* FindOperation(AppState& a, std::string_view id) {
@@ -139,6 +329,43 @@ std::string BeginOperation(AppState& a, OperationType type, Initiator who, absl:
     a.operations.pop_front();
   }
   return o.operation_id;
+}
+
+// A failure of the job, as a FAILED JobRestart operation of the system. At
+// most limits::kMaxJobRestartOperationsKept are kept (the oldest go first).
+void RecordJobRestart(AppState& a, const RestartEvent& e, std::optional<absl::Time> next_restart) {
+  ApplicationOperationInfoDetails o;
+  o.operation_id = fmt::format("op-{:06d}", a.next_operation++);
+  o.operation = OperationType::kJobRestart;
+  o.operation_status = OperationStatus::kFailed;
+  o.start_time = e.time;
+  o.end_time = e.time;
+  o.initiated_by = Initiator::kSystem;
+  o.reason = fmt::format("the job of version {} failed (attempt {} of its restart strategy)",
+                         e.application_version_id, e.attempt);
+  OperationFailureDetails f;
+  f.error_string = e.final || !next_restart
+                       ? fmt::format("{}; the restart strategy gave up", e.cause)
+                       : fmt::format("{}; restarting at {}", e.cause,
+                                     absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", *next_restart,
+                                                      absl::UTCTimeZone()));
+  o.operation_failure_details = std::move(f);
+  a.operations.push_back(std::move(o));
+  size_t restarts = 0;
+  for (const auto& op : a.operations) restarts += op.operation == OperationType::kJobRestart;
+  for (auto it = a.operations.begin();
+       restarts > static_cast<size_t>(limits::kMaxJobRestartOperationsKept) && it != a.operations.end();) {
+    if (it->operation == OperationType::kJobRestart) {
+      it = a.operations.erase(it);
+      --restarts;
+    } else {
+      ++it;
+    }
+  }
+  while (a.operations.size() > static_cast<size_t>(limits::kMaxOperationsKept) &&
+         a.operations.front().operation_id != a.current_operation) {
+    a.operations.pop_front();
+  }
 }
 
 void EndOperation(AppState& a, const std::string& id, OperationStatus status, absl::Time now,
@@ -273,12 +500,15 @@ std::string AutoSnapshotName(const AppState& a, SnapshotTrigger trigger, absl::T
 
 // ---------------------------------------------------------------- open
 
-ManagerImpl::ManagerImpl(Store* store, Store* input, std::string region, std::string account)
+ManagerImpl::ManagerImpl(Store* store, Store* input, std::string region, std::string account,
+                         const ApplicationManagerOptions& options)
     : store_(store),
       input_(input),
       clock_(store->clock()),
       region_(std::move(region)),
-      account_(std::move(account)) {}
+      account_(std::move(account)),
+      transition_time_(std::max(options.transition_time, absl::ZeroDuration())),
+      runtimes_(options.runtime_environments) {}
 
 absl::StatusOr<std::unique_ptr<ManagerImpl>> ManagerImpl::Open(
     Store* store, const ApplicationManagerOptions& options) {
@@ -294,7 +524,7 @@ absl::StatusOr<std::unique_ptr<ManagerImpl>> ManagerImpl::Open(
   std::unique_ptr<ManagerImpl> m(new ManagerImpl(
       store, options.input_store != nullptr ? options.input_store : store,
       options.region.empty() ? store->options().region : options.region,
-      options.account_id.empty() ? store->options().account_id : options.account_id));
+      options.account_id.empty() ? store->options().account_id : options.account_id, options));
   util::MutexLock l(&m->mu_);
   if (store->directory().empty()) {
     std::unique_ptr<Env> mem = NewMemEnv();
@@ -327,6 +557,7 @@ absl::StatusOr<std::unique_ptr<ManagerImpl>> ManagerImpl::Open(
   }
   m->storage_->RemoveOrphans(m->states_);
   if (changed) TRIBUTARY_RETURN_IF_ERROR(m->WriteMetaLocked());
+  for (const auto& [name, a] : m->states_) m->PublishLocked(name, true);
   return m;
 }
 
@@ -345,6 +576,75 @@ absl::StatusOr<AppState*> ManagerImpl::FindLocked(std::string_view name) {
     return ResourceNotFoundError(fmt::format("Application {} not found", name));
   }
   return &it->second;
+}
+
+absl::StatusOr<AppState*> ManagerImpl::FindByArnLocked(std::string_view arn) {
+  for (auto& [name, a] : states_) {
+    if (a.arn == arn) return &a;
+  }
+  return ResourceNotFoundError(fmt::format("no application has the ARN {}", arn.substr(0, 300)));
+}
+
+absl::StatusOr<ManagerImpl::AppView> ManagerImpl::View(std::string_view name) const {
+  {
+    util::ReaderLock l(&view_mu_);
+    auto it = views_.find(std::string(name));
+    if (it != views_.end()) return it->second;
+  }
+  TRIBUTARY_RETURN_IF_ERROR(ValidateName(name, limits::kMaxApplicationNameLength, "ApplicationName"));
+  return ResourceNotFoundError(fmt::format("Application {} not found", name));
+}
+
+ManagerImpl::JobView ManagerImpl::JobViewLocked(const AppState& a) {
+  JobView v;
+  if (Job* job = JobLocked(a.name)) {
+    v.health = job->Health(Now());
+    v.healthy_reference = job->healthy_reference();
+    v.running_clock = true;
+  } else if (a.plan.active) {
+    v.health.status = JobStatus::kStarting;
+    v.health.parallelism = a.config().parallelism;
+  }
+  return v;
+}
+
+bool ManagerImpl::JobView::SameAs(const JobView& o) const {
+  const JobHealth& a = health;
+  const JobHealth& b = o.health;
+  return running_clock == o.running_clock && healthy_reference == o.healthy_reference &&
+         a.status == b.status && a.parallelism == b.parallelism && a.restart_count == b.restart_count &&
+         a.consecutive_failures == b.consecutive_failures && a.last_failure_time == b.last_failure_time &&
+         a.last_healthy_batch_time == b.last_healthy_batch_time &&
+         a.next_restart_time == b.next_restart_time && a.records_processed == b.records_processed &&
+         a.millis_behind_latest == b.millis_behind_latest && a.restored_from == b.restored_from &&
+         a.last_failure == b.last_failure &&
+         (running_clock || a.time_since_last_healthy_batch == b.time_since_last_healthy_batch);
+}
+
+void ManagerImpl::PublishLocked(const std::string& name, bool state_changed) {
+  auto it = states_.find(name);
+  if (it == states_.end()) {
+    util::WriterLock l(&view_mu_);
+    views_.erase(name);
+    return;
+  }
+  JobView job = JobViewLocked(it->second);
+  std::shared_ptr<const AppState> state;
+  {
+    util::ReaderLock l(&view_mu_);
+    auto v = views_.find(name);
+    if (state_changed || v == views_.end() || v->second.state == nullptr) {
+      state_changed = true;
+    } else if (v->second.job.SameAs(job)) {
+      return;  // an idle round: nothing a reader could tell apart
+    }
+  }
+  // The copy is made outside view_mu_: readers wait only for the swap.
+  if (state_changed) state = std::make_shared<const AppState>(it->second);
+  util::WriterLock l(&view_mu_);
+  AppView& v = views_[name];
+  if (state) v.state = std::move(state);
+  v.job = std::move(job);
 }
 
 absl::Status ManagerImpl::WriteMetaLocked() { return storage_->WriteMeta(next_incarnation_, states_); }
@@ -369,6 +669,8 @@ absl::Status ManagerImpl::CommitLocked(AppState next, const RuntimeChange& chang
     }
   }
   ApplyLocked(name, change);
+  PublishLocked(name, true);
+  Kick();
   return absl::OkStatus();
 }
 
@@ -392,18 +694,36 @@ absl::StatusOr<ProcessorFactory> ManagerImpl::LookupLocked(const std::string& na
                                                            const std::string& version) {
   auto it = processors_.find({name, version});
   if (it == processors_.end()) {
-    return InvalidApplicationConfigurationError(fmt::format(
-        "processor '{}' code version '{}' is not registered with this ApplicationManager", name,
-        version));
+    std::string known;
+    for (const auto& [key, factory] : processors_) {
+      known += fmt::format("{}{} {}", known.empty() ? "" : ", ", key.first, key.second);
+    }
+    return InvalidArgumentError(fmt::format(
+        "processor '{}' code version '{}' is not registered with this ApplicationManager "
+        "(registered: {})",
+        name, version, known.empty() ? "none" : known));
   }
   return it->second;
+}
+
+absl::Status ManagerImpl::CheckRuntime(const ApplicationConfiguration& c) const {
+  if (runtimes_.empty() ||
+      std::find(runtimes_.begin(), runtimes_.end(), c.runtime_environment) != runtimes_.end()) {
+    return absl::OkStatus();
+  }
+  std::string list;
+  for (const std::string& r : runtimes_) list += (list.empty() ? "" : ", ") + r;
+  return InvalidArgumentError(fmt::format("RuntimeEnvironment '{}' is not supported here; use one of {}",
+                                          c.runtime_environment.substr(0, 64), list));
 }
 
 absl::Status ManagerImpl::CheckRegisteredLocked(const ApplicationConfiguration& c) {
   return LookupLocked(c.processor_name, c.code_version).status();
 }
 
-ApplicationDetail ManagerImpl::DetailLocked(const AppState& a) {
+ApplicationDetail ManagerImpl::DetailLocked(const AppState& a) { return Detail(a, JobViewLocked(a)); }
+
+ApplicationDetail ManagerImpl::Detail(const AppState& a, const JobView& job) const {
   ApplicationDetail d;
   d.application_name = a.name;
   d.application_arn = a.arn;
@@ -416,14 +736,17 @@ ApplicationDetail ManagerImpl::DetailLocked(const AppState& a) {
   d.application_version_rolled_back_from = a.rolled_back_from;
   d.application_version_rolled_back_to = a.rolled_back_to;
   d.last_run_configuration = a.last_run;
-  if (Job* job = JobLocked(a.name)) {
-    d.job = job->Health(Now());
-  } else if (a.plan.active) {
-    d.job.status = JobStatus::kStarting;
-    d.job.parallelism = a.config().parallelism;
-  }
+  d.job = job.health;
+  if (job.running_clock) d.job.time_since_last_healthy_batch = Now() - job.healthy_reference;
   size_t from = a.restarts.size() > kRecentRestarts ? a.restarts.size() - kRecentRestarts : 0;
   d.recent_restarts.assign(a.restarts.begin() + static_cast<std::ptrdiff_t>(from), a.restarts.end());
+  d.application_version_create_timestamp =
+      a.versions[static_cast<size_t>(a.version_id - 1)].create_timestamp;
+  d.conditional_token = Token(a);
+  d.maintenance_window_start = a.maintenance_window_start;
+  d.maintenance_window_end = WindowEnd(a.maintenance_window_start);
+  d.job_fault = EffectiveFault(a).first;
+  d.job_fault_override = a.fault_override;
   return d;
 }
 
@@ -480,12 +803,22 @@ absl::Status ManagerImpl::RegisterProcessor(std::string_view name, std::string_v
   return absl::OkStatus();
 }
 
+std::vector<ProcessorInfo> ManagerImpl::RegisteredProcessors() {
+  util::MutexLock l(&mu_);
+  std::vector<ProcessorInfo> out;
+  for (const auto& [key, factory] : processors_) out.push_back({key.first, key.second});
+  return out;
+}
+
 // ---------------------------------------------------------------- applications
 
 absl::StatusOr<ApplicationDetail> ManagerImpl::CreateApplication(
-    std::string_view name, const ApplicationConfiguration& config) {
+    std::string_view name, const ApplicationConfiguration& config,
+    const std::map<std::string, std::string>& tags) {
   TRIBUTARY_RETURN_IF_ERROR(ValidateName(name, limits::kMaxApplicationNameLength, "ApplicationName"));
   TRIBUTARY_RETURN_IF_ERROR(ValidateConfig(config));
+  TRIBUTARY_RETURN_IF_ERROR(CheckRuntime(config));
+  TRIBUTARY_RETURN_IF_ERROR(ValidateTags(tags));
   util::MutexLock l(&mu_);
   if (states_.count(std::string(name))) {
     return AlreadyExistsError(fmt::format("Application {} already exists", name));
@@ -494,6 +827,8 @@ absl::StatusOr<ApplicationDetail> ManagerImpl::CreateApplication(
   const absl::Time now = Now();
   AppState a;
   a.name = std::string(name);
+  TRIBUTARY_RETURN_IF_ERROR(CheckTagCount(a, tags.size()));
+  a.tags = tags;
   a.arn = fmt::format("arn:aws:kinesisanalytics:{}:{}:application/{}", region_, account_, name);
   a.incarnation = next_incarnation_;
   a.create_time = a.last_update_time = now;
@@ -518,7 +853,7 @@ absl::Status ManagerImpl::DeleteApplication(std::string_view name,
   if (cur->status == ApplicationStatus::kDeleting) {
     return ResourceInUseError(fmt::format("Application {} is already DELETING", name));
   }
-  if (create_timestamp && *create_timestamp != cur->create_time) {
+  if (create_timestamp && !SameSecond(*create_timestamp, cur->create_time)) {
     return InvalidArgumentError(fmt::format(
         "CreateTimestamp {} does not match the creation time {} of application {}",
         absl::FormatTime(*create_timestamp), absl::FormatTime(cur->create_time), name));
@@ -534,15 +869,19 @@ absl::Status ManagerImpl::DeleteApplication(std::string_view name,
 }
 
 absl::StatusOr<ApplicationDetail> ManagerImpl::DescribeApplication(std::string_view name) {
-  util::MutexLock l(&mu_);
-  TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));
-  return DetailLocked(*a);
+  TRIBUTARY_ASSIGN_OR_RETURN(AppView v, View(name));
+  return Detail(*v.state, v.job);
 }
 
 std::vector<ApplicationSummary> ManagerImpl::ListApplications() {
-  util::MutexLock l(&mu_);
+  std::vector<std::shared_ptr<const AppState>> states;
+  {
+    util::ReaderLock l(&view_mu_);
+    for (const auto& [name, v] : views_) states.push_back(v.state);
+  }
   std::vector<ApplicationSummary> out;
-  for (const auto& [name, a] : states_) {
+  for (const auto& state : states) {
+    const AppState& a = *state;
     ApplicationSummary s;
     s.application_name = a.name;
     s.application_arn = a.arn;
@@ -563,6 +902,7 @@ absl::StatusOr<OperationResult> ManagerImpl::StartApplication(std::string_view n
   if (cur->status != ApplicationStatus::kReady) {
     return WrongStatus(*cur, "StartApplication", "READY");
   }
+  TRIBUTARY_RETURN_IF_ERROR(RequireInput(cur->config(), cur->name, "StartApplication"));
   TRIBUTARY_ASSIGN_OR_RETURN(std::string snapshot, ResolveRestore(*cur, run));
   AppState next = *cur;
   const absl::Time now = Now();
@@ -618,16 +958,19 @@ absl::StatusOr<OperationResult> ManagerImpl::StopApplication(std::string_view na
 
 absl::StatusOr<OperationResult> ManagerImpl::UpdateApplication(const UpdateApplicationRequest& req) {
   TRIBUTARY_RETURN_IF_ERROR(ValidateConfig(req.configuration));
+  TRIBUTARY_RETURN_IF_ERROR(CheckRuntime(req.configuration));
   util::MutexLock l(&mu_);
   TRIBUTARY_ASSIGN_OR_RETURN(AppState * cur, FindLocked(req.application_name));
-  if (req.current_application_version_id != cur->version_id) {
-    return StaleVersion(*cur, req.current_application_version_id);
-  }
+  TRIBUTARY_RETURN_IF_ERROR(
+      CheckView(*cur, req.current_application_version_id, req.conditional_token));
   const bool running = cur->status == ApplicationStatus::kRunning;
   if (!running && cur->status != ApplicationStatus::kReady) {
     return WrongStatus(*cur, "UpdateApplication", "READY or RUNNING");
   }
   TRIBUTARY_RETURN_IF_ERROR(CheckRegisteredLocked(req.configuration));
+  if (running) {
+    TRIBUTARY_RETURN_IF_ERROR(RequireInput(req.configuration, cur->name, "UpdateApplication"));
+  }
   if (running && req.run_configuration.restore_type ==
                      ApplicationRestoreType::kRestoreFromCustomSnapshot) {
     TRIBUTARY_RETURN_IF_ERROR(ResolveRestore(*cur, req.run_configuration).status());
@@ -794,14 +1137,14 @@ absl::StatusOr<OperationResult> ManagerImpl::RollbackApplication(std::string_vie
 absl::StatusOr<ListApplicationVersionsResult> ManagerImpl::ListApplicationVersions(
     std::string_view name, std::optional<int> limit, const std::optional<std::string>& next_token) {
   TRIBUTARY_ASSIGN_OR_RETURN(size_t n, CheckLimit(limit, limits::kMaxListVersions));
-  util::MutexLock l(&mu_);
-  TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));
+  TRIBUTARY_ASSIGN_OR_RETURN(AppView v, View(name));
+  const AppState* a = v.state.get();
   TRIBUTARY_ASSIGN_OR_RETURN(size_t start, ParseToken(next_token, a->versions.size()));
   ListApplicationVersionsResult r;
   size_t i = start;
   for (; i < a->versions.size() && r.versions.size() < n; ++i) {
-    const ApplicationVersionDetail& v = a->versions[a->versions.size() - 1 - i];  // newest first
-    r.versions.push_back({v.application_version_id, v.application_status});
+    const ApplicationVersionDetail& ver = a->versions[a->versions.size() - 1 - i];  // newest first
+    r.versions.push_back({ver.application_version_id, ver.application_status});
   }
   if (i < a->versions.size()) r.next_token = std::to_string(i);
   return r;
@@ -809,8 +1152,8 @@ absl::StatusOr<ListApplicationVersionsResult> ManagerImpl::ListApplicationVersio
 
 absl::StatusOr<ApplicationVersionDetail> ManagerImpl::DescribeApplicationVersion(
     std::string_view name, int64_t version_id) {
-  util::MutexLock l(&mu_);
-  TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));
+  TRIBUTARY_ASSIGN_OR_RETURN(AppView v, View(name));
+  const AppState* a = v.state.get();
   if (version_id < 1 || version_id > a->version_id) {
     return ResourceNotFoundError(
         fmt::format("application {} has no version {} (versions 1..{})", name, version_id, a->version_id));
@@ -857,8 +1200,8 @@ absl::Status ManagerImpl::CreateApplicationSnapshot(std::string_view name,
 absl::StatusOr<ListApplicationSnapshotsResult> ManagerImpl::ListApplicationSnapshots(
     std::string_view name, std::optional<int> limit, const std::optional<std::string>& next_token) {
   TRIBUTARY_ASSIGN_OR_RETURN(size_t n, CheckLimit(limit, limits::kMaxListSnapshots));
-  util::MutexLock l(&mu_);
-  TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));
+  TRIBUTARY_ASSIGN_OR_RETURN(AppView v, View(name));
+  const AppState* a = v.state.get();
   TRIBUTARY_ASSIGN_OR_RETURN(size_t start, ParseToken(next_token, a->snapshots.size()));
   ListApplicationSnapshotsResult r;
   size_t i = start;
@@ -871,14 +1214,12 @@ absl::StatusOr<ListApplicationSnapshotsResult> ManagerImpl::ListApplicationSnaps
 
 absl::StatusOr<SnapshotDetails> ManagerImpl::DescribeApplicationSnapshot(
     std::string_view name, std::string_view snapshot_name) {
-  util::MutexLock l(&mu_);
-  TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));
-  SnapshotRecord* s = FindSnapshot(*a, snapshot_name);
-  if (s == nullptr) {
-    return ResourceNotFoundError(
-        fmt::format("snapshot {} of application {} not found", snapshot_name, name));
+  TRIBUTARY_ASSIGN_OR_RETURN(AppView v, View(name));
+  for (const SnapshotRecord& s : v.state->snapshots) {
+    if (s.details.snapshot_name == snapshot_name) return s.details;
   }
-  return s->details;
+  return ResourceNotFoundError(
+      fmt::format("snapshot {} of application {} not found", snapshot_name, name));
 }
 
 absl::Status ManagerImpl::DeleteApplicationSnapshot(std::string_view name,
@@ -896,7 +1237,7 @@ absl::Status ManagerImpl::DeleteApplicationSnapshot(std::string_view name,
     return ResourceInUseError(fmt::format("snapshot {} of application {} is {}", snapshot_name, name,
                                           ToString(s->details.snapshot_status)));
   }
-  if (creation_timestamp && *creation_timestamp != s->details.snapshot_creation_timestamp) {
+  if (creation_timestamp && !SameSecond(*creation_timestamp, s->details.snapshot_creation_timestamp)) {
     return InvalidArgumentError(fmt::format(
         "SnapshotCreationTimestamp {} does not match snapshot {} (created {})",
         absl::FormatTime(*creation_timestamp), snapshot_name,
@@ -912,8 +1253,8 @@ absl::Status ManagerImpl::DeleteApplicationSnapshot(std::string_view name,
 absl::StatusOr<ListApplicationOperationsResult> ManagerImpl::ListApplicationOperations(
     const ListApplicationOperationsRequest& req) {
   TRIBUTARY_ASSIGN_OR_RETURN(size_t n, CheckLimit(req.limit, limits::kMaxListOperations));
-  util::MutexLock l(&mu_);
-  TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(req.application_name));
+  TRIBUTARY_ASSIGN_OR_RETURN(AppView v, View(req.application_name));
+  const AppState* a = v.state.get();
   std::vector<const ApplicationOperationInfoDetails*> match;
   for (const auto& o : a->operations) {
     if (req.operation && o.operation != *req.operation) continue;
@@ -933,32 +1274,136 @@ absl::StatusOr<ListApplicationOperationsResult> ManagerImpl::ListApplicationOper
 
 absl::StatusOr<ApplicationOperationInfoDetails> ManagerImpl::DescribeApplicationOperation(
     std::string_view name, std::string_view operation_id) {
-  util::MutexLock l(&mu_);
-  TRIBUTARY_ASSIGN_OR_RETURN(AppState * a, FindLocked(name));
-  ApplicationOperationInfoDetails* o = FindOperation(*a, operation_id);
-  if (o == nullptr) {
-    return ResourceNotFoundError(
-        fmt::format("operation {} of application {} not found", operation_id, name));
+  TRIBUTARY_ASSIGN_OR_RETURN(AppView v, View(name));
+  for (const ApplicationOperationInfoDetails& o : v.state->operations) {
+    if (o.operation_id == operation_id) return o;
   }
-  return *o;
+  return ResourceNotFoundError(
+      fmt::format("operation {} of application {} not found", operation_id, name));
+}
+
+// ---------------------------------------------------------------- tags, maintenance, faults
+
+absl::Status ManagerImpl::TagResource(std::string_view arn,
+                                      const std::map<std::string, std::string>& tags) {
+  TRIBUTARY_RETURN_IF_ERROR(ValidateTags(tags));
+  util::MutexLock l(&mu_);
+  TRIBUTARY_ASSIGN_OR_RETURN(AppState * cur, FindByArnLocked(arn));
+  if (cur->status == ApplicationStatus::kDeleting) return WrongStatus(*cur, "TagResource", "not DELETING");
+  AppState next = *cur;
+  for (const auto& [k, v] : tags) next.tags[k] = v;
+  TRIBUTARY_RETURN_IF_ERROR(CheckTagCount(next, next.tags.size()));
+  return CommitLocked(std::move(next), {});
+}
+
+absl::Status ManagerImpl::UntagResource(std::string_view arn, const std::vector<std::string>& keys) {
+  util::MutexLock l(&mu_);
+  TRIBUTARY_ASSIGN_OR_RETURN(AppState * cur, FindByArnLocked(arn));
+  if (cur->status == ApplicationStatus::kDeleting) {
+    return WrongStatus(*cur, "UntagResource", "not DELETING");
+  }
+  AppState next = *cur;
+  for (const std::string& k : keys) next.tags.erase(k);
+  return CommitLocked(std::move(next), {});
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ManagerImpl::ListTagsForResource(
+    std::string_view arn) {
+  util::ReaderLock l(&view_mu_);
+  for (const auto& [name, v] : views_) {
+    if (v.state->arn == arn) return v.state->tags;
+  }
+  return ResourceNotFoundError(fmt::format("no application has the ARN {}", arn.substr(0, 300)));
+}
+
+absl::StatusOr<MaintenanceConfiguration> ManagerImpl::UpdateApplicationMaintenanceConfiguration(
+    std::string_view name, std::string_view window_start) {
+  if (ParseHhMm(window_start) < 0) {
+    return InvalidArgumentError(fmt::format(
+        "ApplicationMaintenanceWindowStartTime '{}' is not HH:MM (00:00 to 23:59)",
+        window_start.substr(0, 32)));
+  }
+  util::MutexLock l(&mu_);
+  TRIBUTARY_ASSIGN_OR_RETURN(AppState * cur, FindLocked(name));
+  if (cur->status != ApplicationStatus::kReady && cur->status != ApplicationStatus::kRunning) {
+    return WrongStatus(*cur, "UpdateApplicationMaintenanceConfiguration", "READY or RUNNING");
+  }
+  AppState next = *cur;
+  next.maintenance_window_start = std::string(window_start);
+  TRIBUTARY_RETURN_IF_ERROR(CommitLocked(std::move(next), {}));
+  return MaintenanceConfiguration{std::string(window_start), WindowEnd(window_start)};
+}
+
+absl::Status ManagerImpl::SetJobFault(std::string_view name, std::optional<JobFault> fault) {
+  util::MutexLock l(&mu_);
+  TRIBUTARY_ASSIGN_OR_RETURN(AppState * cur, FindLocked(name));
+  if (cur->status == ApplicationStatus::kDeleting) return WrongStatus(*cur, "SetJobFault", "not DELETING");
+  AppState next = *cur;
+  next.fault_override = fault;
+  // The job picks the fault up at its next step (EffectiveFault).
+  return CommitLocked(std::move(next), {});
+}
+
+absl::Status ManagerImpl::DeleteAllApplications() {
+  util::MutexLock l(&mu_);
+  absl::Status first;
+  auto keep = [&first](absl::Status s) {
+    if (!s.ok() && first.ok()) first = std::move(s);
+  };
+  // What a DELETING application's last step does (StepLocked), for all at once.
+  for (auto& [name, a] : states_) {
+    runtime_[name].job.reset();
+    keep(storage_->RemoveAppDir(a));
+    std::set<std::string> streams;
+    for (const ApplicationVersionDetail& v : a.versions) {
+      std::string input = EffectiveInput(v.configuration);
+      if (!input.empty()) streams.insert(std::move(input));
+    }
+    for (const std::string& stream : streams) keep(ConsumerSource::Forget(*store_, stream, ConsumerName(a)));
+  }
+  states_.clear();
+  runtime_.clear();
+  keep(WriteMetaLocked());
+  {
+    util::WriterLock v(&view_mu_);
+    views_.clear();
+  }
+  return first;
 }
 
 // ---------------------------------------------------------------- Pump
 
 absl::Status ManagerImpl::Pump() {
-  util::MutexLock l(&mu_);
-  const absl::Time now = Now();
+  bool busy = false;
+  return PumpOnce(&busy);
+}
+
+absl::Status ManagerImpl::PumpOnce(bool* busy) {
   std::vector<std::string> names;
-  for (const auto& [name, a] : states_) names.push_back(name);
+  {
+    util::MutexLock l(&mu_);
+    for (const auto& [name, a] : states_) names.push_back(name);
+  }
   absl::Status first;
+  // One application at a time, releasing the lock in between: a call waits
+  // for at most one application's step.
   for (const std::string& name : names) {
-    absl::Status s = StepLocked(name, now);
+    util::MutexLock l(&mu_);
+    if (!states_.count(name)) continue;  // deleted meanwhile
+    bool dirty = false;
+    absl::Status s = StepLocked(name, Now(), &dirty, busy);
+    PublishLocked(name, dirty);
     if (!s.ok() && first.ok()) first = s;
   }
   return first;
 }
 
-absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
+bool ManagerImpl::TransitionDue(const AppState& a, absl::Time now) const {
+  return transition_time_ <= absl::ZeroDuration() || now >= a.last_update_time + transition_time_;
+}
+
+absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now, bool* dirty_out,
+                                     bool* busy) {
   AppState& a = states_.at(name);
   Runtime& rt = runtime_[name];
   bool dirty = false;
@@ -976,8 +1421,13 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
     dirty = true;
   }
   using S = ApplicationStatus;
+  const bool due = TransitionDue(a, now);
+  // A transition in progress wants prompt steps (it completes at its time).
+  if (a.status != S::kReady && a.status != S::kRunning) *busy = true;
   switch (a.status) {
     case S::kDeleting: {
+      if (!due) break;
+      *dirty_out = true;
       rt.job.reset();
       absl::Status s = storage_->RemoveAppDir(a);
       std::set<std::string> streams;
@@ -993,6 +1443,7 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
     }
     case S::kStopping:
     case S::kForceStopping:
+      if (!due) break;
       rt.job.reset();
       a.plan.active = false;
       SetStatus(a, S::kReady, now);
@@ -1001,6 +1452,7 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
       break;
     case S::kUpdating:
       if (!a.plan.active) {  // an update of a READY application: configuration only
+        if (!due) break;
         SetStatus(a, S::kReady, now);
         EndOperation(a, a.current_operation, OperationStatus::kSuccessful, now);
         dirty = true;
@@ -1008,10 +1460,12 @@ absl::Status ManagerImpl::StepLocked(const std::string& name, absl::Time now) {
       }
       [[fallthrough]];
     default:
-      if (a.plan.active) dirty |= StepJobLocked(a, rt, now);
+      if (a.plan.active) dirty |= StepJobLocked(a, rt, now, busy);
       break;
   }
   dirty |= TakePendingSnapshotsLocked(a, now);
+  *dirty_out = dirty;
+  *busy = *busy || dirty;
   if (dirty) {
     absl::Status w = WriteMetaLocked();
     if (!w.ok()) return w;
@@ -1026,7 +1480,9 @@ void ManagerImpl::EnsureJobLocked(AppState& a, Runtime& rt, absl::Time now) {
   spec.version_id = a.version_id;
   spec.job_id = a.plan.job_id;
   spec.config = a.config();
+  spec.config.input_stream = EffectiveInput(spec.config);
   spec.allow_non_restored_state = a.plan.allow_non_restored_state;
+  std::tie(spec.fault, spec.fault_source) = EffectiveFault(a);
   if (rt.pending_checkpoint && rt.pending_checkpoint->job_id == a.plan.job_id) {
     spec.checkpoint = std::move(rt.pending_checkpoint);
   }
@@ -1052,7 +1508,7 @@ void ManagerImpl::EnsureJobLocked(AppState& a, Runtime& rt, absl::Time now) {
   Store* input = input_;
   Store* leases = store_;
   const std::string consumer = ConsumerName(a);
-  const int max_batch = a.config().max_batch_records;
+  const int max_batch = spec.config.max_batch_records;
   services.make_source = [input, leases, consumer, max_batch](const std::string& stream)
       -> std::unique_ptr<RecordSource> {
     return std::make_unique<ConsumerSource>(input, leases, stream, consumer, max_batch);
@@ -1063,27 +1519,50 @@ void ManagerImpl::EnsureJobLocked(AppState& a, Runtime& rt, absl::Time now) {
   rt.job = std::make_unique<Job>(std::move(spec), std::move(services), now);
 }
 
-bool ManagerImpl::StepJobLocked(AppState& a, Runtime& rt, absl::Time now) {
+bool ManagerImpl::StepJobLocked(AppState& a, Runtime& rt, absl::Time now, bool* busy) {
+  const bool transient = Transient(a.status);
+  // A new job deploys once its transition has lasted the transition time.
+  if (transient && !TransitionDue(a, now)) return false;
   EnsureJobLocked(a, rt, now);
+  auto [fault, source] = EffectiveFault(a);
+  rt.job->SetFault(fault, std::move(source));
   Job::StepResult r = rt.job->Step(now);
+  if (r.records > 0 || r.deployed) *busy = true;
   bool dirty = false;
+  const std::optional<absl::Time> next_restart = rt.job->Health(now).next_restart_time;
   for (RestartEvent& e : r.failures) {
+    RecordJobRestart(a, e, next_restart);
     a.restarts.push_back(std::move(e));
     while (a.restarts.size() > static_cast<size_t>(limits::kMaxRestartEventsKept)) {
       a.restarts.pop_front();
     }
     dirty = true;
   }
-  if (Transient(a.status)) {
-    if (r.deployed) {
+  if (transient) {
+    const ApplicationOperationInfoDetails* op = FindOperation(a, a.current_operation);
+    // With system rollback on, an update or scaling succeeds only once its
+    // job ran a healthy round, and the job's first failure fails it.
+    const bool strict = op != nullptr &&
+                        (op->operation == OperationType::kUpdateApplication ||
+                         op->operation == OperationType::kScaleApplication) &&
+                        a.config().system_rollback_enabled;
+    const bool done = strict ? r.healthy_round : r.deployed;
+    if (done) {
       SetStatus(a, ApplicationStatus::kRunning, now);
       EndOperation(a, a.current_operation, OperationStatus::kSuccessful, now);
       rt.lag_high_since.reset();
       rt.lag_low_since.reset();
       return true;
     }
+    const std::string cause = rt.job->Health(now).last_failure.value_or("unknown");
+    if (strict && !r.failures.empty()) {
+      OperationFailedLocked(
+          a, rt, now, fmt::format("the new job failed before it ran a healthy round: {}", cause));
+      return true;
+    }
     if (r.failed_final) {
-      OperationFailedLocked(a, rt, now, rt.job->Health(now).last_failure.value_or("unknown"));
+      OperationFailedLocked(
+          a, rt, now, fmt::format("the job never started; the restart strategy gave up: {}", cause));
       return true;
     }
     return dirty;
@@ -1096,12 +1575,12 @@ bool ManagerImpl::StepJobLocked(AppState& a, Runtime& rt, absl::Time now) {
 }
 
 void ManagerImpl::OperationFailedLocked(AppState& a, Runtime& rt, absl::Time now,
-                                        const std::string& cause) {
+                                        const std::string& error) {
   const std::string failed = a.current_operation;
   const ApplicationOperationInfoDetails* op = FindOperation(a, failed);
   const OperationType type = op ? op->operation : OperationType::kStartApplication;
   OperationFailureDetails f;
-  f.error_string = fmt::format("the job never started; the restart strategy gave up: {}", cause);
+  f.error_string = error;
   EndOperation(a, failed, OperationStatus::kFailed, now, f);
   rt.job.reset();
   rt.pending_checkpoint.reset();
@@ -1109,7 +1588,7 @@ void ManagerImpl::OperationFailedLocked(AppState& a, Runtime& rt, absl::Time now
       a.config().system_rollback_enabled) {
     absl::StatusOr<std::string> rb = RollbackLocked(
         a, now, Initiator::kSystem,
-        fmt::format("system rollback: {} {} failed: {}", ToString(type), failed, cause));
+        fmt::format("system rollback: {} {} failed: {}", ToString(type), failed, error));
     ApplicationOperationInfoDetails* o = FindOperation(a, failed);
     if (rb.ok()) {
       if (o) o->operation_failure_details->rollback_operation_id = *rb;
@@ -1223,14 +1702,34 @@ void ManagerImpl::StartRunner(absl::Duration interval) {
   if (runner_.joinable()) return;
   runner_stop_ = false;
   runner_ = std::thread([this, interval] {
+    pthread_setname_np(pthread_self(), "tributary-apps");  // for top, perf and bench/endpoint/apps
+    // Every `interval` while there is work; doubling up to 10 x `interval`
+    // while every application is idle (a caught-up job then picks up new
+    // records, and a restart whose delay passed happens, up to that much
+    // later); a change (Kick) brings it back at once.
+    const absl::Duration idle_max = interval * 10;
+    absl::Duration wait = interval;
     std::unique_lock<std::mutex> l(runner_mu_);
     while (!runner_stop_) {
+      runner_kick_ = false;
       l.unlock();
-      IgnoreError(Pump());
+      bool busy = false;
+      IgnoreError(PumpOnce(&busy));
       l.lock();
-      runner_cv_.wait_for(l, absl::ToChronoNanoseconds(interval), [this] { return runner_stop_; });
+      wait = busy ? interval : std::min(wait * 2, idle_max);
+      runner_cv_.wait_for(l, absl::ToChronoNanoseconds(wait),
+                          [this] { return runner_stop_ || runner_kick_; });
+      if (runner_kick_) wait = interval;
     }
   });
+}
+
+void ManagerImpl::Kick() {
+  {
+    std::lock_guard<std::mutex> g(runner_mu_);
+    runner_kick_ = true;
+  }
+  runner_cv_.notify_all();
 }
 
 void ManagerImpl::StopRunner() {

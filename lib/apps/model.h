@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +76,10 @@ struct AppState {
   uint64_t next_job = 1;
   // The restart-loop rule fired for this version already (fires once).
   int64_t loop_rule_fired_version = 0;
+  // Since APPS format version 2:
+  std::map<std::string, std::string> tags;   // TagResource (not versioned)
+  std::string maintenance_window_start = "03:00";  // "HH:MM" UTC
+  std::optional<JobFault> fault_override;    // SetJobFault
 
   const ApplicationConfiguration& config() const {
     return versions[static_cast<size_t>(version_id - 1)].configuration;

@@ -43,6 +43,7 @@ std::string_view ToString(OperationType t) {
     case OperationType::kScaleApplication: return "ScaleApplication";
     case OperationType::kRollbackApplication: return "RollbackApplication";
     case OperationType::kSystemRollbackApplication: return "SystemRollbackApplication";
+    case OperationType::kJobRestart: return "JobRestart";
   }
   return "UNKNOWN";
 }
@@ -100,6 +101,15 @@ std::string_view ToString(Initiator i) {
   switch (i) {
     case Initiator::kUser: return "USER";
     case Initiator::kSystem: return "SYSTEM";
+  }
+  return "UNKNOWN";
+}
+
+std::string_view ToString(JobFault f) {
+  switch (f) {
+    case JobFault::kNone: return "NONE";
+    case JobFault::kFail: return "FAIL";
+    case JobFault::kHang: return "HANG";
   }
   return "UNKNOWN";
 }

@@ -56,6 +56,13 @@ absl::StatusOr<Store*> Accounts::ForAccessKey(std::string_view access_key_id) {
   return ForAccount(AccountIdForAccessKey(access_key_id, default_account()));
 }
 
+std::vector<Store*> Accounts::All() {
+  std::vector<Store*> out = {default_store_};
+  util::MutexLock l(&mu_);
+  for (auto& [id, store] : stores_) out.push_back(store.get());
+  return out;
+}
+
 absl::StatusOr<Store*> Accounts::ForAccount(const std::string& account_id) {
   if (account_id == default_account()) return default_store_;
   util::MutexLock l(&mu_);

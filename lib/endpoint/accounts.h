@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -59,6 +60,9 @@ class Accounts {
   // (the status of Store::Open).
   absl::StatusOr<Store*> ForAccessKey(std::string_view access_key_id);
   absl::StatusOr<Store*> ForAccount(const std::string& account_id);
+
+  // The default store, then every account store opened so far.
+  std::vector<Store*> All();
 
   bool by_access_key() const { return options_.by_access_key; }
   const std::string& default_account() const { return options_.store_options.account_id; }

@@ -44,6 +44,10 @@ class CborObject {
 
   std::string Path(std::string_view key) const { return MemberPath(parent_, index_, key); }
 
+  // The decoded map and the request's scratch memory (the validator walks them).
+  cbor_item_t* raw() const { return map_; }
+  Scratch* scratch() const { return scratch_; }
+
  private:
   // The member's value with any tags removed (the innermost tag, if any, in
   // *tag); nullptr if the member is missing, null or undefined.

@@ -6,7 +6,9 @@
 
 #include "endpoint/actions.h"
 #include "endpoint/cbor_codec.h"
+#include "endpoint/control.h"
 #include "endpoint/event_stream.h"
+#include "endpoint/flink_actions.h"
 #include "endpoint/json_codec.h"
 #include "util/status_macros.h"
 
@@ -70,6 +72,19 @@ Response MakeErrorResponse(Encoding enc, const absl::Status& status) {
   return r;
 }
 
+// StoreOptions::fault_injector's say on an action the Store does not ask
+// it about (control.h CheckActionFault), with the stream the request names.
+template <class Object>
+absl::Status ActionFault(const Store& store, std::string_view action, const Object& in) {
+  if (store.options().fault_injector == nullptr) return absl::OkStatus();
+  std::optional<std::string_view> stream;
+  for (std::string_view key : {"StreamName", "StreamARN", "ConsumerARN", "ResourceARN"}) {
+    if (!in.Get(key, stream).ok()) stream.reset();  // the action reports a bad type
+    if (stream.has_value()) break;
+  }
+  return CheckActionFault(store, action, stream.value_or(""), "");
+}
+
 absl::Status UnknownOperation(std::string_view message) {
   return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation, message);
 }
@@ -98,7 +113,9 @@ Response Endpoint::ErrorResponse(std::string_view content_type, const absl::Stat
 Endpoint::Endpoint(Store* store, EndpointOptions options)
     : store_(store),
       options_(std::move(options)),
-      clock_(store->options().clock != nullptr ? store->options().clock : SystemClock()) {
+      clock_(options_.signature_clock != nullptr ? options_.signature_clock
+             : store->options().clock != nullptr  ? store->options().clock
+                                                  : SystemClock()) {
   Accounts::Options a;
   a.by_access_key = options_.account_from_access_key;
   a.store_options = options_.store_options;
@@ -119,7 +136,8 @@ absl::StatusOr<Store*> Endpoint::Authenticate(const Request& request) const {
     r.headers = request.headers;
     r.payload = *request.body;
     sigv4::VerifyOptions vo;
-    vo.service = "kinesis";
+    // kinesisanalyticsv2 signs with its endpoint prefix, kinesisanalytics.
+    vo.service = IsFlinkTarget(request.amz_target) ? "kinesisanalytics" : "kinesis";
     auto lookup = [this](std::string_view id) -> std::optional<sigv4::Credentials> {
       auto it = options_.credentials.find(std::string(id));
       if (it == options_.credentials.end()) return std::nullopt;
@@ -140,7 +158,24 @@ Response Endpoint::Handle(std::string_view target, std::string_view content_type
   return Handle(r);
 }
 
+absl::Status Endpoint::DeleteAllStreams() const {
+  absl::Status first;
+  for (Store* s : accounts_->All()) {
+    if (absl::Status st = s->DeleteAllStreams(); !st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
 Response Endpoint::Handle(const Request& request) const {
+  // The test control API (control.h): by method and path, before anything
+  // Kinesis; signed like any request when signatures are verified.
+  if (IsControlPath(request.path)) {
+    if (options_.control == nullptr) return Control::Disabled(request);
+    if (absl::StatusOr<Store*> s = Authenticate(request); !s.ok()) {
+      return options_.control->Refuse(request, s.status());
+    }
+    return options_.control->Handle(request, *this);
+  }
   const std::string_view target = request.amz_target;
   const std::string_view content_type = request.content_type;
   const std::string& body = *request.body;
@@ -155,6 +190,16 @@ Response Endpoint::Handle(const Request& request) const {
   // Authentication comes first, as in AWS: an unsigned request learns nothing.
   absl::StatusOr<Store*> store = Authenticate(request);
   if (!store.ok()) return MakeErrorResponse(enc, store.status());
+  if (IsFlinkTarget(target)) {  // the Managed Service for Apache Flink API, flink_actions.h
+    FlinkRequestContext flink;
+    flink.applications = options_.applications;
+    flink.default_account = *store == store_;
+    flink.host = request.host;
+    flink.restart_delay = options_.application_restart_delay;
+    flink.faults = (*store)->options().fault_injector;
+    return HandleFlinkRequest(flink, target.substr(kFlinkTargetPrefix.size()), content_type, body,
+                              request.response_storage);
+  }
   if (target.substr(0, kTargetPrefix.size()) != kTargetPrefix) {
     return MakeErrorResponse(
         enc, UnknownOperation(fmt::format(
@@ -190,6 +235,7 @@ Response Endpoint::Handle(const Request& request) const {
       st = SerializationError("The request body is empty; send {} for an action without input");
     } else if (absl::StatusOr<JsonObject> in = ParseJsonRequest(body, &scratch); !in.ok()) {
       st = in.status();
+    } else if (st = ActionFault(**store, action->name, *in); !st.ok()) {
     } else if (action->json_stream != nullptr) {
       absl::StatusOr<std::shared_ptr<ResponseStream>> stream = action->json_stream(**store, *in);
       if (stream.ok()) {
@@ -204,6 +250,7 @@ Response Endpoint::Handle(const Request& request) const {
   } else {
     if (absl::StatusOr<CborDocument> doc = CborDocument::Parse(body, &scratch); !doc.ok()) {
       st = doc.status();
+    } else if (st = ActionFault(**store, action->name, doc->root()); !st.ok()) {
     } else {
       r.content_type = kCborContentType;
       if (action->cbor_stream != nullptr) {

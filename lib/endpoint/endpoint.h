@@ -36,9 +36,12 @@
 #include "absl/status/status.h"
 #include "endpoint/accounts.h"
 #include "sigv4/sigv4.h"
+#include "tributary/application.h"
 #include "tributary/store.h"
 
 namespace tributary::endpoint {
+
+class Control;  // control.h
 
 inline constexpr std::string_view kJsonContentType = "application/x-amz-json-1.1";
 inline constexpr std::string_view kCborContentType = "application/x-amz-cbor-1.1";
@@ -88,6 +91,7 @@ struct Request {
   std::string_view amz_target;          // X-Amz-Target
   std::string_view content_type;        // Content-Type
   std::string_view authorization;       // Authorization ("" if absent)
+  std::string_view host;                // Host ("" if absent; kinesisanalyticsv2 URLs)
   // Every header in the order received. Needed only when the endpoint
   // verifies signatures (Endpoint::wants_headers()); may be empty otherwise.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
@@ -111,6 +115,21 @@ struct EndpointOptions {
   // For accounts other than the default one: how to open their stores.
   StoreOptions store_options;
   std::optional<std::string> data_dir;
+  // The test control API (control.h; tributary-server --test-control): not
+  // owned, must outlive the Endpoint. Null: control paths answer 404.
+  const Control* control = nullptr;
+  // The clock signatures are checked against (their 15-minute skew
+  // window). Null: the store's clock. tributary-server --manual-clock sets
+  // the system clock here, so a moved store clock does not expire signatures.
+  Clock* signature_clock = nullptr;
+  // Serves the Managed Service for Apache Flink API (kinesisanalyticsv2,
+  // flink_actions.h) for these applications (not owned; must outlive the
+  // Endpoint; their streams are the default account's store's). Null: only
+  // Kinesis.
+  ApplicationManager* applications = nullptr;
+  // The restart delay of applications created over the wire (the API has
+  // no restart strategy: fixed delay, unlimited attempts, as Managed Flink).
+  absl::Duration application_restart_delay = absl::Seconds(10);
 };
 
 class Endpoint {
@@ -134,6 +153,11 @@ class Endpoint {
 
   // The store it serves (the status page reads it).
   Store* store() const { return store_; }
+  // Store::DeleteAllStreams on the store of every account (the test
+  // control API's reset); the first error, after trying them all.
+  absl::Status DeleteAllStreams() const;
+  // The applications it serves (null if none).
+  ApplicationManager* applications() const { return options_.applications; }
 
  private:
   // The store a request addresses, after its signature is checked.

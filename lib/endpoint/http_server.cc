@@ -17,24 +17,20 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "endpoint/http2_session.h"
+#include "endpoint/control.h"
 #include "endpoint/status_page.h"
+#include "endpoint/tls.h"
+#include "endpoint/transport.h"
 #include "util/mutex.h"
 
 namespace tributary::endpoint {
 namespace {
 
-namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
-
-// Every connection lives on one io_context, run by one thread: its handlers
-// never run concurrently, so no strand, and the concrete executor type
-// avoids any_io_executor's type erasure on every operation.
-using Executor = net::io_context::executor_type;
-using Socket = net::basic_stream_socket<tcp, Executor>;
-using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
+using Clock = SteadyClock;  // transport.h: Executor, Socket, Timer
 
 // After a response that closes the connection, read and drop what the
 // client still sends for at most this long / this much, so closing does not
@@ -52,11 +48,32 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) { return beast::ie
 
 std::chrono::milliseconds Ms(absl::Duration d) { return absl::ToChronoMilliseconds(d); }
 
+// CORS for browser clients, over either protocol.
+void AddCorsHeaders(std::string_view method, std::string_view origin,
+                    std::string_view requested_headers, Http2Host::HeaderSink add) {
+  if (origin.empty()) return;
+  add("Access-Control-Allow-Origin", "*");
+  add("Access-Control-Expose-Headers",
+      "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,Date");
+  if (method == "OPTIONS") {
+    add("Access-Control-Allow-Methods", "POST, GET, OPTIONS");
+    add("Access-Control-Allow-Headers", requested_headers);
+    add("Access-Control-Max-Age", "172800");
+  }
+}
+
+std::string_view FindHeader(const Request& in, std::string_view name) {
+  for (const auto& [n, v] : in.headers) {
+    if (EqualsIgnoreCase(n, name)) return v;
+  }
+  return {};
+}
+
 }  // namespace
 
 class Session;
 
-struct HttpServer::Impl {
+struct HttpServer::Impl final : Http2Host {
   Impl(const Endpoint* e, const ServerOptions& o) : endpoint(e), options(o) {
     const int n = o.threads > 0 ? o.threads
                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -65,7 +82,9 @@ struct HttpServer::Impl {
       guards.emplace_back(net::make_work_guard(*contexts.back()));
     }
     acceptor.emplace(contexts[0]->get_executor());
+    tls_acceptor.emplace(contexts[0]->get_executor());
     accept_retry.emplace(contexts[0]->get_executor());
+    tls_accept_retry.emplace(contexts[0]->get_executor());
     std::random_device rd;
     id_prefix = (static_cast<uint64_t>(rd()) << 32) ^ rd();
     // Timeouts are checked by a per-connection watchdog that wakes this
@@ -75,8 +94,29 @@ struct HttpServer::Impl {
     watchdog_period = Ms(std::clamp(shortest / 4, absl::Milliseconds(10), absl::Seconds(1)));
   }
 
-  void DoAccept();
-  void OnAcceptOn(beast::error_code ec, Socket socket, net::io_context* ctx);
+  // After a forced shutdown, handlers still queued on a context own
+  // connections, which unregister under `mu` when they go: destroy the
+  // contexts while `mu` lives (members die in reverse order), after what is
+  // bound to them.
+  ~Impl() override {
+    accept_retry.reset();
+    tls_accept_retry.reset();
+    acceptor.reset();
+    tls_acceptor.reset();
+    guards.clear();
+    contexts.clear();
+  }
+
+  // `tls`: the https listener.
+  void DoAccept(bool tls);
+  void OnAcceptOn(beast::error_code ec, Socket socket, net::io_context* ctx, bool tls);
+
+  // ---- what both protocols share (Http2Host)
+  const ServerOptions& server_options() const override { return options; }
+  bool shutting_down() const override { return stopping.load(std::memory_order_relaxed); }
+  Response Answer(const Request& in, std::string_view target) override;
+  void AddResponseHeaders(const Request& in, int status, const Response& r,
+                          HeaderSink add) override;
   // "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx": a random prefix and a counter.
   void AppendRequestId(std::string* out) {
     const uint64_t n = request_counter.fetch_add(1, std::memory_order_relaxed);
@@ -102,11 +142,11 @@ struct HttpServer::Impl {
   }
   // Stream pumps (threads that feed streamed responses) and io threads
   // report their end here; Wait() waits for both counts to reach zero.
-  void PumpStarted() {
+  void PumpStarted() override {
     util::MutexLock l(&mu);
     ++running_pumps;
   }
-  void PumpEnded() {
+  void PumpEnded() override {
     util::MutexLock l(&mu);
     --running_pumps;
     done_cv.SignalAll();
@@ -119,8 +159,12 @@ struct HttpServer::Impl {
   std::vector<net::executor_work_guard<Executor>> guards;  // until Shutdown()
   size_t next_context = 0;                                  // acceptor's thread only
   std::optional<net::basic_socket_acceptor<tcp, Executor>> acceptor;  // on contexts[0]
+  std::optional<net::basic_socket_acceptor<tcp, Executor>> tls_acceptor;  // open with tls_port
+  std::shared_ptr<net::ssl::context> tls_context;                        // with tls_port
   std::optional<Timer> accept_retry;
+  std::optional<Timer> tls_accept_retry;
   tcp::endpoint local;
+  tcp::endpoint tls_local;
   std::vector<std::thread> threads;
   std::atomic<bool> stopping{false};
   std::atomic<uint64_t> request_counter{0};
@@ -136,14 +180,14 @@ struct HttpServer::Impl {
 // One connection. All its handlers run on the thread of its io_context.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Socket&& socket, HttpServer::Impl* server, net::io_context* ctx)
+  Session(Transport&& socket, HttpServer::Impl* server, net::io_context* ctx)
       : socket_(std::move(socket)), watchdog_(ctx->get_executor()), server_(server), ctx_(ctx) {}
   ~Session() { server_->Unregister(this); }
 
   void Run() {
     net::dispatch(socket_.get_executor(), [self = shared_from_this()] {
       self->ArmWatchdog();
-      self->DoRead();
+      self->Begin();
     });
   }
 
@@ -152,6 +196,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // request finishes it, then closes. A streamed response ends.
   void Stop() {
     stopping_ = true;
+    if (auto h2 = http2_.lock()) return h2->Stop();
     if (streaming_ != nullptr) streaming_->Cancel();
     if (state_ == State::kWaitingForHeader && buffer_.size() == 0) {
       beast::error_code ec;
@@ -159,7 +204,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
-  Executor executor() { return socket_.get_executor(); }
+  // The connection's io_context (not the socket's: an HTTP/2 connection
+  // has taken the socket over).
+  Executor executor() { return ctx_->get_executor(); }
 
  private:
   enum class State { kWaitingForHeader, kReadingBody, kHandling, kWriting, kClosing, kClosed };
@@ -176,6 +223,49 @@ class Session : public std::enable_shared_from_this<Session> {
       if (Clock::now() >= self->deadline_) return self->Close();  // pending I/O ends with an error
       self->ArmWatchdog();
     });
+  }
+
+  // ---- protocol detection (http2_session.h): TLS handshake and ALPN, then
+  // the first bytes: the HTTP/2 preface makes an HTTP/2 connection.
+  void Begin() {
+    SetDeadline(options().idle_timeout);
+    if (!socket_.is_tls()) return Sniff();
+    socket_.AsyncHandshake([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->Close();  // not TLS, or no common version/cipher
+      std::string_view alpn = NegotiatedAlpn(self->socket_.native_handle());
+      if (alpn == "h2") return self->HandOffToHttp2();
+      if (alpn == "http/1.1") return self->DoRead();
+      self->Sniff();  // no ALPN: older Java SDKs send the preface anyway
+    });
+  }
+
+  void Sniff() {
+    const std::string_view have(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    switch (MatchHttp2Preface(have)) {
+      case PrefaceMatch::kYes: return HandOffToHttp2();
+      case PrefaceMatch::kNo: return DoRead();
+      case PrefaceMatch::kPartial: break;
+    }
+    if (stopping_ || server_->stopping.load(std::memory_order_relaxed)) return Close();
+    state_ = State::kWaitingForHeader;
+    socket_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec,
+                                                                                size_t n) {
+      if (ec) return self->Close();
+      self->buffer_.commit(n);
+      self->Sniff();
+    });
+  }
+
+  // The connection becomes an Http2Session, which keeps this one (and so
+  // its place in the server's list, for Shutdown) alive.
+  void HandOffToHttp2() {
+    const std::string received(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(buffer_.size());
+    state_ = State::kClosed;
+    watchdog_.cancel();
+    auto h2 = Http2Session::Start(std::move(socket_), server_, ctx_, received, shared_from_this());
+    http2_ = h2;
+    if (stopping_) h2->Stop();
   }
 
   void DoRead() {
@@ -276,57 +366,23 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_ = kNoDeadline;  // the Store call is ours, not the client's
     auto& req = parser_->get();
     const bool keep_alive = req.keep_alive();
-    if (req.method() == http::verb::post) {
-      Response r;
-      const std::string& body = direct_body_ ? body_ : req.body();
-      try {
-        Request in;
-        in.method = req.method_string();
-        std::string_view target = req.target();
-        size_t q = target.find('?');
-        in.path = target.substr(0, q);
-        if (q != std::string_view::npos) in.query = target.substr(q + 1);
-        in.amz_target = req["X-Amz-Target"];
-        in.content_type = req[http::field::content_type];
-        in.authorization = req[http::field::authorization];
-        if (server_->endpoint->wants_headers()) {
-          for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
-        }
-        in.body = &body;
-        in.response_storage = &spare_;
-        r = server_->endpoint->Handle(in);
-      } catch (const std::exception& e) {
-        r = Endpoint::ErrorResponse(req[http::field::content_type],
-                                    InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
-      }
-      return Reply(std::move(r), 0, keep_alive);
+    const std::string& body = direct_body_ ? body_ : req.body();
+    Request in;
+    in.method = req.method_string();
+    std::string_view target = req.target();
+    size_t q = target.find('?');
+    in.path = target.substr(0, q);
+    if (q != std::string_view::npos) in.query = target.substr(q + 1);
+    in.amz_target = req["X-Amz-Target"];
+    in.content_type = req[http::field::content_type];
+    in.authorization = req[http::field::authorization];
+    in.host = req[http::field::host];
+    if (server_->endpoint->wants_headers()) {
+      for (const auto& f : req) in.headers.emplace_back(f.name_string(), f.value());
     }
-    return ReplyNonPost(keep_alive);
-  }
-
-  void ReplyNonPost(bool keep_alive) {
-    auto& req = parser_->get();
-    if (req.method() == http::verb::options) {  // CORS preflight (browser SDKs)
-      Response r;
-      r.content_type = "text/plain";
-      return Reply(std::move(r), 200, keep_alive);
-    }
-    if (req.method() == http::verb::get && IsStatusPagePath(req.target())) {  // status_page.h
-      return Reply(RenderStatusPage(*server_->endpoint->store(), req.target()), 0, keep_alive);
-    }
-    if (req.method() == http::verb::get && req.target() == "/healthcheck") {
-      Response r;
-      r.content_type = "text/plain";
-      r.body = "ok\n";
-      return Reply(std::move(r), 200, keep_alive);
-    }
-    Response r = Endpoint::ErrorResponse(
-        req[http::field::content_type],
-        MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
-                  fmt::format("{} is not served: send POST / with X-Amz-Target: "
-                              "Kinesis_20131202.<Action> (GET /healthcheck answers 'ok')",
-                              std::string_view(req.method_string()))));
-    return Reply(std::move(r), 405, keep_alive);
+    in.body = &body;
+    in.response_storage = &spare_;
+    return Reply(server_->Answer(in, target), 0, keep_alive);
   }
 
   void AddHeader(std::string_view name, std::string_view value) {
@@ -352,16 +408,9 @@ class Session : public std::enable_shared_from_this<Session> {
     head_.append("\r\n");
     if (have_request) {
       auto& req = parser_->get();
-      if (std::string_view origin = req[http::field::origin]; !origin.empty()) {
-        AddHeader("Access-Control-Allow-Origin", "*");
-        AddHeader("Access-Control-Expose-Headers",
-                  "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,Date");
-        if (req.method() == http::verb::options) {
-          AddHeader("Access-Control-Allow-Methods", "POST, GET, OPTIONS");
-          AddHeader("Access-Control-Allow-Headers", req[http::field::access_control_request_headers]);
-          AddHeader("Access-Control-Max-Age", "172800");
-        }
-      }
+      AddCorsHeaders(req.method_string(), req[http::field::origin],
+                     req[http::field::access_control_request_headers],
+                     [this](std::string_view name, std::string_view value) { AddHeader(name, value); });
     }
     return version;
   }
@@ -547,7 +596,8 @@ class Session : public std::enable_shared_from_this<Session> {
     watchdog_.cancel();
   }
 
-  Socket socket_;
+  Transport socket_;
+  std::weak_ptr<Http2Session> http2_;  // after HandOffToHttp2
   Timer watchdog_;
   Clock::time_point deadline_ = kNoDeadline;
   beast::flat_buffer buffer_;
@@ -569,34 +619,90 @@ class Session : public std::enable_shared_from_this<Session> {
   char drain_[8192] = {};  // what a closing connection still sends, discarded
 };
 
-void HttpServer::Impl::DoAccept() {
+// The routes, whatever the protocol: POST is a Kinesis action
+// (Endpoint::Handle); GET serves the status page and /healthcheck; OPTIONS
+// is a CORS preflight.
+Response HttpServer::Impl::Answer(const Request& in, std::string_view target) {
+  // POSTs, and the test control API's paths whatever the method (control.h),
+  // are the Endpoint's.
+  if (in.method == "POST" || IsControlPath(in.path)) {
+    try {
+      return endpoint->Handle(in);
+    } catch (const std::exception& e) {
+      return Endpoint::ErrorResponse(
+          in.content_type, InternalFailureError(fmt::format("Unexpected exception: {}", e.what())));
+    }
+  }
+  if (in.method == "OPTIONS") {  // CORS preflight (browser SDKs)
+    Response r;
+    r.content_type = "text/plain";
+    return r;
+  }
+  if (in.method == "GET" && IsStatusPagePath(target)) {  // status_page.h
+    return RenderStatusPage(*endpoint, target);
+  }
+  if (in.method == "GET" && target == "/healthcheck") {
+    Response r;
+    r.content_type = "text/plain";
+    r.body = "ok\n";
+    return r;
+  }
+  Response r = Endpoint::ErrorResponse(
+      in.content_type,
+      MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
+                fmt::format("{} is not served: send POST / with X-Amz-Target: "
+                            "Kinesis_20131202.<Action> (GET /healthcheck answers 'ok')",
+                            in.method)));
+  r.status = 405;
+  return r;
+}
+
+void HttpServer::Impl::AddResponseHeaders(const Request& in, int status, const Response& r,
+                                          HeaderSink add) {
+  std::string id;
+  AppendRequestId(&id);
+  add("x-amzn-RequestId", id);
+  if (!r.error_type.empty()) add("x-amzn-ErrorType", r.error_type);
+  if (status == 405) add("Allow", "POST, GET, OPTIONS");
+  AddCorsHeaders(in.method, FindHeader(in, "origin"), FindHeader(in, "access-control-request-headers"),
+                 add);
+}
+
+void HttpServer::Impl::DoAccept(bool tls) {
   net::io_context& ctx = *contexts[next_context];
   next_context = (next_context + 1) % contexts.size();
-  acceptor->async_accept(ctx, [this, &ctx](beast::error_code ec, Socket socket) {
-    OnAcceptOn(ec, std::move(socket), &ctx);
+  (tls ? *tls_acceptor : *acceptor).async_accept(ctx, [this, &ctx, tls](beast::error_code ec, Socket socket) {
+    OnAcceptOn(ec, std::move(socket), &ctx, tls);
   });
 }
 
-void HttpServer::Impl::OnAcceptOn(beast::error_code ec, Socket socket, net::io_context* ctx) {
+void HttpServer::Impl::OnAcceptOn(beast::error_code ec, Socket socket, net::io_context* ctx, bool tls) {
   if (stopping.load(std::memory_order_relaxed) || ec == net::error::operation_aborted) return;
   if (ec) {
     // Out of file descriptors or a transient error: back off, then go on.
     fmt::print(stderr, "tributary-server: accept: {}\n", ec.message());
-    accept_retry->expires_after(std::chrono::milliseconds(50));
-    accept_retry->async_wait([this](beast::error_code e) {
-      if (!e && !stopping.load(std::memory_order_relaxed)) DoAccept();
+    Timer& retry = tls ? *tls_accept_retry : *accept_retry;
+    retry.expires_after(std::chrono::milliseconds(50));
+    retry.async_wait([this, tls](beast::error_code e) {
+      if (!e && !stopping.load(std::memory_order_relaxed)) DoAccept(tls);
     });
     return;
   }
   beast::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  auto session = std::make_shared<Session>(std::move(socket), this, ctx);
+  std::optional<Transport> transport;
+  if (tls) {
+    transport.emplace(std::move(socket), *tls_context);
+  } else {
+    transport.emplace(std::move(socket));
+  }
+  auto session = std::make_shared<Session>(std::move(*transport), this, ctx);
   {
     util::MutexLock l(&mu);
     sessions.emplace(session.get(), session);
   }
   session->Run();
-  DoAccept();
+  DoAccept(tls);
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -618,18 +724,30 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Endpoint* en
         fmt::format("cannot resolve host '{}': {}", options.host, ec.message()));
   }
   tcp::endpoint ep = results.begin()->endpoint();
-  auto& a = *impl->acceptor;
-  auto fail = [&](std::string_view what) {
-    return absl::UnavailableError(fmt::format("{} {}:{}: {}", what, ep.address().to_string(),
-                                              ep.port(), ec.message()));
+  auto listen = [&](net::basic_socket_acceptor<tcp, Executor>& a, tcp::endpoint* local) -> absl::Status {
+    auto fail = [&](std::string_view what) {
+      return absl::UnavailableError(fmt::format("{} {}:{}: {}", what, ep.address().to_string(),
+                                                ep.port(), ec.message()));
+    };
+    if (a.open(ep.protocol(), ec); ec) return fail("open");
+    if (a.set_option(net::socket_base::reuse_address(true), ec); ec) return fail("setsockopt");
+    if (a.bind(ep, ec); ec) return fail("bind");
+    if (a.listen(net::socket_base::max_listen_connections, ec); ec) return fail("listen");
+    *local = a.local_endpoint(ec);
+    if (ec) return fail("getsockname");
+    return absl::OkStatus();
   };
-  if (a.open(ep.protocol(), ec); ec) return fail("open");
-  if (a.set_option(net::socket_base::reuse_address(true), ec); ec) return fail("setsockopt");
-  if (a.bind(ep, ec); ec) return fail("bind");
-  if (a.listen(net::socket_base::max_listen_connections, ec); ec) return fail("listen");
-  impl->local = a.local_endpoint(ec);
-  if (ec) return fail("getsockname");
-  impl->DoAccept();
+  if (absl::Status st = listen(*impl->acceptor, &impl->local); !st.ok()) return st;
+  if (options.tls_port.has_value()) {  // the https listener (tls.h)
+    absl::StatusOr<std::shared_ptr<net::ssl::context>> ctx =
+        MakeServerTlsContext(options.tls_cert_file, options.tls_key_file);
+    if (!ctx.ok()) return ctx.status();
+    impl->tls_context = std::move(*ctx);
+    ep.port(*options.tls_port);
+    if (absl::Status st = listen(*impl->tls_acceptor, &impl->tls_local); !st.ok()) return st;
+    impl->DoAccept(/*tls=*/true);
+  }
+  impl->DoAccept(/*tls=*/false);
 
   Impl* p = impl.get();
   const int n = static_cast<int>(p->contexts.size());
@@ -661,6 +779,12 @@ std::string HttpServer::url() const {
   if (impl_->local.address().is_v6()) return fmt::format("http://[{}]:{}", host(), port());
   return fmt::format("http://{}:{}", host(), port());
 }
+uint16_t HttpServer::tls_port() const { return impl_->tls_context ? impl_->tls_local.port() : 0; }
+std::string HttpServer::tls_url() const {
+  if (!impl_->tls_context) return "";
+  if (impl_->tls_local.address().is_v6()) return fmt::format("https://[{}]:{}", host(), tls_port());
+  return fmt::format("https://{}:{}", host(), tls_port());
+}
 
 void HttpServer::Shutdown() {
   Impl* p = impl_.get();
@@ -668,7 +792,9 @@ void HttpServer::Shutdown() {
   net::post(p->contexts[0]->get_executor(), [p] {
     beast::error_code ec;
     p->acceptor->close(ec);
+    p->tls_acceptor->close(ec);
     p->accept_retry->cancel();
+    p->tls_accept_retry->cancel();
     // Each io thread ends once its connections are closed.
     for (auto& g : p->guards) g.reset();
   });

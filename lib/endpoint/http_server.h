@@ -1,4 +1,8 @@
-// HttpServer: serves an Endpoint over HTTP/1.1 (Boost.Beast on Asio).
+// HttpServer: serves an Endpoint over HTTP/1.1 (Boost.Beast on Asio) and
+// HTTP/2 (libnghttp2, http2_session.h), in cleartext and, with a TLS port,
+// over TLS (tls.h). A connection whose first bytes are the HTTP/2 preface,
+// or whose TLS handshake chose "h2" by ALPN, is HTTP/2; any other is
+// HTTP/1.1. Both protocols answer through the same routes.
 //
 // A fixed pool of io threads, each running its own io_context; every
 // connection is assigned to one of them (round robin) and all its handlers
@@ -32,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -51,12 +56,22 @@ struct ServerOptions {
   absl::Duration body_timeout = absl::Seconds(30);  // read one body after its header
   absl::Duration shutdown_grace = absl::Seconds(10);
   bool log_requests = false;  // one line per request on stderr
+  // HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS per connection (the KCL opens
+  // one SubscribeToShard stream per shard it leases).
+  uint32_t http2_max_streams = 1000;
+  // The https listener (on `host`): off unless tls_port is set. PEM files:
+  // the certificate chain and its private key (certificates.h makes a
+  // self-signed pair). 0 picks a free port.
+  std::optional<uint16_t> tls_port;
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class HttpServer {
  public:
   // Binds, listens and starts the io threads. Fails (with the OS error) if
-  // the host does not resolve or the address cannot be bound.
+  // the host does not resolve or the address cannot be bound, and with
+  // InvalidArgument if the TLS certificate or key does not load.
   // `endpoint` is not owned and must outlive the server.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const Endpoint* endpoint,
                                                            const ServerOptions& options);
@@ -69,6 +84,10 @@ class HttpServer {
   std::string host() const;  // the bound address, e.g. "127.0.0.1" or "::1"
   uint16_t port() const;     // the bound port (the picked one for port 0)
   std::string url() const;   // "http://127.0.0.1:4567" ("http://[::1]:4567" for IPv6)
+  // The https listener's bound port and URL ("https://127.0.0.1:4443");
+  // 0 and "" without one.
+  uint16_t tls_port() const;
+  std::string tls_url() const;
 
   // Begins a graceful shutdown; returns at once. Idempotent.
   void Shutdown();

@@ -46,6 +46,10 @@ class JsonObject {
   // Where this object sits in the request ("" for the top level).
   std::string Path(std::string_view key) const { return MemberPath(parent_, index_, key); }
 
+  // The parsed object and the request's scratch memory (the validator walks them).
+  simdjson::dom::object raw() const { return obj_; }
+  Scratch* scratch() const { return scratch_; }
+
  private:
   // The member's value; nullopt if it is missing or null.
   std::optional<simdjson::dom::element> Find(std::string_view key) const;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "endpoint/flink_status_page.h"
 #include "lineage/lineage_graph.h"
 #include "tributary/lease_table.h"
 #include "tributary/status.h"
@@ -332,7 +333,7 @@ std::string StreamSection(Store& store, const std::string& name, bool picture, a
   return out + "</section>\n";
 }
 
-Response Overview(Store& store) {
+Response Overview(Store& store, ApplicationManager* applications) {
   absl::StatusOr<std::vector<std::string>> names = AllStreams(store);
   if (!names.ok()) {
     return Page(500, fmt::format("<!doctype html><title>Tributary</title><p class=\"error\">{}</p>",
@@ -347,6 +348,7 @@ Response Overview(Store& store) {
   body += "<h1>Tributary status</h1>\n";
   body += fmt::format("<p class=\"sub\">{} stream{} &middot; {} UTC &middot; read-only, reloads every 10 s</p>\n",
                       names->size(), names->size() == 1 ? "" : "s", Time(now));
+  if (applications != nullptr) body += ApplicationsSection(*applications);
   if (names->empty()) body += "<p>No streams yet.</p>\n";
   int n = 0;
   for (const std::string& name : *names) body += StreamSection(store, name, n++ < kMaxPictures, now);
@@ -368,8 +370,19 @@ bool IsStatusPagePath(std::string_view target) {
 }
 
 Response RenderStatusPage(Store& store, std::string_view target) {
+  return RenderStatusPage(store, nullptr, target);
+}
+
+Response RenderStatusPage(const Endpoint& endpoint, std::string_view target) {
+  return RenderStatusPage(*endpoint.store(), endpoint.applications(), target);
+}
+
+Response RenderStatusPage(Store& store, ApplicationManager* applications, std::string_view target) {
   std::string_view path = target.substr(0, target.find('?'));
-  if (path == "/ui" || path == "/ui/") return Overview(store);
+  if (path == "/ui" || path == "/ui/") return Overview(store, applications);
+  if (applications != nullptr && path.substr(0, kApplicationsPagePrefix.size()) == kApplicationsPagePrefix) {
+    return ApplicationPage(*applications, UrlDecode(path.substr(kApplicationsPagePrefix.size())), kStyle);
+  }
   if (path.substr(0, kLineagePrefix.size()) == kLineagePrefix && path.size() > kLineagePrefix.size() + 4 &&
       path.substr(path.size() - 4) == ".svg") {
     const std::string stream =

@@ -1,4 +1,5 @@
-// The read-only status page of tributary-server (GET /ui): every stream with
+// The read-only status page of tributary-server (GET /ui): the applications
+// (flink_status_page.h) and every stream with
 // its status and settings, a picture of its shard lineage (SVG, rendered
 // server-side by Graphviz' dot), and a table of its shards (state, key
 // range, parents, sequence range, record count, bytes, newest record), the
@@ -34,8 +35,12 @@ bool IsStatusPagePath(std::string_view target);
 
 // Answers GET `target` (REQUIRES: IsStatusPagePath(target)). 200 with HTML or
 // SVG; 404 (HTML) for an unknown /ui/ path or stream; 500 (HTML, with the
-// error) if the Store fails.
+// error) if the Store fails. With `applications`, the overview lists them
+// and /ui/applications/<name> is each one's page (flink_status_page.h).
 Response RenderStatusPage(Store& store, std::string_view target);
+Response RenderStatusPage(Store& store, ApplicationManager* applications, std::string_view target);
+// The endpoint's store and applications.
+Response RenderStatusPage(const Endpoint& endpoint, std::string_view target);
 
 }  // namespace tributary::endpoint
 

@@ -9,9 +9,11 @@
 #include <boost/property_tree/ini_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
+#include "remote/credential_cache.h"
 #include "remote/credentials.h"
 #include "tributary/remote.h"
 #include "util/mutex.h"
+#include "util/status_macros.h"
 
 namespace tributary {
 namespace {
@@ -49,75 +51,15 @@ class EnvironmentProvider final : public CredentialsProvider {
     if (!id || !secret) {
       return NoCredentials("environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set");
     }
-    return AwsCredentials{*id, *secret, GetEnv("AWS_SESSION_TOKEN").value_or("")};
+    AwsCredentials c{*id, *secret, GetEnv("AWS_SESSION_TOKEN").value_or("")};
+    if (auto e = GetEnv("AWS_CREDENTIAL_EXPIRATION")) {
+      std::optional<absl::Time> t = remote::ParseRfc3339(*e);
+      if (!t) return NoCredentials(fmt::format("environment: AWS_CREDENTIAL_EXPIRATION '{}' is not RFC 3339", *e));
+      c.expiration = *t;
+    }
+    return c;
   }
   std::string Describe() const override { return "environment"; }
-};
-
-class ProfileProvider final : public CredentialsProvider {
- public:
-  ProfileProvider(std::optional<std::string> profile, std::optional<std::string> file)
-      : profile_(profile ? *profile : remote::DefaultProfileName()),
-        file_(file ? *file : remote::CredentialsFilePath()) {}
-
-  absl::StatusOr<AwsCredentials> GetCredentials() override {
-    util::MutexLock l(&mu_);
-    if (!loaded_) {
-      loaded_ = true;
-      result_ = Load();
-    }
-    return result_;
-  }
-  std::string Describe() const override {
-    return fmt::format("profile {} in {}", profile_, file_);
-  }
-
- private:
-  absl::StatusOr<AwsCredentials> Load() const {
-    // The credentials file names sections by profile; the config file uses
-    // "profile NAME" for every profile but "default".
-    auto from = [&](const std::string& path, const std::string& section) -> std::optional<AwsCredentials> {
-      absl::StatusOr<remote::IniSection> s = remote::ReadIniSection(path, section);
-      if (!s.ok() || !s->has_value()) return std::nullopt;
-      const auto& kv = **s;
-      auto get = [&](const char* k) -> std::string {
-        auto it = kv.find(k);
-        return it == kv.end() ? "" : it->second;
-      };
-      AwsCredentials c{get("aws_access_key_id"), get("aws_secret_access_key"), get("aws_session_token")};
-      if (c.access_key_id.empty() || c.secret_access_key.empty()) return std::nullopt;
-      return c;
-    };
-    if (auto c = from(file_, profile_)) return *c;
-    const std::string config_section = profile_ == "default" ? "default" : "profile " + profile_;
-    if (auto c = from(remote::ConfigFilePath(), config_section)) return *c;
-    return NoCredentials(fmt::format(
-        "profile '{}': no aws_access_key_id/aws_secret_access_key in {} or {}", profile_, file_,
-        remote::ConfigFilePath()));
-  }
-
-  const std::string profile_;
-  const std::string file_;
-  util::Mutex mu_;
-  bool loaded_ ABSL_GUARDED_BY(mu_) = false;
-  absl::StatusOr<AwsCredentials> result_ ABSL_GUARDED_BY(mu_);
-};
-
-class ChainProvider final : public CredentialsProvider {
- public:
-  absl::StatusOr<AwsCredentials> GetCredentials() override {
-    absl::StatusOr<AwsCredentials> env = env_.GetCredentials();
-    if (env.ok()) return env;
-    absl::StatusOr<AwsCredentials> prof = profile_.GetCredentials();
-    if (prof.ok()) return prof;
-    return NoCredentials(fmt::format("no AWS credentials found: {}; {}", std::string(env.status().message()),
-                                     std::string(prof.status().message())));
-  }
-  std::string Describe() const override { return "environment, then " + profile_.Describe(); }
-
- private:
-  EnvironmentProvider env_;
-  ProfileProvider profile_{std::nullopt, std::nullopt};
 };
 
 }  // namespace
@@ -156,6 +98,18 @@ absl::StatusOr<IniSection> ReadIniSection(const std::string& path, const std::st
   return IniSection(std::move(kv));
 }
 
+absl::StatusOr<ProfileKeys> ReadProfile(const std::string& profile, const std::string& credentials_file) {
+  ProfileKeys keys;
+  TRIBUTARY_ASSIGN_OR_RETURN(IniSection config,
+                             ReadIniSection(ConfigFilePath(), profile == "default" ? "default" : "profile " + profile));
+  if (config.has_value()) keys.insert(config->begin(), config->end());
+  TRIBUTARY_ASSIGN_OR_RETURN(IniSection creds, ReadIniSection(credentials_file, profile));
+  if (creds.has_value()) {
+    for (auto& [k, v] : *creds) keys[k] = v;
+  }
+  return keys;
+}
+
 std::optional<std::string> RegionFromEnvironment() {
   if (auto r = GetEnv("AWS_REGION")) return r;
   if (auto r = GetEnv("AWS_DEFAULT_REGION")) return r;
@@ -174,6 +128,12 @@ std::optional<std::string> EndpointFromEnvironment() {
   return GetEnv("AWS_ENDPOINT_URL");
 }
 
+std::optional<std::string> ServiceEndpointFromEnvironment(std::string_view service) {
+  const std::string name = "AWS_ENDPOINT_URL_" + std::string(service);
+  if (auto e = GetEnv(name.c_str())) return e;
+  return GetEnv("AWS_ENDPOINT_URL");
+}
+
 }  // namespace remote
 
 std::shared_ptr<CredentialsProvider> StaticCredentialsProvider(AwsCredentials credentials) {
@@ -182,15 +142,6 @@ std::shared_ptr<CredentialsProvider> StaticCredentialsProvider(AwsCredentials cr
 
 std::shared_ptr<CredentialsProvider> EnvironmentCredentialsProvider() {
   return std::make_shared<EnvironmentProvider>();
-}
-
-std::shared_ptr<CredentialsProvider> ProfileCredentialsProvider(std::optional<std::string> profile,
-                                                                std::optional<std::string> file) {
-  return std::make_shared<ProfileProvider>(std::move(profile), std::move(file));
-}
-
-std::shared_ptr<CredentialsProvider> DefaultCredentialsProvider() {
-  return std::make_shared<ChainProvider>();
 }
 
 }  // namespace tributary

@@ -93,11 +93,14 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(const HttpOptions
   }
   std::string host_header = p.empty() ? h : h + ":" + p;
   if (options.max_idle < 0) return InvalidArgumentError("max_idle_connections must be >= 0");
-  return std::unique_ptr<HttpClient>(new HttpClient(options, std::move(host_header), std::move(pa)));
+  std::string origin = s + "://" + (h.find(':') != std::string::npos && h[0] != '[' ? "[" + h + "]" : h) +
+                       (p.empty() ? "" : ":" + p);
+  return std::unique_ptr<HttpClient>(
+      new HttpClient(options, std::move(host_header), std::move(pa), std::move(origin)));
 }
 
-HttpClient::HttpClient(HttpOptions options, std::string host, std::string path)
-    : options_(std::move(options)), host_(std::move(host)), path_(std::move(path)) {}
+HttpClient::HttpClient(HttpOptions options, std::string host, std::string path, std::string origin)
+    : options_(std::move(options)), host_(std::move(host)), path_(std::move(path)), origin_(std::move(origin)) {}
 
 HttpClient::~HttpClient() {
   util::MutexLock l(&mu_);
@@ -131,6 +134,7 @@ void* HttpClient::Acquire() {
                    static_cast<long>(absl::ToInt64Milliseconds(options_.request_timeout)));
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(c, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(c, CURLOPT_POST, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, WriteBody);
@@ -183,6 +187,48 @@ absl::StatusOr<HttpResponse> HttpClient::Post(const std::vector<std::string>& he
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
+  Release(c);
+  return response;
+}
+
+absl::StatusOr<HttpResponse> HttpClient::Request(std::string_view method, std::string_view target,
+                                                 const std::vector<std::string>& headers, std::string_view body) {
+  CURL* c = static_cast<CURL*>(Acquire());
+  if (c == nullptr) return InternalFailureError("curl_easy_init failed");
+  const std::string url = origin_ + std::string(target);
+  const std::string verb(method);
+  curl_slist* list = nullptr;
+  for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
+  list = curl_slist_append(list, "Expect:");
+  HttpResponse response;
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  if (verb == "GET") {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    if (verb != "POST") curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, verb.c_str());
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  CURLcode rc = curl_easy_perform(c);
+  curl_slist_free_all(list);
+  if (rc != CURLE_OK) {
+    curl_easy_cleanup(c);
+    return TransportError(rc, error, url);
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  response.status = static_cast<int>(status);
+  // Back to what Post() expects of a pooled handle.
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, nullptr);
+  curl_easy_setopt(c, CURLOPT_URL, options_.url.c_str());
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
   Release(c);
   return response;
 }

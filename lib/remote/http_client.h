@@ -25,6 +25,7 @@ struct HttpOptions {
   absl::Duration request_timeout = absl::Seconds(30);
   int max_idle = 8;
   bool verify_tls = true;
+  std::string ca_file;  // PEM CAs to trust instead of the system's ("": the system's)
 };
 
 struct HttpResponse {
@@ -56,17 +57,25 @@ class HttpClient {
   // POSTs `body` with `headers` ("Name: value" each; Host is added).
   absl::StatusOr<HttpResponse> Post(const std::vector<std::string>& headers, std::string_view body);
 
+  // Any method ("GET", "PUT", "POST") to `target` (the path and query, from
+  // '/', appended to the URL's scheme and authority) with `headers` and
+  // `body`: the credential endpoints (instance metadata, container, STS,
+  // SSO) are plain REST calls. Errors as for Post().
+  absl::StatusOr<HttpResponse> Request(std::string_view method, std::string_view target,
+                                       const std::vector<std::string>& headers, std::string_view body);
+
   // Connections opened so far (tests check reuse with it).
   int connections_opened() const;
 
  private:
-  HttpClient(HttpOptions options, std::string host, std::string path);
+  HttpClient(HttpOptions options, std::string host, std::string path, std::string origin);
   void* Acquire();              // a CURL*
   void Release(void* handle);   // back to the pool, or closed if the pool is full
 
   const HttpOptions options_;
   const std::string host_;
   const std::string path_;
+  const std::string origin_;  // scheme://host[:port], for Request()
   mutable util::Mutex mu_;
   std::vector<void*> idle_ ABSL_GUARDED_BY(mu_);
   int opened_ ABSL_GUARDED_BY(mu_) = 0;

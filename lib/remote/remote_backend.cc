@@ -13,7 +13,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "remote/signing.h"
+#include "remote/aws_client.h"
 #include "util/json_writer.h"
 #include "util/status_macros.h"
 
@@ -341,18 +341,10 @@ constexpr Mapping kErrors[] = {
 }  // namespace
 
 absl::Status ErrorFromResponse(const HttpResponse& response, std::string_view action) {
-  std::string type;
-  std::string message;
-  if (absl::StatusOr<object> o = Parse(response.body); o.ok()) {
-    type = StrOr(*o, "__type");
-    message = Str(*o, "message").has_value() ? StrOr(*o, "message") : StrOr(*o, "Message");
-  }
-  if (type.empty()) type = response.error_type;
-  // "com.amazonaws.kinesis.v20131202#ResourceNotFoundException" and
-  // "ResourceNotFoundException:http://internal.amazon.com/..." both occur.
-  if (size_t hash = type.rfind('#'); hash != std::string::npos) type = type.substr(hash + 1);
-  if (size_t colon = type.find(':'); colon != std::string::npos) type.resize(colon);
-  if (message.empty()) message = response.body.substr(0, 512);
+  // __type and message, parsed as for every AWS JSON service (aws_client.cc).
+  AwsError e = ParseAwsError(response);
+  const std::string& type = e.type;
+  const std::string& message = e.message;
   for (const Mapping& m : kErrors) {
     if (m.name != type) continue;
     absl::StatusCode code = m.code;
@@ -373,11 +365,8 @@ absl::Status ErrorFromResponse(const HttpResponse& response, std::string_view ac
 
 // ---------------------------------------------------------------- transport
 
-RemoteBackend::RemoteBackend(const RemoteOptions& options, std::unique_ptr<HttpClient> http)
-    : options_(options),
-      clock_(options.clock != nullptr ? options.clock : SystemClock()),
-      http_(std::move(http)),
-      backoff_(options.retry) {
+RemoteBackend::RemoteBackend(const RemoteOptions& options, std::unique_ptr<AwsJsonClient> client)
+    : options_(options), clock_(client->clock()), client_(std::move(client)) {
   store_options_.clock = clock_;
   store_options_.region = options.region;
   if (!options.account_id.empty()) store_options_.account_id = options.account_id;
@@ -385,64 +374,30 @@ RemoteBackend::RemoteBackend(const RemoteOptions& options, std::unique_ptr<HttpC
 }
 
 absl::StatusOr<std::unique_ptr<RemoteBackend>> RemoteBackend::Create(const RemoteOptions& options) {
-  HttpOptions h;
-  h.url = options.endpoint_url;
-  h.connect_timeout = options.connect_timeout;
-  h.request_timeout = options.request_timeout;
-  h.max_idle = options.max_idle_connections;
-  h.verify_tls = options.verify_tls;
-  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<HttpClient> http, HttpClient::Create(h));
-  return std::unique_ptr<RemoteBackend>(new RemoteBackend(options, std::move(http)));
-}
-
-absl::StatusOr<HttpResponse> RemoteBackend::Attempt(std::string_view action, const std::string& body) {
-  TRIBUTARY_ASSIGN_OR_RETURN(AwsCredentials creds, options_.credentials->GetCredentials());
-  KinesisRequest req{http_->host(), http_->path(), action, body};
-  // Signed with wall time whatever options_.clock is: the server checks it.
-  TRIBUTARY_ASSIGN_OR_RETURN(std::vector<std::string> headers,
-                             SignedKinesisHeaders(req, creds, options_.region, absl::Now()));
-  return http_->Post(headers, body);
+  // Signing, retries and the HTTP pool live in the client core that the
+  // DynamoDB lease table shares (aws_client.h).
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<AwsJsonClient> client,
+                             AwsJsonClient::Create(kKinesisService, ClientOptionsFrom(options), ErrorFromResponse));
+  return std::unique_ptr<RemoteBackend>(new RemoteBackend(options, std::move(client)));
 }
 
 absl::StatusOr<std::string> RemoteBackend::Exchange(std::string_view action, const std::string& body) {
-  const int max_attempts = std::max(1, options_.retry.max_attempts);
-  absl::Status last;
-  int attempt = 1;
-  for (;; ++attempt) {
-    attempts_.fetch_add(1, std::memory_order_relaxed);
-    absl::StatusOr<HttpResponse> r = Attempt(action, body);
-    int http_status = 0;
-    if (r.ok()) {
-      if (r->status == 200) return std::move(r->body);
-      http_status = r->status;
-      last = ErrorFromResponse(*r, action);
-    } else {
-      last = r.status();
-      // A credentials failure is not a transport failure: do not retry it.
-      if (last.code() != absl::StatusCode::kUnavailable &&
-          last.code() != absl::StatusCode::kDeadlineExceeded) {
-        return last;
-      }
-    }
-    if (attempt >= max_attempts || !IsRetryable(options_.retry, last, http_status)) break;
-    clock_->SleepFor(backoff_.Next(attempt));
-  }
-  if (attempt > 1) {
-    return MakeError(last.code(), GetErrorType(last),
-                     fmt::format("{} (gave up after {} attempts)", std::string(last.message()), attempt));
-  }
-  return last;
+  return client_->Call(action, body);
 }
 
 // ---------------------------------------------------------------- capabilities
 
-StoreCapabilities RemoteBackend::capabilities() const { return StoreCapabilities{}; }
+StoreCapabilities RemoteBackend::capabilities() const {
+  StoreCapabilities c;
+  c.subscribe_to_shard = true;  // subscription.cc
+  return c;
+}
 
 absl::StatusOr<RecoveryReport> RemoteBackend::GetRecoveryReport() const {
   return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
                    fmt::format("a remote store ({}) has no recovery report: the server recovers its "
                                "own storage",
-                               http_->url()));
+                               client_->http().url()));
 }
 
 absl::StatusOr<std::string> RemoteBackend::ArnOf(std::string_view stream) const {

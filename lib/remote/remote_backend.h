@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "remote/aws_client.h"
 #include "remote/http_client.h"
 #include "remote/retry.h"
 #include "stream/backend.h"
@@ -34,8 +35,8 @@ class RemoteBackend final : public stream::StoreBackend {
   // policy says. Public for tests of the retry behaviour.
   absl::StatusOr<std::string> Exchange(std::string_view action, const std::string& body);
   // Attempts made by the calls so far (first attempts and retries).
-  int64_t attempts() const { return attempts_.load(std::memory_order_relaxed); }
-  const HttpClient& http() const { return *http_; }
+  int64_t attempts() const { return client_->attempts(); }
+  const HttpClient& http() const { return client_->http(); }
 
   BackendKind kind() const override { return BackendKind::kRemote; }
   StoreCapabilities capabilities() const override;
@@ -110,11 +111,13 @@ class RemoteBackend final : public stream::StoreBackend {
   absl::StatusOr<AccountSettings> UpdateAccountSettings(bool minimum_throughput_billing_commitment) override;
   absl::StatusOr<UpdateWarmThroughputResult> UpdateStreamWarmThroughput(std::string_view stream,
                                                                         int warm_throughput_mibps) override;
+  // Over HTTP/2 (remote/subscription.h; defined in subscription.cc).
+  absl::StatusOr<std::unique_ptr<stream::SubscriptionSource>> SubscribeToShard(
+      std::string_view consumer_arn, std::string_view shard_id,
+      const StartingPosition& position) override;
 
  private:
-  RemoteBackend(const RemoteOptions& options, std::unique_ptr<HttpClient> http);
-  // One attempt: signs and POSTs.
-  absl::StatusOr<HttpResponse> Attempt(std::string_view action, const std::string& body);
+  RemoteBackend(const RemoteOptions& options, std::unique_ptr<AwsJsonClient> client);
   // The stream ARN for calls Kinesis accepts only with an ARN: `stream` if it
   // is one, else built from account_id, else asked of the server (cached).
   absl::StatusOr<std::string> ArnOf(std::string_view stream) const;
@@ -126,9 +129,7 @@ class RemoteBackend final : public stream::StoreBackend {
   const RemoteOptions options_;
   StoreOptions store_options_;  // what options() reports
   Clock* const clock_;
-  std::unique_ptr<HttpClient> http_;
-  Backoff backoff_;
-  std::atomic<int64_t> attempts_{0};
+  std::unique_ptr<AwsJsonClient> client_;  // HTTP pool, signing, retries (aws_client.h)
   const std::string no_directory_;
   util::Mutex attachments_mu_;
   std::map<std::string, std::shared_ptr<void>, std::less<>> attachments_ ABSL_GUARDED_BY(attachments_mu_);

@@ -1,5 +1,5 @@
-// The headers of one Kinesis JSON request, signed with AWS Signature
-// Version 4 (lib/sigv4) for the remote backend.
+// The headers of one AWS JSON-protocol request (Kinesis, DynamoDB), signed
+// with AWS Signature Version 4 (lib/sigv4) for lib/remote's clients.
 #ifndef TRIBUTARY_LIB_REMOTE_SIGNING_H_
 #define TRIBUTARY_LIB_REMOTE_SIGNING_H_
 
@@ -30,6 +30,20 @@ struct KinesisRequest {
 absl::StatusOr<std::vector<std::string>> SignedKinesisHeaders(const KinesisRequest& request,
                                                               const AwsCredentials& credentials,
                                                               std::string_view region, absl::Time now);
+
+// Any JSON-protocol service: the same headers, for SigV4 service `service`
+// ("kinesis", "dynamodb"), with `content_type` and X-Amz-Target `target`
+// ("DynamoDB_20120810.PutItem").
+struct JsonRequest {
+  std::string_view host;
+  std::string_view path;
+  std::string_view content_type;
+  std::string_view target;
+  std::string_view body;
+};
+absl::StatusOr<std::vector<std::string>> SignedJsonHeaders(std::string_view service, const JsonRequest& request,
+                                                           const AwsCredentials& credentials,
+                                                           std::string_view region, absl::Time now);
 
 }  // namespace tributary::remote
 

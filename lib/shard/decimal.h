@@ -17,6 +17,21 @@
 
 namespace tributary::shard {
 
+// Appends the decimal digits of one base-10^19 limb (`x` < 10^19, so at most
+// 19 digits) at `p`, zero-padded to 19 digits if `pad`; returns the end.
+// The digits are written in place (a padded limb with fewer digits is moved
+// up and zero-filled), so no temporary is copied.
+inline char* AppendDecimalLimb(char* p, uint64_t x, bool pad) {
+  char* end = std::to_chars(p, p + 19, x).ptr;
+  if (!pad) return end;
+  const size_t n = static_cast<size_t>(end - p);
+  if (n < 19) {
+    std::memmove(p + (19 - n), p, n);
+    std::memset(p, '0', 19 - n);
+  }
+  return p + 19;
+}
+
 // Writes the decimal digits of `value` to `buf` (at least 40 bytes) and
 // returns how many.
 inline size_t Uint128ToDecimal(absl::uint128 value, char* buf) {
@@ -28,27 +43,42 @@ inline size_t Uint128ToDecimal(absl::uint128 value, char* buf) {
   const uint64_t mid = static_cast<uint64_t>(v % kTen19);
   const uint64_t hi = static_cast<uint64_t>(v / kTen19);
   char* p = buf;
-  auto limb = [&p](uint64_t x, bool pad) {
-    char tmp[20];
-    char* end = std::to_chars(tmp, tmp + sizeof(tmp), x).ptr;
-    size_t n = static_cast<size_t>(end - tmp);
-    if (pad) {
-      std::memset(p, '0', 19 - n);
-      p += 19 - n;
-    }
-    std::memcpy(p, tmp, n);
-    p += n;
-  };
   if (hi != 0) {
-    limb(hi, false);
-    limb(mid, true);
-    limb(lo, true);
+    p = AppendDecimalLimb(p, hi, false);
+    p = AppendDecimalLimb(p, mid, true);
+    p = AppendDecimalLimb(p, lo, true);
   } else if (mid != 0) {
-    limb(mid, false);
-    limb(lo, true);
+    p = AppendDecimalLimb(p, mid, false);
+    p = AppendDecimalLimb(p, lo, true);
   } else {
-    limb(lo, false);
+    p = AppendDecimalLimb(p, lo, false);
   }
+  return static_cast<size_t>(p - buf);
+}
+
+// Writes the decimal digits of the 256-bit value `limbs` (least significant
+// 64-bit limb first, as DecimalToUint256 gives it) to `buf` (at least 80
+// bytes: 2^256 has 78 digits) and returns how many. Long division by 10^19,
+// one 128-by-64-bit step per limb in use, at most five times.
+inline size_t Uint256ToDecimal(const uint64_t limbs[4], char* buf) {
+  constexpr uint64_t kTen19 = 10000000000000000000ULL;
+  uint64_t q[4] = {limbs[0], limbs[1], limbs[2], limbs[3]};
+  size_t used = 4;  // q[used..3] are zero
+  while (used > 0 && q[used - 1] == 0) --used;
+  uint64_t chunks[5];  // base-10^19 digits, least significant first (10^95 > 2^256)
+  size_t n = 0;
+  do {
+    unsigned __int128 rem = 0;
+    for (size_t j = used; j-- > 0;) {
+      const unsigned __int128 cur = (rem << 64) | q[j];
+      q[j] = static_cast<uint64_t>(cur / kTen19);
+      rem = cur % kTen19;
+    }
+    chunks[n++] = static_cast<uint64_t>(rem);
+    while (used > 0 && q[used - 1] == 0) --used;
+  } while (used > 0);
+  char* p = AppendDecimalLimb(buf, chunks[n - 1], false);
+  for (size_t i = n - 1; i-- > 0;) p = AppendDecimalLimb(p, chunks[i], true);
   return static_cast<size_t>(p - buf);
 }
 

@@ -1,7 +1,5 @@
 #include <fmt/format.h>
 
-#include <boost/multiprecision/cpp_int.hpp>
-
 #include "shard/decimal.h"
 #include "tributary/status.h"
 #include "tributary/types.h"
@@ -47,8 +45,6 @@ absl::Status CheckPattern(std::string_view decimal, std::string_view what) {
   return absl::OkStatus();
 }
 
-using Uint256 = boost::multiprecision::uint256_t;
-
 }  // namespace
 
 absl::StatusOr<SequenceNumber> SequenceNumber::ParseAny(std::string_view decimal,
@@ -86,9 +82,10 @@ absl::StatusOr<SequenceNumber> SequenceNumber::Parse(std::string_view decimal,
 
 std::string SequenceNumber::ToString() const {
   if (high_ == 0) return shard::Uint128ToDecimal(value_);
-  Uint256 w = (Uint256(absl::Uint128High64(high_)) << 192) | (Uint256(absl::Uint128Low64(high_)) << 128) |
-              (Uint256(absl::Uint128High64(value_)) << 64) | Uint256(absl::Uint128Low64(value_));
-  return w.str();
+  const uint64_t limbs[4] = {absl::Uint128Low64(value_), absl::Uint128High64(value_),
+                             absl::Uint128Low64(high_), absl::Uint128High64(high_)};
+  char buf[80];
+  return std::string(buf, shard::Uint256ToDecimal(limbs, buf));
 }
 
 }  // namespace tributary

@@ -36,6 +36,16 @@ namespace tributary::stream {
 
 class StoreImpl;
 
+// A push subscription that a backend other than the local store serves
+// (the remote backend: Kinesis' event stream over HTTP/2). ShardSubscription
+// forwards Next() and Cancel() to it, with the same contract.
+class SubscriptionSource {
+ public:
+  virtual ~SubscriptionSource() = default;
+  virtual absl::StatusOr<std::optional<SubscribeToShardEvent>> Next(absl::Duration max_wait) = 0;
+  virtual void Cancel() = 0;
+};
+
 class StoreBackend {
  public:
   virtual ~StoreBackend() = default;
@@ -46,9 +56,13 @@ class StoreBackend {
   // Unimplemented where capabilities().recovery_report is false.
   virtual absl::StatusOr<RecoveryReport> GetRecoveryReport() const = 0;
   virtual std::string StreamArn(std::string_view name) const = 0;
-  // The local store, for the features only it has (SubscribeToShard);
-  // nullptr for a remote backend.
+  // The local store, for the features only it has; nullptr for a remote
+  // backend.
   virtual StoreImpl* local() { return nullptr; }
+  // SubscribeToShard where local() is nullptr (the Store checked the
+  // arguments). Unimplemented unless the backend overrides it.
+  virtual absl::StatusOr<std::unique_ptr<SubscriptionSource>> SubscribeToShard(
+      std::string_view consumer_arn, std::string_view shard_id, const StartingPosition& position);
   // For layers built on the store (Store::directory(), env(),
   // GetOrCreateAttachment()): a remote store has no directory ("") and
   // keeps attachments in memory.

@@ -233,6 +233,15 @@ absl::StatusOr<std::vector<ShardStatistics>> Store::GetShardStatistics(std::stri
   });
 }
 
+absl::Status Store::DeleteAllStreams() {
+  stream::StoreImpl* impl = backend_->local();
+  if (impl == nullptr) {
+    return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
+                     "DeleteAllStreams resets a local store; a remote one is not ours to wipe");
+  }
+  return impl->DeleteAllStreams();
+}
+
 absl::StatusOr<PutRecordResult> Store::Put(std::string_view stream, const PutRecordInput& record,
                                            std::optional<std::string_view> ordering,
                                            const WriteOptions& write_options) {

@@ -412,6 +412,23 @@ absl::Status StoreImpl::DeleteStream(std::string_view stream, bool enforce_consu
   return absl::OkStatus();
 }
 
+absl::Status StoreImpl::DeleteAllStreams() {
+  {
+    util::WriterLock l(&mu_);
+    // The catalog first (its write is the commit point, as for DeleteStream;
+    // DELETING streams are already out of it), then the files.
+    while (!streams_.empty()) {
+      auto it = streams_.begin();
+      if (durable() && !it->second->deleting()) TRIBUTARY_RETURN_IF_ERROR(catalog_->Remove(it->first));
+      it->second->DestroyStorage();
+      streams_.erase(it);
+    }
+  }
+  util::MutexLock l(&account_mu_);
+  account_ = AccountSettings{};
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ListStreamsResult> StoreImpl::ListStreams(const ListStreamsRequest& req) {
   if (req.limit < 1 || req.limit > limits::kMaxListLimit) {
     return ValidationError(fmt::format("Limit {} is outside [1, {}]", req.limit, limits::kMaxListLimit));

@@ -103,6 +103,8 @@ class StoreImpl final : public StoreBackend {
 
   absl::Status CreateStream(std::string_view name, const CreateStreamOptions& options) override;
   absl::Status DeleteStream(std::string_view stream, bool enforce_consumer_deletion) override;
+  // Store::DeleteAllStreams: every stream gone at once (mu_ exclusive).
+  absl::Status DeleteAllStreams();
   // Checks the account-wide CREATING limit and registers (mu_ exclusive, so
   // two registrations cannot both take the last slot).
   absl::StatusOr<ConsumerDescription> RegisterConsumer(std::string_view stream, std::string_view name,

@@ -57,6 +57,13 @@ absl::StatusOr<std::shared_ptr<StoreImpl::SubscriptionSlot>> StoreImpl::ClaimSub
   return slot;
 }
 
+absl::StatusOr<std::unique_ptr<SubscriptionSource>> StoreBackend::SubscribeToShard(
+    std::string_view, std::string_view, const StartingPosition&) {
+  return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
+                   "SubscribeToShard is not available on this store; read the shard with "
+                   "GetShardIterator/GetRecords instead");
+}
+
 void StoreImpl::ReleaseSubscription(const std::string& key, const SubscriptionSlot* slot) {
   util::MutexLock l(&subs_mu_);
   auto it = subs_.find(key);
@@ -66,6 +73,9 @@ void StoreImpl::ReleaseSubscription(const std::string& key, const SubscriptionSl
 }  // namespace stream
 
 struct ShardSubscription::State {
+  // A subscription of a backend other than the local store (remote: an
+  // HTTP/2 event stream): everything below but the two names is unused.
+  std::unique_ptr<stream::SubscriptionSource> source;
   StoreImpl* store = nullptr;
   std::string consumer_arn;
   std::string shard_id;
@@ -80,10 +90,12 @@ struct ShardSubscription::State {
 };
 
 ShardSubscription::ShardSubscription(std::unique_ptr<State> state) : state_(std::move(state)) {
+  if (state_->source != nullptr) return;
   state_->store->SubscriptionAdded();  // before the first read (see NotifyAppend)
 }
 
 ShardSubscription::~ShardSubscription() {
+  if (state_->source != nullptr) return;
   state_->store->SubscriptionRemoved();
   state_->slot->ended.store(true);
   state_->store->ReleaseSubscription(state_->key, state_->slot.get());
@@ -93,6 +105,7 @@ const std::string& ShardSubscription::consumer_arn() const { return state_->cons
 const std::string& ShardSubscription::shard_id() const { return state_->shard_id; }
 
 void ShardSubscription::Cancel() {
+  if (state_->source != nullptr) return state_->source->Cancel();
   state_->cancelled.store(true);
   state_->slot->ended.store(true);
   state_->store->WakeAppendWaiters();
@@ -100,6 +113,7 @@ void ShardSubscription::Cancel() {
 
 absl::StatusOr<std::optional<SubscribeToShardEvent>> ShardSubscription::Next(absl::Duration max_wait) {
   State& st = *state_;
+  if (st.source != nullptr) return st.source->Next(max_wait);
   bool waited = false;
   while (true) {
     if (st.cancelled.load() || st.finished) return std::nullopt;
@@ -157,13 +171,17 @@ absl::StatusOr<std::optional<SubscribeToShardEvent>> ShardSubscription::Next(abs
 
 absl::StatusOr<std::unique_ptr<ShardSubscription>> Store::SubscribeToShard(
     std::string_view consumer_arn, std::string_view shard_id, const StartingPosition& position) {
-  // Push delivery is served by the local store only (StoreCapabilities::
-  // subscribe_to_shard); a remote store would need Kinesis' HTTP/2 event stream.
   StoreImpl* impl = backend_->local();
   if (impl == nullptr) {
-    return MakeError(absl::StatusCode::kUnimplemented, ErrorType::kUnknownOperation,
-                     "SubscribeToShard is not available on a remote store (it needs the HTTP/2 event "
-                     "stream); read the shard with GetShardIterator/GetRecords instead");
+    // The remote backend subscribes at its endpoint over HTTP/2
+    // (lib/remote/subscription.cc); the server enforces the rules.
+    TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<stream::SubscriptionSource> source,
+                               backend_->SubscribeToShard(consumer_arn, shard_id, position));
+    auto state = std::make_unique<ShardSubscription::State>();
+    state->source = std::move(source);
+    state->consumer_arn = std::string(consumer_arn);
+    state->shard_id = std::string(shard_id);
+    return std::unique_ptr<ShardSubscription>(new ShardSubscription(std::move(state)));
   }
   TRIBUTARY_ASSIGN_OR_RETURN(auto parsed, StoreImpl::ParseConsumerArn(consumer_arn));
   const absl::Time now = impl->Now();

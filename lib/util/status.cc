@@ -37,6 +37,7 @@ constexpr Entry kNames[] = {
     {ErrorType::kInvalidRequest, "InvalidRequestException"},
     {ErrorType::kInvalidApplicationConfiguration, "InvalidApplicationConfigurationException"},
     {ErrorType::kUnsupportedOperation, "UnsupportedOperationException"},
+    {ErrorType::kTooManyTags, "TooManyTagsException"},
 };
 
 }  // namespace
@@ -57,6 +58,13 @@ ErrorType GetErrorType(const absl::Status& status) {
     if (e.name == name && e.type != ErrorType::kNone) return e.type;
   }
   return ErrorType::kInternalFailure;
+}
+
+ErrorType ErrorTypeFromName(std::string_view name) {
+  for (const Entry& e : kNames) {
+    if (e.name == name) return e.type;
+  }
+  return ErrorType::kNone;
 }
 
 absl::Status MakeError(absl::StatusCode code, ErrorType type, std::string_view message) {

@@ -421,6 +421,9 @@ TEST_CASE("usage errors exit with code 2 and say what is wrong", "[cli][usage]")
   Result dump_help = s.Cli({"dump", "--help"});
   CHECK(dump_help.exit_code == 0);
   CHECK(Contains(dump_help.out, "usage: tributary dump DIR STREAM SHARD [--from SEQ] [--limit N] [--hex]"));
+  Result version = s.Cli({"--version"});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out == "tributary " TRIBUTARY_VERSION "\n");
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 
 Server starts tributary-server on a free loopback port (--port 0), reads the
 "listening on http://HOST:PORT" line, and stops it with SIGTERM, checking that
-it exits 0 within a bounded time (graceful shutdown). Checks counts passed and
+it exits 0 within a bounded time (graceful shutdown). With tls=True it also
+starts the https listener (--tls-port 0) with certificates made for this run
+(--tls-self-signed in a temporary directory, removed afterwards) and reads
+"listening on https://..." and "tls ca: FILE" (tls_url, ca_file). Checks counts passed and
 failed checks and prints the summary line "N passed, N failed".
 
 Every test sets dummy credentials and a region in its own environment, and
@@ -12,9 +15,11 @@ credentials or reaches outside the loopback interface.
 
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -39,12 +44,38 @@ def use_dummy_credentials():
 class Server:
     """A tributary-server child process on 127.0.0.1 and a kernel-picked port."""
 
-    def __init__(self, binary, *args, start_timeout=20, storage=("--in-memory",)):
+    def __init__(self, binary, *args, start_timeout=20, storage=("--in-memory",), tls=False):
+        self.tls_dir = None
+        if tls:
+            self.tls_dir = tempfile.mkdtemp(prefix="tributary-tls-")
+            args = (*args, "--tls-port", "0", "--tls-self-signed", "--tls-dir", self.tls_dir)
         cmd = [binary, "--host", "127.0.0.1", "--port", "0", *storage, *args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + start_timeout
+        self.deadline = time.monotonic() + start_timeout
+        text = self._line()
+        if not text.startswith("listening on http://"):
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"tributary-server did not start ({cmd}): got {text!r}")
+        self.url = text[len("listening on "):]
+        self.host, port = self.url[len("http://"):].rsplit(":", 1)
+        self.port = int(port)
+        self.tls_url = self.ca_file = None
+        self.tls_port = 0
+        if tls:
+            text = self._line()
+            if not text.startswith("listening on https://"):
+                self.proc.kill()
+                self.proc.wait()
+                raise RuntimeError(f"tributary-server did not start TLS ({cmd}): got {text!r}")
+            self.tls_url = text[len("listening on "):]
+            self.tls_port = int(self.tls_url.rsplit(":", 1)[1])
+            self.ca_file = self._line()[len("tls ca: "):]
+
+    def _line(self):
+        """One line of the server's stdout, read byte by byte (no buffering past it)."""
         line = b""
-        while time.monotonic() < deadline and not line.endswith(b"\n"):
+        while time.monotonic() < self.deadline and not line.endswith(b"\n"):
             ready, _, _ = select.select([self.proc.stdout], [], [], 0.05)
             if ready:
                 chunk = os.read(self.proc.stdout.fileno(), 1)
@@ -53,14 +84,7 @@ class Server:
                 line += chunk
             elif self.proc.poll() is not None:
                 break
-        text = line.decode().strip()
-        if not text.startswith("listening on http://"):
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError(f"tributary-server did not start ({cmd}): got {text!r}")
-        self.url = text[len("listening on "):]
-        self.host, port = self.url[len("http://"):].rsplit(":", 1)
-        self.port = int(port)
+        return line.decode().strip()
 
     def stop(self, timeout=15):
         """SIGTERM, then wait; returns the exit status (None if it had to be killed)."""
@@ -80,6 +104,8 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.tls_dir:
+            shutil.rmtree(self.tls_dir, ignore_errors=True)
 
 
 class Checks:

@@ -15,8 +15,9 @@ namespace tributary {
 
 // The ordered consumer over a remote stream: per-key order across a split and
 // a merge made through the remote API, leases and checkpoints in a local
-// in-memory store. Shared by the tributary-server and kinesalite variants.
-inline void ConsumeAcrossReshards(Store& remote) {
+// in-memory store (or `table`, e.g. a DynamoDB one). Shared by the
+// tributary-server, kinesalite and DynamoDB variants.
+inline void ConsumeAcrossReshards(Store& remote, std::shared_ptr<LeaseTable> table = nullptr) {
   REQUIRE_OK(remote.CreateStream("c", 2));
   REQUIRE_OK(remote.WaitUntilActive("c", absl::Seconds(30)));
   testing::OrderingVerifier verifier;
@@ -60,7 +61,11 @@ inline void ConsumeAcrossReshards(Store& remote) {
   ConsumerOptions co;
   co.stream = "c";
   co.consumer_name = "ordered";
-  ASSIGN_OR_REQUIRE(co.lease_table, LeaseTableFor(*local));
+  if (table != nullptr) {
+    co.lease_table = table;
+  } else {
+    ASSIGN_OR_REQUIRE(co.lease_table, LeaseTableFor(*local));
+  }
   co.idle_interval = absl::Milliseconds(1);
   ASSIGN_OR_REQUIRE(auto consumer, Consumer::Create(remote, co));
   int delivered = 0;

@@ -18,6 +18,7 @@
 #include "remote/signing.h"
 #include "sigv4/sigv4.h"
 #include "testing/remote_server.h"
+#include "testing/scoped_env.h"
 #include "testing/status_matchers.h"
 #include "testing/store_util.h"
 
@@ -46,35 +47,7 @@ int ClosedPort() {
   return ntohs(a.sin_port);
 }
 
-// Sets environment variables for one scope and restores them after.
-class ScopedEnv {
- public:
-  void Set(const char* name, const std::string& value) {
-    Save(name);
-    setenv(name, value.c_str(), 1);
-  }
-  void Unset(const char* name) {
-    Save(name);
-    unsetenv(name);
-  }
-  ~ScopedEnv() {
-    for (auto& [name, old] : saved_) {
-      if (old) {
-        setenv(name.c_str(), old->c_str(), 1);
-      } else {
-        unsetenv(name.c_str());
-      }
-    }
-  }
-
- private:
-  void Save(const char* name) {
-    if (saved_.count(name)) return;
-    const char* v = getenv(name);
-    saved_[name] = v ? std::optional<std::string>(v) : std::nullopt;
-  }
-  std::map<std::string, std::optional<std::string>> saved_;
-};
+using testing::ScopedEnv;
 
 std::string TempFile(const std::string& name, const std::string& text) {
   std::string path = std::string(TRIBUTARY_REMOTE_TEST_TMPDIR) + "/" + name;

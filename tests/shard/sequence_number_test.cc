@@ -213,6 +213,17 @@ TEST_CASE("ParseAny round-trips random numbers of every length from 1 to 78 digi
       REQUIRE(n->wide() == wide);
     }
   }
+  // Powers of ten and their neighbours: whole base-10^19 chunks of zeros
+  // and of nines in the decimal form (ToString's long division).
+  for (size_t zeros = 1; zeros <= 77; ++zeros) {
+    for (const std::string& s : {"1" + std::string(zeros, '0'), "1" + std::string(zeros - 1, '0') + "1",
+                                 std::string(zeros, '9')}) {
+      INFO("input " << s);
+      auto n = SequenceNumber::ParseAny(s);
+      REQUIRE_OK(n);
+      REQUIRE(n->ToString() == s);
+    }
+  }
 }
 
 TEST_CASE("Parse (Tributary's numbers) agrees with ParseAny on every 39-digit number it accepts",

@@ -54,7 +54,7 @@ TEST_CASE("MakeError keeps code, type and message", "[shard][status]") {
                        ErrorType::kWaiterTimeout, ErrorType::kCorruption,
                        ErrorType::kConcurrentModification, ErrorType::kInvalidRequest,
                        ErrorType::kInvalidApplicationConfiguration,
-                       ErrorType::kUnsupportedOperation);
+                       ErrorType::kUnsupportedOperation, ErrorType::kTooManyTags);
   absl::Status s = MakeError(absl::StatusCode::kAborted, type, "stream s1 shard shardId-000000000003");
   CHECK(s.code() == absl::StatusCode::kAborted);
   CHECK(GetErrorType(s) == type);

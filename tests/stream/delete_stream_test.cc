@@ -88,5 +88,37 @@ TEST_CASE("deleting a stream frees its shards for the shard limit", "[stream][de
   CHECK_OK(f->CreateStream("b", 4));
 }
 
+TEST_CASE("DeleteAllStreams removes every stream at once, whatever its status", "[stream][delete]") {
+  StoreOptions o;
+  o.delete_delay = absl::Seconds(5);
+  StoreFixture f(o);
+  if (f->backend() == BackendKind::kRemote) {
+    CHECK(f->DeleteAllStreams().code() == absl::StatusCode::kUnimplemented);
+    return;
+  }
+  REQUIRE_OK(f->CreateStream("a", 3));
+  REQUIRE_OK(f->CreateStream("b", 1));
+  REQUIRE_OK(f->CreateStream("c", 1));
+  PutOk(*f, "a", "k", "v");
+  auto it = testing::Iterator(*f, "a", "shardId-000000000000");
+  REQUIRE_OK(f->RegisterStreamConsumer("a", "reader", {}));
+  REQUIRE_OK(f->DeleteStream("c"));  // DELETING for 5 s
+  REQUIRE_OK(f->UpdateAccountSettings(true));
+  REQUIRE_OK(f->DeleteAllStreams());
+  ASSIGN_OR_REQUIRE(ListStreamsResult list, f->ListStreams({}));
+  CHECK(list.stream_names.empty());
+  ASSIGN_OR_REQUIRE(DescribeLimitsResult limits, f->DescribeLimits());
+  CHECK(limits.open_shard_count == 0);
+  ASSIGN_OR_REQUIRE(AccountSettings settings, f->DescribeAccountSettings());
+  CHECK(settings.minimum_throughput_billing_commitment == CommitmentStatus::kDisabled);
+  // Every name is free at once, with no DELETING period; old iterators stay dead.
+  for (const char* name : {"a", "b", "c"}) REQUIRE_OK(f->CreateStream(name, 1));
+  CHECK_ERROR_IN(f->GetRecords(it), {ErrorType::kResourceNotFound, ErrorType::kInvalidArgument,
+                                     ErrorType::kExpiredIterator});
+  ASSIGN_OR_REQUIRE(ListStreamConsumersResult consumers, f->ListStreamConsumers({.stream = "a"}));
+  CHECK(consumers.consumers.empty());
+  REQUIRE_OK(f->DeleteAllStreams());  // an empty store: nothing to do
+}
+
 }  // namespace
 }  // namespace tributary

@@ -63,6 +63,36 @@ inline std::unique_ptr<ListeningChild> StartKinesalite() {
 }
 #endif
 
+#ifdef TRIBUTARY_DYNALITE_JS
+// dynalite (npm, installed by scripts/setup into tests/remote/peers) on
+// 127.0.0.1, port 0; new tables stay CREATING for `create_table_ms`.
+// FAILs if it is not installed.
+inline std::unique_ptr<ListeningChild> StartDynalite(int create_table_ms = 0) {
+  const std::string script = TRIBUTARY_DYNALITE_JS;
+  const std::string modules = script.substr(0, script.rfind('/')) + "/node_modules/dynalite";
+  if (access(modules.c_str(), F_OK) != 0) {
+    FAIL("dynalite is not installed in " << modules << ": run scripts/setup");
+  }
+  return std::make_unique<ListeningChild>(
+      std::vector<std::string>{TRIBUTARY_NODE, script, "0", std::to_string(create_table_ms)});
+}
+#endif
+
+#ifdef TRIBUTARY_MOTO_SERVER_PY
+// moto's server (DynamoDB, STS, ...; a pip package of the machine image) on
+// 127.0.0.1, port 0, run by the python3 that CMake found importing moto
+// (TRIBUTARY_MOTO_PYTHON, empty when none did). FAILs, saying so, when moto
+// is missing: the tests that need it never pass silently.
+inline std::unique_ptr<ListeningChild> StartMoto() {
+  const std::string python = TRIBUTARY_MOTO_PYTHON;
+  if (python.empty()) {
+    FAIL("moto is not installed: no python3 that imports moto.server was found when CMake configured "
+         "tests/remote (install the pip package moto[server], then configure again)");
+  }
+  return std::make_unique<ListeningChild>(std::vector<std::string>{python, TRIBUTARY_MOTO_SERVER_PY, "0"});
+}
+#endif
+
 // Options for a remote store on a local peer: fixed dummy credentials (no
 // environment or file is read), the peer's default account id (so StreamArn needs no call), no retry waits longer
 // than a few ms.

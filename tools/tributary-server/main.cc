@@ -1,9 +1,11 @@
 // tributary-server: serves the Kinesis Data Streams API (JSON 1.1 and CBOR
-// 1.1 over HTTP/1.1) from a tributary::Store, so programs written against the
-// AWS SDKs run against it unchanged. See docs/ENDPOINT.md.
+// 1.1 over HTTP/1.1 and HTTP/2, plain and TLS) from a tributary::Store, so
+// programs written against the AWS SDKs run against it unchanged. See
+// docs/ENDPOINT.md.
 //
 // Prints "listening on http://HOST:PORT" on stdout once it accepts
-// connections; SIGTERM or SIGINT shut it down gracefully (exit status 0).
+// connections (then "listening on https://HOST:PORT" with a TLS port);
+// SIGTERM or SIGINT shut it down gracefully (exit status 0).
 #include <getopt.h>
 #include <fmt/format.h>
 
@@ -20,8 +22,12 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/time/time.h"
+#include "endpoint/certificates.h"
+#include "endpoint/control.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/http_server.h"
+#include "tributary/server.h"
+#include "tributary/testing/faults.h"
 #include "tributary/tributary.h"
 
 namespace {
@@ -50,6 +56,22 @@ Network:
   --body-timeout MS        close a connection that does not finish its body within MS
                            after the header (default 30000)
   --log-requests           one line per request on stderr
+  --http2-max-streams N    concurrent HTTP/2 streams per connection (default 1000)
+
+  Both ports speak HTTP/1.1 and HTTP/2 (h2c with prior knowledge on --port;
+  ALPN h2, or the HTTP/2 preface, over TLS).
+
+TLS (an https listener beside the http one; TLS 1.2 or later):
+  --tls-port PORT          https port (0 picks a free port; default 4443 when
+                           --tls-cert or --tls-self-signed is given without it)
+  --tls-cert FILE          PEM certificate chain (leaf first)
+  --tls-key FILE           PEM private key of that certificate
+  --tls-self-signed        make a local CA and a certificate for localhost,
+                           127.0.0.1 and ::1 in --tls-dir and serve it; trust the CA
+                           with AWS_CA_BUNDLE / NODE_EXTRA_CA_CERTS / curl --cacert
+  --tls-dir DIR            where --tls-self-signed writes ca.pem, ca-key.pem,
+                           server.pem, server-key.pem (default ./tributary-tls; an
+                           existing CA there is reused)
 
 Kinesis behaviour:
   --create-delay MS        how long a new stream stays CREATING (default 500; 0 allowed)
@@ -64,23 +86,45 @@ Kinesis behaviour:
                            the access key id of each request selects its account (and a
                            store of its own); see docs/ENDPOINT.md "Accounts"
 
+Managed Service for Apache Flink (kinesisanalyticsv2, same port; docs/ENDPOINT.md):
+  --app-transition-ms MS   how long a transition (STARTING, UPDATING, STOPPING, ...) takes
+                           at least (default 500; 0 allowed)
+  --app-restart-delay-ms MS
+                           restart delay of a failed job (default 10000, as Managed Flink)
+  --no-applications        serve Kinesis only
+
 Signatures (off by default: any signature, or none, is accepted):
   --credentials FILE       verify SigV4 signatures against the keys in FILE, one
                            "ACCESS_KEY_ID SECRET_ACCESS_KEY" pair per line (# comments)
   --access-key ID --secret-key SECRET
                            verify against this one key pair (may be combined with
                            --credentials)
+  --allow-unauthenticated  listen on an address that is not loopback without verifying
+                           signatures (refused otherwise: anyone reaching the port
+                           could read, write and delete)
+
+Testing (docs/ENDPOINT.md "Test control"):
+  --test-control           serve the test control API under /_tributary/ (reset, clock,
+                           fault injection, application job faults) and
+                           POST /moto-api/reset; loopback only unless signatures are
+                           verified
+  --manual-clock           the store's clock moves only when told
+                           (POST /_tributary/clock); starts at the current time
 
   --help                   this text
+  --version                print the version and exit
 
-Prints "listening on http://HOST:PORT" when ready. SIGTERM/SIGINT: graceful shutdown.
+Prints "listening on http://HOST:PORT" when ready (then "listening on
+https://HOST:PORT" and "tls ca: FILE" with TLS). SIGTERM/SIGINT: graceful shutdown.
 )";
 
 enum Opt {
   kHost = 256, kPort, kThreads, kMaxBody, kIdleTimeout, kBodyTimeout, kLogRequests,
   kInMemory, kDataDir, kCreateDelay, kUpdateDelay, kDeleteDelay, kThroughput,
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
-  kAccessKey, kSecretKey, kMaxOpenFiles,
+  kAccessKey, kSecretKey, kVersion, kHttp2MaxStreams, kTlsPort, kTlsCert, kTlsKey, kTlsSelfSigned,
+  kTlsDir, kTestControl, kManualClock, kAllowUnauthenticated, kAppTransition, kAppRestartDelay,
+  kNoApplications, kMaxOpenFiles,
 };
 
 int UsageError(const std::string& message) {
@@ -142,6 +186,14 @@ int main(int argc, char** argv) {
   std::optional<std::string> access_key, secret_key;
   bool in_memory = false;
   bool no_sync = false;
+  bool tls_self_signed = false;
+  std::string tls_dir = "tributary-tls";
+  std::optional<std::string> tls_ca;
+  bool test_control = false;
+  bool manual_clock_on = false;
+  bool allow_unauthenticated = false;
+  bool applications = true;
+  absl::Duration app_transition = absl::Milliseconds(500);
 
   static const option kOptions[] = {
       {"host", required_argument, nullptr, kHost},
@@ -167,6 +219,19 @@ int main(int argc, char** argv) {
       {"credentials", required_argument, nullptr, kCredentials},
       {"access-key", required_argument, nullptr, kAccessKey},
       {"secret-key", required_argument, nullptr, kSecretKey},
+      {"version", no_argument, nullptr, kVersion},
+      {"http2-max-streams", required_argument, nullptr, kHttp2MaxStreams},
+      {"tls-port", required_argument, nullptr, kTlsPort},
+      {"tls-cert", required_argument, nullptr, kTlsCert},
+      {"tls-key", required_argument, nullptr, kTlsKey},
+      {"tls-self-signed", no_argument, nullptr, kTlsSelfSigned},
+      {"tls-dir", required_argument, nullptr, kTlsDir},
+      {"test-control", no_argument, nullptr, kTestControl},
+      {"manual-clock", no_argument, nullptr, kManualClock},
+      {"allow-unauthenticated", no_argument, nullptr, kAllowUnauthenticated},
+      {"app-transition-ms", required_argument, nullptr, kAppTransition},
+      {"app-restart-delay-ms", required_argument, nullptr, kAppRestartDelay},
+      {"no-applications", no_argument, nullptr, kNoApplications},
       {nullptr, 0, nullptr, 0},
   };
   opterr = 0;
@@ -231,7 +296,29 @@ int main(int argc, char** argv) {
       }
       case kAccessKey: access_key = optarg; break;
       case kSecretKey: secret_key = optarg; break;
+      case kHttp2MaxStreams:
+        if (!ParseInt(optarg, 1, 1000000, &n)) return UsageError(fmt::format("--http2-max-streams: '{}' is not in 1..1000000", optarg));
+        server.http2_max_streams = static_cast<uint32_t>(n);
+        break;
+      case kTlsPort:
+        if (!ParseInt(optarg, 0, 65535, &n)) return UsageError(fmt::format("--tls-port: '{}' is not a port (0..65535)", optarg));
+        server.tls_port = static_cast<uint16_t>(n);
+        break;
+      case kTlsCert: server.tls_cert_file = optarg; break;
+      case kTlsKey: server.tls_key_file = optarg; break;
+      case kTlsSelfSigned: tls_self_signed = true; break;
+      case kTlsDir: tls_dir = optarg; break;
+      case kTestControl: test_control = true; break;
+      case kManualClock: manual_clock_on = true; break;
+      case kAllowUnauthenticated: allow_unauthenticated = true; break;
+      case kAppTransition:
+      case kAppRestartDelay:
+        if (!ParseInt(optarg, 0, 3600000, &n)) return UsageError(fmt::format("{}: '{}' is not a number of milliseconds (0..3600000)", opt == kAppTransition ? "--app-transition-ms" : "--app-restart-delay-ms", optarg));
+        (opt == kAppTransition ? app_transition : endpoint_options.application_restart_delay) = absl::Milliseconds(n);
+        break;
+      case kNoApplications: applications = false; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
+      case kVersion: fmt::print("tributary-server {}\n", TRIBUTARY_VERSION); return 0;
       case ':': return UsageError(fmt::format("{} needs a value", flag));
       default: return UsageError(fmt::format("unknown option '{}'", flag));
     }
@@ -245,8 +332,46 @@ int main(int argc, char** argv) {
     if (access_key->empty() || secret_key->empty()) return UsageError("--access-key and --secret-key must not be empty");
     endpoint_options.credentials[*access_key] = *secret_key;
   }
+  if (absl::Status st = tributary::endpoint::CheckExposure(
+          server.host, !endpoint_options.credentials.empty(), allow_unauthenticated, test_control);
+      !st.ok()) {
+    return UsageError(std::string(st.message()));
+  }
+  // --manual-clock: the store's clock starts now and moves only when told;
+  // signatures are still checked against real time.
+  tributary::ManualClock manual_clock(absl::Now());
+  if (manual_clock_on) {
+    store_options.clock = &manual_clock;
+    endpoint_options.signature_clock = tributary::SystemClock();
+  }
+  // --test-control: one Faults object is every store's injector (the C++
+  // toolkit's engine; lib/endpoint/control.h).
+  tributary::testing::Faults faults;
+  std::optional<tributary::endpoint::Control> control;  // made once the applications are open
+  if (test_control) store_options.fault_injector = &faults;
   endpoint_options.store_options = store_options;
   endpoint_options.data_dir = data_dir;
+  if (tls_self_signed && (!server.tls_cert_file.empty() || !server.tls_key_file.empty())) {
+    return UsageError("--tls-self-signed and --tls-cert/--tls-key exclude each other");
+  }
+  if (server.tls_cert_file.empty() != server.tls_key_file.empty()) return UsageError("--tls-cert and --tls-key go together");
+  if (tls_self_signed) {
+    absl::StatusOr<tributary::endpoint::CertificateFiles> certs =
+        tributary::endpoint::WriteSelfSignedCertificates(tls_dir);
+    if (!certs.ok()) {
+      fmt::print(stderr, "tributary-server: --tls-self-signed: {}\n", std::string(certs.status().message()));
+      return 1;
+    }
+    server.tls_cert_file = certs->server_cert;
+    server.tls_key_file = certs->server_key;
+    tls_ca = certs->ca_cert;
+    fmt::print(stderr, "tributary-server: TLS certificate for localhost, 127.0.0.1 and ::1 in {} ({} CA {})\n",
+               certs->server_cert, certs->reused_ca ? "reused" : "new", certs->ca_cert);
+  }
+  if (!server.tls_cert_file.empty() && !server.tls_port.has_value()) server.tls_port = 4443;
+  if (server.tls_port.has_value() && server.tls_cert_file.empty()) {
+    return UsageError("--tls-port needs --tls-cert and --tls-key, or --tls-self-signed");
+  }
 
   // Block the shutdown signals before any thread starts, so every thread
   // inherits the mask and only sigwait() below receives them.
@@ -274,6 +399,44 @@ int main(int argc, char** argv) {
                                        : fmt::format("{} bytes of segments scanned", rec.bytes_scanned));
     for (const std::string& p : rec.problems) fmt::print(stderr, "tributary-server: recovery: {}\n", p);
   }
+  // Applications (kinesisanalyticsv2) on the default account's store: in
+  // <data dir>/apps with --data-dir, in memory otherwise.
+  std::unique_ptr<tributary::ApplicationManager> manager;
+  if (applications) {
+    tributary::ApplicationManagerOptions mo;
+    mo.transition_time = app_transition;
+    mo.runtime_environments = {"FLINK-1_15", "FLINK-1_18", "FLINK-1_19", "FLINK-1_20"};
+    absl::StatusOr<std::unique_ptr<tributary::ApplicationManager>> opened =
+        tributary::ApplicationManager::Open(store->get(), mo);
+    if (!opened.ok()) {
+      fmt::print(stderr, "tributary-server: cannot open the applications: {}\n", opened.status().ToString());
+      return 1;
+    }
+    manager = std::move(*opened);
+    if (absl::Status st = tributary::RegisterBuiltinProcessors(*manager, **store); !st.ok()) {
+      fmt::print(stderr, "tributary-server: {}\n", st.ToString());
+      return 1;
+    }
+    endpoint_options.applications = manager.get();
+  }
+  if (test_control) {
+    tributary::endpoint::ControlOptions co;
+    co.faults = &faults;
+    co.manual_clock = manual_clock_on ? &manual_clock : nullptr;
+    co.clock = manual_clock_on ? static_cast<tributary::Clock*>(&manual_clock) : tributary::SystemClock();
+    if (manager != nullptr) {
+      tributary::ApplicationManager* apps = manager.get();
+      co.reset_applications = [apps] { return apps->DeleteAllApplications(); };
+      co.application_job = [apps](std::string_view name, tributary::endpoint::JobCommand job) {
+        using tributary::endpoint::JobCommand;
+        return apps->SetJobFault(name, job == JobCommand::kFail   ? tributary::JobFault::kFail
+                                       : job == JobCommand::kHang ? tributary::JobFault::kHang
+                                                                  : tributary::JobFault::kNone);
+      };
+    }
+    control.emplace(std::move(co));
+    endpoint_options.control = &*control;
+  }
   tributary::endpoint::Endpoint endpoint(store->get(), endpoint_options);
   auto http = tributary::endpoint::HttpServer::Start(&endpoint, server);
   if (!http.ok()) {
@@ -282,7 +445,7 @@ int main(int argc, char** argv) {
   }
   fmt::print(stderr,
              "tributary-server: {} store, region {}, account {}, delays create {} update {} "
-             "delete {}, throughput limits {}, signatures {}, accounts {}\n",
+             "delete {}, throughput limits {}, signatures {}, accounts {}{}{}\n",
              data_dir.has_value() ? (no_sync ? "durable (no sync)" : "durable (synced)") : "in-memory",
              store_options.region, store_options.account_id,
              absl::FormatDuration(store_options.create_delay),
@@ -292,8 +455,22 @@ int main(int argc, char** argv) {
              endpoint_options.credentials.empty()
                  ? std::string("not checked")
                  : fmt::format("checked ({} keys)", endpoint_options.credentials.size()),
-             endpoint_options.account_from_access_key ? "by access key" : "one");
+             endpoint_options.account_from_access_key ? "by access key" : "one",
+             manual_clock_on ? ", manual clock" : "",
+             test_control ? ", --test-control: test control API ON (/_tributary/: reset, clock, "
+                            "faults; every call logged)"
+                          : "");
+  if (manager != nullptr) {
+    manager->StartRunner(absl::Milliseconds(10));
+    fmt::print(stderr,
+               "tributary-server: applications (kinesisanalyticsv2) on, {} open, transitions {}, "
+               "restart delay {}\n",
+               manager->ListApplications().size(), absl::FormatDuration(app_transition),
+               absl::FormatDuration(endpoint_options.application_restart_delay));
+  }
   fmt::print("listening on {}\n", (*http)->url());
+  if (!(*http)->tls_url().empty()) fmt::print("listening on {}\n", (*http)->tls_url());
+  if (tls_ca.has_value()) fmt::print("tls ca: {}\n", *tls_ca);
   std::fflush(stdout);
 
   int sig = 0;
@@ -302,6 +479,7 @@ int main(int argc, char** argv) {
   (*http)->Shutdown();
   (*http)->Wait();
   http->reset();
+  if (manager != nullptr) manager->StopRunner();  // running jobs just stop; they resume at the next start
   fmt::print(stderr, "tributary-server: stopped\n");
   return 0;
 }

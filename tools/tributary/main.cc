@@ -6,6 +6,7 @@
 //   tributary dump     DIR STREAM SHARD [--from SEQ] [--limit N] [--hex]
 //   tributary verify   DIR
 //   tributary stats    DIR
+//   tributary check-order [--endpoint URL | --server BINARY] [flags]   (check_order.cc)
 //
 // The tool never changes the store. It needs the store's lock, so it cannot
 // look at a store another process has open. Exit codes: 0 ok, 1 failure
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "check_order.h"
 #include "commands.h"
 #include "tributary/types.h"
 
@@ -40,6 +42,9 @@ constexpr std::string_view kUsage =
     "           [--hex]                      (--hex: data in hex)\n"
     "  verify   DIR                        check every checksum and frame; exit 1 on errors\n"
     "  stats    DIR                        records, bytes and segments per shard\n"
+    "  --version                           print the version\n"
+    "  check-order [--endpoint URL] ...    benchmark the ordering guarantees of an endpoint and a\n"
+    "                                        consumer (see 'tributary check-order --help')\n"
     "\n"
     "SHARD is a shard id (shardId-000000000001) or its number (1).\n"
     "Exit codes: 0 ok, 1 failure or corruption found, 2 usage error.\n"
@@ -93,6 +98,13 @@ int Run(int argc, char** argv) {
   if (command == "-h" || command == "--help" || command == "help") {
     fmt::print("{}", kUsage);
     return kExitOk;
+  }
+  if (command == "--version") {
+    fmt::print("tributary {}\n", TRIBUTARY_VERSION);
+    return kExitOk;
+  }
+  if (command == "check-order") {
+    return CheckOrderCommand(std::vector<std::string_view>(argv_.begin() + 1, argv_.end()));
   }
   const CommandSpec* spec = nullptr;
   for (const CommandSpec& s : Specs()) {

@@ -1,10 +1,19 @@
 // tributary-server against the AWS SDK for JavaScript v3 (@aws-sdk/client-kinesis,
 // installed by scripts/setup with `npm ci`): StreamARN addressing, CreateStream
 // options, waiters, AT_TIMESTAMP, ChildShards, ShardFilter, resource tags,
-// UpdateStreamMode, UpdateMaxRecordSize, consumers, SubscribeToShard over HTTP/1.1, error paths.
+// UpdateStreamMode, UpdateMaxRecordSize, consumers, SubscribeToShard, error paths.
 //
-// Usage: node sdk_test.mjs PATH/TO/tributary-server
-import { spawn } from "node:child_process";
+// Usage: node sdk_test.mjs PATH/TO/tributary-server [http1|h2c|h2]
+//   http1  the HTTP/1.1 handler (NodeHttpHandler), as with kinesalite (default)
+//   h2c    the client's default handler (NodeHttp2Handler) against http://:
+//          cleartext HTTP/2 with prior knowledge
+//   h2     the default handler against https:// (ALPN h2): the server makes
+//          a CA with --tls-self-signed, and the scenarios run in a child node
+//          started with NODE_EXTRA_CA_CERTS pointing at it, as a user would
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
 
@@ -43,12 +52,19 @@ function startServer(binary, args) {
     });
     const timer = setTimeout(() => reject(new Error("tributary-server did not start in 20 s")), 20000);
     const lines = createInterface({ input: proc.stdout });
+    const tls = args.includes("--tls-port");
+    let url = null;
     lines.on("line", (line) => {
-      if (line.startsWith("listening on http://")) {
+      if (line.startsWith("listening on http://")) url = line.slice("listening on ".length);
+      if (line.startsWith("listening on https://")) var_https = line.slice("listening on ".length);
+      if (line.startsWith("tls ca: ")) var_ca = line.slice("tls ca: ".length);
+      if (url && (!tls || (var_https && var_ca))) {
         clearTimeout(timer);
-        resolve({ proc, url: line.slice("listening on ".length) });
+        resolve({ proc, url, https: var_https, ca: var_ca });
       }
     });
+    let var_https = null;
+    let var_ca = null;
     proc.on("exit", (code) => reject(new Error(`tributary-server exited early (${code})`)));
   });
 }
@@ -248,7 +264,7 @@ async function scenarios(client, arnOf) {
     client.send(new K.TagResourceCommand({ ResourceARN: carn,
       Tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"])) })),
     "more than 50 tags on a consumer");
-  // ---- SubscribeToShard over HTTP/1.1 (NodeHttpHandler; the SDK's default handler is HTTP/2)
+  // ---- SubscribeToShard (an HTTP/1.1 chunked body, or an HTTP/2 stream)
   for (let i = 0; i < 400; i++) {
     const d = await client.send(new K.DescribeStreamConsumerCommand({ ConsumerARN: carn }));
     if (d.ConsumerDescription.ConsumerStatus === "ACTIVE") break;
@@ -270,6 +286,26 @@ async function scenarios(client, arnOf) {
   await expectError("ResourceInUseException",
     client.send(new K.SubscribeToShardCommand({ ConsumerARN: carn, ShardId: open.ShardId, StartingPosition: { Type: "LATEST" } })),
     "a second subscription to the same shard within 5 s");
+  // A record put while a subscription waits arrives as its next event.
+  const other = (await client.send(new K.ListShardsCommand({ StreamARN: arn, ShardFilter: { Type: "AT_LATEST" } }))).Shards[1];
+  if (ok(other !== undefined, "a second open shard to subscribe to")) {
+    const live = await client.send(new K.SubscribeToShardCommand({ ConsumerARN: carn, ShardId: other.ShardId,
+      StartingPosition: { Type: "LATEST" } }));
+    let livePut = null;
+    let got = null;
+    for await (const ev of live.EventStream) {
+      if (livePut === null) {
+        livePut = await client.send(new K.PutRecordCommand({ StreamARN: arn, Data: bytes("live"), PartitionKey: "p",
+          ExplicitHashKey: other.HashKeyRange.StartingHashKey }));
+      }
+      if (ev.SubscribeToShardEvent?.Records?.length > 0) {
+        got = ev.SubscribeToShardEvent;
+        break;
+      }
+    }
+    eq(got?.Records?.map((r) => Buffer.from(r.Data).toString()), ["live"], "a subscription pushes a record put after it started");
+    eq(got?.ContinuationSequenceNumber, livePut?.SequenceNumber, "its ContinuationSequenceNumber");
+  }
   await expectError("ValidationException",
     client.send(new K.ListStreamConsumersCommand({ StreamARN: arn, MaxResults: 10001 })), "ListStreamConsumers MaxResults 10001");
   const policy = JSON.stringify({ Version: "2012-10-17", Statement: [] });
@@ -323,23 +359,23 @@ async function scenarios(client, arnOf) {
   eq(gone.state, "SUCCESS", "waitUntilStreamNotExists");
 }
 
-async function main() {
-  const binary = process.argv[2];
-  if (!binary) {
-    console.error("usage: node sdk_test.mjs PATH/TO/tributary-server");
-    process.exit(2);
-  }
-  const server = await startServer(binary, ["--create-delay", "200", "--update-delay", "200", "--delete-delay", "200"]);
-  const client = new K.KinesisClient({
-    endpoint: server.url,
+function makeClient(url, protocol) {
+  const options = {
+    endpoint: url,
     region: "us-east-1",
     credentials: { accessKeyId: "AKIDTRIBUTARYTEST", secretAccessKey: "tributary-test-secret" },
     maxAttempts: 2,
-    // The SDK's Kinesis client defaults to HTTP/2 (for SubscribeToShard);
-    // tributary-server speaks HTTP/1.1, so use the HTTP/1.1 handler, as with
-    // kinesalite. See docs/ENDPOINT.md.
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 30000 }),
-  });
+  };
+  // http1: the HTTP/1.1 handler, as with kinesalite. h2c and h2: the
+  // client's default, NodeHttp2Handler (docs/ENDPOINT.md "Clients").
+  if (protocol === "http1") {
+    options.requestHandler = new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 30000 });
+  }
+  return new K.KinesisClient(options);
+}
+
+async function runScenarios(url, protocol) {
+  const client = makeClient(url, protocol);
   const arnOf = (name) => `arn:aws:kinesis:us-east-1:000000000000:stream/${name}`;
   try {
     await scenarios(client, arnOf);
@@ -348,8 +384,47 @@ async function main() {
     console.log(`FAIL: scenario threw: ${e.stack ?? e}`);
   }
   client.destroy();
+}
+
+async function main() {
+  // The child of an h2 run: scenarios only, against a running server.
+  if (process.argv[2] === "--scenarios") {
+    await runScenarios(process.argv[3], process.argv[4]);
+    console.log(`js-sdk child: ${passed} passed, ${failed} failed`);
+    process.exit(failed === 0 && passed > 0 ? 0 : 1);
+  }
+  const binary = process.argv[2];
+  const protocol = process.argv[3] ?? "http1";
+  if (!binary || !["http1", "h2c", "h2"].includes(protocol)) {
+    console.error("usage: node sdk_test.mjs PATH/TO/tributary-server [http1|h2c|h2]");
+    process.exit(2);
+  }
+  const args = ["--create-delay", "200", "--update-delay", "200", "--delete-delay", "200"];
+  let tlsDir = null;
+  if (protocol === "h2") {
+    tlsDir = mkdtempSync(join(tmpdir(), "tributary-js-tls-"));
+    args.push("--tls-port", "0", "--tls-self-signed", "--tls-dir", tlsDir);
+  }
+  const server = await startServer(binary, args);
+  if (protocol === "h2") {
+    // NODE_EXTRA_CA_CERTS is read when node starts: a child runs the scenarios.
+    const child = spawnSync(process.execPath, [process.argv[1], "--scenarios", server.https, protocol], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: server.ca },
+      stdio: ["ignore", "pipe", "inherit"],
+      encoding: "utf8",
+      timeout: 240000,
+    });
+    process.stdout.write(child.stdout ?? "");
+    const m = /(\d+) passed, (\d+) failed/.exec(child.stdout ?? "");
+    passed += m ? Number(m[1]) : 0;
+    failed += m ? Number(m[2]) : 1;
+    ok(child.status === 0, `the scenarios over https exit 0 (got ${child.status})`);
+  } else {
+    await runScenarios(server.url, protocol);
+  }
   eq(await stopServer(server.proc), 0, "tributary-server exits 0 on SIGTERM");
-  console.log(`js-sdk: ${passed} passed, ${failed} failed`);
+  if (tlsDir) rmSync(tlsDir, { recursive: true, force: true });
+  console.log(`js-sdk (${protocol}): ${passed} passed, ${failed} failed`);
   process.exit(failed === 0 && passed > 0 ? 0 : 1);
 }
 

@@ -1,0 +1,409 @@
+// Credentials from the shared files and what they point at: static keys,
+// roles assumed through STS (source_profile, credential_source, web
+// identity), credential_process and SSO; the web identity provider of the
+// environment; and the chains (tributary/remote.h).
+#include <fmt/format.h>
+#include <openssl/sha.h>
+#include <simdjson.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "remote/credential_cache.h"
+#include "remote/credentials.h"
+#include "remote/http_client.h"
+#include "remote/sts.h"
+#include "tributary/remote.h"
+#include "tributary/status.h"
+#include "util/mutex.h"
+#include "util/status_macros.h"
+
+namespace tributary {
+namespace {
+
+using remote::CredentialCache;
+using remote::ProfileKeys;
+
+std::optional<std::string> Env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+absl::Status NotHere(std::string_view message) {
+  return MakeError(absl::StatusCode::kUnauthenticated, ErrorType::kAccessDenied, message);
+}
+
+std::string Get(const ProfileKeys& keys, const char* name) {
+  auto it = keys.find(name);
+  return it == keys.end() ? "" : it->second;
+}
+
+std::string ProfileName(const CredentialsProviderOptions& o) {
+  return o.profile.empty() ? remote::DefaultProfileName() : o.profile;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) return NotHere(fmt::format("{}: cannot read {}", what, path));
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
+// ------------------------------------------------------------ credential_process
+
+absl::StatusOr<AwsCredentials> RunCredentialProcess(const std::string& command, Clock* clock) {
+  const std::string what = fmt::format("credential_process `{}`", command);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return NotHere(what + ": cannot start it");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return NotHere(fmt::format("{}: exited with {}", what,
+                               WIFEXITED(status) ? fmt::format("status {}", WEXITSTATUS(status))
+                                                 : std::string("a signal or an error")));
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  if (parser.parse(out).get_object().get(o) != simdjson::SUCCESS) {
+    return NotHere(what + ": its output is not a JSON object");
+  }
+  int64_t version = 0;
+  if (o["Version"].get_int64().get(version) != simdjson::SUCCESS || version != 1) {
+    return NotHere(what + ": its output needs \"Version\": 1");
+  }
+  auto str = [&](const char* k) -> std::string {
+    std::string_view v;
+    return o[k].get_string().get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+  };
+  AwsCredentials c{str("AccessKeyId"), str("SecretAccessKey"), str("SessionToken")};
+  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
+    return NotHere(what + ": its output has no AccessKeyId/SecretAccessKey");
+  }
+  if (std::string e = str("Expiration"); !e.empty()) {
+    std::optional<absl::Time> t = remote::ParseRfc3339(e);
+    if (!t) return NotHere(fmt::format("{}: Expiration '{}' is not RFC 3339", what, e));
+    if (*t <= clock->Now()) return NotHere(fmt::format("{}: its credentials expired at {}", what, e));
+    c.expiration = *t;
+  }
+  return c;
+}
+
+// ------------------------------------------------------------ SSO
+
+std::string Sha1Hex(std::string_view s) {
+  unsigned char d[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+  std::string out;
+  for (unsigned char c : d) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+bool HasSso(const ProfileKeys& keys) {
+  return !Get(keys, "sso_account_id").empty() || !Get(keys, "sso_session").empty() ||
+         !Get(keys, "sso_start_url").empty();
+}
+
+absl::StatusOr<AwsCredentials> FetchSso(const std::string& profile, const ProfileKeys& keys, Clock* clock) {
+  const std::string what = fmt::format("SSO of profile '{}'", profile);
+  std::string start_url = Get(keys, "sso_start_url"), region = Get(keys, "sso_region"), cache_key = start_url;
+  if (std::string session = Get(keys, "sso_session"); !session.empty()) {
+    TRIBUTARY_ASSIGN_OR_RETURN(remote::IniSection s,
+                               remote::ReadIniSection(remote::ConfigFilePath(), "sso-session " + session));
+    if (!s.has_value()) return NotHere(fmt::format("{}: no [sso-session {}] in {}", what, session, remote::ConfigFilePath()));
+    start_url = Get(*s, "sso_start_url");
+    region = Get(*s, "sso_region");
+    cache_key = session;
+  }
+  const std::string account = Get(keys, "sso_account_id"), role = Get(keys, "sso_role_name");
+  if (account.empty() || role.empty() || region.empty() || cache_key.empty()) {
+    return NotHere(what + ": needs sso_account_id, sso_role_name and sso_session (or sso_start_url and sso_region)");
+  }
+  const std::string cache = fmt::format("{}/.aws/sso/cache/{}.json", remote::HomeDir(), Sha1Hex(cache_key));
+  absl::StatusOr<std::string> text = ReadFile(cache, what);
+  if (!text.ok()) return NotHere(fmt::format("{}: no cached token {} (run `aws sso login`)", what, cache));
+  simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  std::string_view token, expires;
+  if (parser.parse(*text).get_object().get(o) != simdjson::SUCCESS ||
+      o["accessToken"].get_string().get(token) != simdjson::SUCCESS ||
+      o["expiresAt"].get_string().get(expires) != simdjson::SUCCESS) {
+    return NotHere(fmt::format("{}: {} has no accessToken/expiresAt", what, cache));
+  }
+  std::optional<absl::Time> token_expires = remote::ParseRfc3339(expires);
+  if (!token_expires || *token_expires <= clock->Now()) {
+    return NotHere(fmt::format("{}: the SSO token in {} expired at {} (run `aws sso login`)", what, cache, expires));
+  }
+  std::string endpoint = remote::ServiceEndpointFromEnvironment("SSO").value_or(
+      fmt::format("https://portal.sso.{}.amazonaws.com", region));
+  remote::HttpOptions h;
+  h.url = endpoint;
+  h.max_idle = 0;
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<remote::HttpClient> http, remote::HttpClient::Create(h));
+  std::string base = http->path() == "/" ? "" : http->path();
+  absl::StatusOr<remote::HttpResponse> r =
+      http->Request("GET", fmt::format("{}/federation/credentials?account_id={}&role_name={}", base, account, role),
+                    {"x-amz-sso_bearer_token: " + std::string(token)}, "");
+  if (!r.ok()) return NotHere(fmt::format("{}: GetRoleCredentials at {}: {}", what, endpoint, std::string(r.status().message())));
+  if (r->status != 200) {
+    return NotHere(fmt::format("{}: GetRoleCredentials at {}: HTTP {}: {}", what, endpoint, r->status,
+                               r->body.substr(0, 200)));
+  }
+  simdjson::dom::object rc;
+  if (parser.parse(r->body).get_object().get(o) != simdjson::SUCCESS ||
+      o["roleCredentials"].get_object().get(rc) != simdjson::SUCCESS) {
+    return NotHere(what + ": GetRoleCredentials answered without roleCredentials");
+  }
+  auto str = [&](const char* k) -> std::string {
+    std::string_view v;
+    return rc[k].get_string().get(v) == simdjson::SUCCESS ? std::string(v) : std::string();
+  };
+  AwsCredentials c{str("accessKeyId"), str("secretAccessKey"), str("sessionToken")};
+  int64_t expiration_ms = 0;
+  if (c.access_key_id.empty() || c.secret_access_key.empty() ||
+      rc["expiration"].get_int64().get(expiration_ms) != simdjson::SUCCESS) {
+    return NotHere(what + ": roleCredentials lacks accessKeyId, secretAccessKey or expiration");
+  }
+  c.expiration = absl::FromUnixMillis(expiration_ms);
+  return c;
+}
+
+// ------------------------------------------------------------ profiles
+
+// A profile's credentials, in the order the SDKs use within a profile:
+// role_arn (with source_profile, credential_source or a web identity),
+// then SSO, credential_process and static keys (`kinds` selects which).
+enum Kinds : unsigned { kStaticOrRole = 1, kProcess = 2, kSso = 4, kAll = 7 };
+
+absl::StatusOr<AwsCredentials> ResolveProfile(const std::string& profile, const std::string& credentials_file,
+                                              const CredentialsProviderOptions& options, unsigned kinds, int depth);
+
+absl::StatusOr<AwsCredentials> StaticKeys(const std::string& profile, const ProfileKeys& keys,
+                                          const std::string& credentials_file) {
+  AwsCredentials c{Get(keys, "aws_access_key_id"), Get(keys, "aws_secret_access_key"), Get(keys, "aws_session_token")};
+  if (c.access_key_id.empty() || c.secret_access_key.empty()) {
+    return NotHere(fmt::format("profile '{}': no aws_access_key_id/aws_secret_access_key or role_arn in {} or {}",
+                               profile, credentials_file, remote::ConfigFilePath()));
+  }
+  return c;
+}
+
+absl::StatusOr<AwsCredentials> AssumeProfileRole(const std::string& profile, const ProfileKeys& keys,
+                                                 const std::string& credentials_file,
+                                                 const CredentialsProviderOptions& options, int depth) {
+  remote::AssumeRoleRequest req;
+  req.role_arn = Get(keys, "role_arn");
+  req.session_name = Get(keys, "role_session_name");
+  if (req.session_name.empty()) req.session_name = remote::DefaultSessionName();
+  req.external_id = Get(keys, "external_id");
+  if (std::string d = Get(keys, "duration_seconds"); !d.empty()) req.duration_seconds = std::atoi(d.c_str());
+  const std::string what = fmt::format("profile '{}' (role {})", profile, req.role_arn);
+  if (std::string file = Get(keys, "web_identity_token_file"); !file.empty()) {
+    TRIBUTARY_ASSIGN_OR_RETURN(req.web_identity_token, ReadFile(file, what));
+    return remote::AssumeRoleWithWebIdentity(req);
+  }
+  absl::StatusOr<AwsCredentials> source;
+  const std::string source_profile = Get(keys, "source_profile");
+  const std::string credential_source = Get(keys, "credential_source");
+  if (!source_profile.empty()) {
+    if (depth >= 5) return NotHere(what + ": source_profile chain longer than 5 (a loop?)");
+    // A profile that names itself uses its own static keys.
+    source = source_profile == profile
+                 ? StaticKeys(profile, keys, credentials_file)
+                 : ResolveProfile(source_profile, credentials_file, options, kAll, depth + 1);
+  } else if (credential_source == "Environment") {
+    source = EnvironmentCredentialsProvider()->GetCredentials();
+  } else if (credential_source == "Ec2InstanceMetadata") {
+    source = InstanceMetadataCredentialsProvider(options)->GetCredentials();
+  } else if (credential_source == "EcsContainer") {
+    source = ContainerCredentialsProvider(options)->GetCredentials();
+  } else {
+    return NotHere(fmt::format("{}: role_arn needs source_profile, credential_source (Environment, "
+                               "Ec2InstanceMetadata, EcsContainer) or web_identity_token_file{}",
+                               what, credential_source.empty() ? "" : "; not " + credential_source));
+  }
+  if (!source.ok()) return NotHere(fmt::format("{}: its source credentials: {}", what, std::string(source.status().message())));
+  return remote::AssumeRole(req, *source);
+}
+
+absl::StatusOr<AwsCredentials> ResolveProfile(const std::string& profile, const std::string& credentials_file,
+                                              const CredentialsProviderOptions& options, unsigned kinds, int depth) {
+  Clock* clock = options.clock != nullptr ? options.clock : SystemClock();
+  TRIBUTARY_ASSIGN_OR_RETURN(ProfileKeys keys, remote::ReadProfile(profile, credentials_file));
+  if (keys.empty()) {
+    return NotHere(fmt::format("profile '{}': not in {} or {}", profile, credentials_file, remote::ConfigFilePath()));
+  }
+  if (!Get(keys, "role_arn").empty()) {
+    if (!(kinds & kStaticOrRole)) return NotHere(fmt::format("profile '{}': assumes a role", profile));
+    return AssumeProfileRole(profile, keys, credentials_file, options, depth);
+  }
+  if (HasSso(keys)) {
+    if (!(kinds & kSso)) return NotHere(fmt::format("profile '{}': uses SSO", profile));
+    return FetchSso(profile, keys, clock);
+  }
+  if (std::string command = Get(keys, "credential_process"); !command.empty()) {
+    if (!(kinds & kProcess)) return NotHere(fmt::format("profile '{}': uses credential_process", profile));
+    return RunCredentialProcess(command, clock);
+  }
+  if (!(kinds & kStaticOrRole)) {
+    return NotHere(fmt::format("profile '{}': no {}", profile, kinds == kProcess ? "credential_process" : "SSO settings"));
+  }
+  return StaticKeys(profile, keys, credentials_file);
+}
+
+// One kind of profile source, cached (static keys have no expiration, so
+// they are read once, as before).
+class ProfileSourceProvider final : public CredentialsProvider {
+ public:
+  ProfileSourceProvider(std::string label, std::string profile, std::string file, unsigned kinds,
+                        const CredentialsProviderOptions& options)
+      : label_(std::move(label)),
+        profile_(std::move(profile)),
+        file_(std::move(file)),
+        kinds_(kinds),
+        options_(options),
+        cache_([this] { return ResolveProfile(profile_, file_, options_, kinds_, 0); }, options) {}
+  absl::StatusOr<AwsCredentials> GetCredentials() override { return cache_.Get(); }
+  std::string Describe() const override { return fmt::format("{} of profile {} in {}", label_, profile_, file_); }
+
+ private:
+  const std::string label_;
+  const std::string profile_;
+  const std::string file_;
+  const unsigned kinds_;
+  const CredentialsProviderOptions options_;
+  CredentialCache cache_;  // last
+};
+
+// ------------------------------------------------------------ web identity
+
+class WebIdentityProvider final : public CredentialsProvider {
+ public:
+  explicit WebIdentityProvider(const CredentialsProviderOptions& options)
+      : token_file_(Env("AWS_WEB_IDENTITY_TOKEN_FILE").value_or("")),
+        role_arn_(Env("AWS_ROLE_ARN").value_or("")),
+        session_name_(Env("AWS_ROLE_SESSION_NAME").value_or(remote::DefaultSessionName())),
+        cache_([this] { return Fetch(); }, options) {}
+  absl::StatusOr<AwsCredentials> GetCredentials() override {
+    if (token_file_.empty() || role_arn_.empty()) {
+      return NotHere("web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not both set");
+    }
+    return cache_.Get();
+  }
+  std::string Describe() const override { return fmt::format("web identity (role {})", role_arn_); }
+
+ private:
+  absl::StatusOr<AwsCredentials> Fetch() {
+    remote::AssumeRoleRequest req;
+    req.role_arn = role_arn_;
+    req.session_name = session_name_;
+    // Kubernetes rotates the projected token: read it at every refresh.
+    TRIBUTARY_ASSIGN_OR_RETURN(req.web_identity_token, ReadFile(token_file_, "web identity"));
+    absl::StatusOr<AwsCredentials> c = remote::AssumeRoleWithWebIdentity(req);
+    if (!c.ok()) return NotHere(fmt::format("web identity (role {}): {}", role_arn_, std::string(c.status().message())));
+    return c;
+  }
+  const std::string token_file_;
+  const std::string role_arn_;
+  const std::string session_name_;
+  CredentialCache cache_;  // last
+};
+
+// ------------------------------------------------------------ chains
+
+class ChainProvider final : public CredentialsProvider {
+ public:
+  ChainProvider(std::string name, std::vector<std::shared_ptr<CredentialsProvider>> providers)
+      : name_(std::move(name)), providers_(std::move(providers)) {}
+
+  absl::StatusOr<AwsCredentials> GetCredentials() override {
+    int last;
+    {
+      util::MutexLock l(&mu_);
+      last = last_;
+    }
+    if (last >= 0) {
+      absl::StatusOr<AwsCredentials> c = providers_[last]->GetCredentials();
+      if (c.ok()) return c;
+    }
+    std::string tried;
+    for (size_t i = 0; i < providers_.size(); ++i) {
+      absl::StatusOr<AwsCredentials> c = providers_[i]->GetCredentials();
+      if (c.ok()) {
+        util::MutexLock l(&mu_);
+        last_ = static_cast<int>(i);
+        return c;
+      }
+      tried += fmt::format("\n  {}. {}", i + 1, std::string(c.status().message()));
+    }
+    return NotHere(fmt::format("no AWS credentials found; {} tried:{}", name_, tried));
+  }
+
+  std::string Describe() const override {
+    util::MutexLock l(&mu_);
+    if (last_ >= 0) return fmt::format("{}: {}", name_, providers_[last_]->Describe());
+    std::string all;
+    for (const auto& p : providers_) all += (all.empty() ? "" : ", ") + p->Describe();
+    return fmt::format("{} ({})", name_, all);
+  }
+
+ private:
+  const std::string name_;
+  const std::vector<std::shared_ptr<CredentialsProvider>> providers_;
+  mutable util::Mutex mu_;
+  int last_ ABSL_GUARDED_BY(mu_) = -1;
+};
+
+}  // namespace
+
+std::shared_ptr<CredentialsProvider> ProfileCredentialsProvider(std::optional<std::string> profile,
+                                                                std::optional<std::string> file,
+                                                                const CredentialsProviderOptions& options) {
+  return std::make_shared<ProfileSourceProvider>("keys or role", profile ? *profile : ProfileName(options),
+                                                 file ? *file : remote::CredentialsFilePath(), kStaticOrRole,
+                                                 options);
+}
+
+std::shared_ptr<CredentialsProvider> ProcessCredentialsProvider(const CredentialsProviderOptions& options) {
+  return std::make_shared<ProfileSourceProvider>("credential_process", ProfileName(options),
+                                                 remote::CredentialsFilePath(), kProcess, options);
+}
+
+std::shared_ptr<CredentialsProvider> SsoCredentialsProvider(const CredentialsProviderOptions& options) {
+  return std::make_shared<ProfileSourceProvider>("SSO", ProfileName(options), remote::CredentialsFilePath(), kSso,
+                                                 options);
+}
+
+std::shared_ptr<CredentialsProvider> WebIdentityCredentialsProvider(const CredentialsProviderOptions& options) {
+  return std::make_shared<WebIdentityProvider>(options);
+}
+
+std::shared_ptr<CredentialsProvider> CredentialsProviderChain(
+    std::vector<std::shared_ptr<CredentialsProvider>> providers) {
+  return std::make_shared<ChainProvider>("credentials chain", std::move(providers));
+}
+
+std::shared_ptr<CredentialsProvider> DefaultCredentialsProvider(const CredentialsProviderOptions& options) {
+  return std::make_shared<ChainProvider>(
+      "the default chain",
+      std::vector<std::shared_ptr<CredentialsProvider>>{
+          EnvironmentCredentialsProvider(), WebIdentityCredentialsProvider(options),
+          ProfileCredentialsProvider(std::nullopt, std::nullopt, options), ProcessCredentialsProvider(options),
+          SsoCredentialsProvider(options), ContainerCredentialsProvider(options),
+          InstanceMetadataCredentialsProvider(options)});
+}
+
+}  // namespace tributary
