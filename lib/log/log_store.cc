@@ -297,6 +297,9 @@ absl::Status LogStore::DoRecover(RecoveryReport* report) {
   TRIBUTARY_ASSIGN_OR_RETURN(wal_, Wal::Create(env, WalDir(), next_number));
   checkpoint_lsn_.store(0);
   const bool replayed = report->records_replayed > replayed_before;
+  // The store holds what the recovery point (or the scan) counted plus what
+  // the WAL put back.
+  report->records += report->records_replayed - replayed_before;
   if (replayed || !from_recovery_point_ || damaged) {
     // Make what was replayed (or scanned) durable in the segments and
     // record it, so the WAL files can go.

@@ -116,6 +116,7 @@ TEST_CASE("power loss between the WAL's sync and the segments' update loses no s
   RecoveryReport rep = d->recovery();
   CHECK(rep.from_recovery_point);
   CHECK(rep.records_replayed == acked.size());
+  CHECK(rep.records == acked.size());  // what the store holds, replayed ones included
   CHECK(rep.truncated_bytes == 0);
   CHECK(rep.problems.empty());
   CheckAcked(*d, "s", acked);
