@@ -61,7 +61,7 @@ class LogStore {
     std::string dir;  // the store's directory
     size_t max_open_files = 400;
     uint64_t checkpoint_wal_bytes = 64 << 20;
-    int64_t checkpoint_interval_ms = 5 * 60 * 1000;  // 0: by WAL bytes only
+    int64_t checkpoint_interval_ms = int64_t{5} * 60 * 1000;  // 0: by WAL bytes only
     // Scan every segment at open even if a recovery point is valid.
     bool verify_on_open = false;
   };
