@@ -324,10 +324,10 @@ absl::Status DiskShardLog::Load(RecoveryReport* report) {
   return absl::OkStatus();
 }
 
-absl::Status DiskShardLog::LoadFromSummaries(std::vector<SegmentSummary> summaries,
+absl::Status DiskShardLog::LoadFromSummaries(const std::vector<SegmentSummary>& summaries,
                                              RecoveryReport* report) {
   util::MutexLock l(&mu_);
-  for (SegmentSummary& s : summaries) {
+  for (const SegmentSummary& s : summaries) {
     auto seg = std::make_unique<Segment>();
     seg->meta = s;
     next_counter_ = std::max(next_counter_, s.first_counter);

@@ -181,7 +181,8 @@ class DiskShardLog final : public ShardLog {
   explicit DiskShardLog(const Options& options);
   bool in_store() const { return options_.store != nullptr; }
   absl::Status Load(RecoveryReport* report);
-  absl::Status LoadFromSummaries(std::vector<SegmentSummary> segments, RecoveryReport* report);
+  absl::Status LoadFromSummaries(const std::vector<SegmentSummary>& segments,
+                                 RecoveryReport* report);
   // Scans segment `seg` (all of it), filling its summary and `index`. Every
   // record's counter must be below `counter_limit` (the next segment's
   // first counter; ~0 for the last segment). `drop`: a torn, empty header.

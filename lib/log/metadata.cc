@@ -120,7 +120,7 @@ absl::StatusOr<RecoveryPoint> DecodeRecoveryPoint(std::string_view f) {
     return Bad(kWhat, fmt::format("unknown format version {}", version));
   }
   if (!d.U32(&rp.flags) || !d.U64(&rp.wal_start) || !d.U32(&count)) return Bad(kWhat, "truncated header");
-  constexpr size_t kLogBytes = 8 + 4 + 4, kSegmentBytes = 8 * 8;
+  constexpr size_t kLogBytes = 8 + 4 + 4, kSegmentBytes = size_t{8} * 8;
   if (count > d.remaining() / kLogBytes) return Bad(kWhat, "log count larger than the file");
   rp.logs.resize(count);
   for (RecoveryPoint::Log& l : rp.logs) {
