@@ -15,6 +15,11 @@
 //       Sync::kYes: threads:1 is one sync per record, the baseline.
 //   BM_Durable_PutBatch/env:mem/sync:0       the sync-off path on MemEnv:
 //       the CPU cost of framing, checksums and indexing, no kernel.
+//   BM_Durable_PutBatchShards/shards:S/sync:X  500 x 100 B records per call
+//       with distinct partition keys, so one call touches up to S shards
+//       (S = 1, 16, 64, 256), 4 writer threads: the write-ahead log's group
+//       commit makes the synced cost independent of S (issue 17: 256 shards
+//       at >= 50% of 1 shard).
 //
 // Targets (issue 3): sync:0 PutBatch >= 70% of BM_RawSequentialWrite/
 // sync_at_end:0 bytes/s; PutBatch/sync:1/threads:16 records/s >= 10x
@@ -107,7 +112,7 @@ std::unique_ptr<Store> g_store;
 
 enum class Backend { kPosix, kMem };
 
-void StartStore(benchmark::State& state, Backend backend, Sync sync) {
+void StartStore(benchmark::State& state, Backend backend, Sync sync, int shards = 1) {
   if (state.thread_index() != 0) return;
   StoreOptions options;
   options.sync = sync;
@@ -121,7 +126,7 @@ void StartStore(benchmark::State& state, Backend backend, Sync sync) {
   auto store = Store::Open(dir, options);
   CheckOk(store.status(), "Store::Open");
   g_store = std::move(*store);
-  CheckOk(g_store->CreateStream("bench", 1), "CreateStream");
+  CheckOk(g_store->CreateStream("bench", shards), "CreateStream");
 }
 
 void StopStore(benchmark::State& state) {
@@ -163,6 +168,39 @@ void BM_Durable_PutBatch(benchmark::State& state, Backend backend, Sync sync) {
   StopStore(state);
   state.SetItemsProcessed(state.iterations() * kBatchSize);
   state.SetBytesProcessed(state.iterations() * kBatchBytes);
+}
+
+// 100-byte records, the batches of Batches() otherwise.
+const std::vector<std::vector<PutRecordInput>>& SmallBatches() {
+  static const auto* batches = [] {
+    static const std::string data = Payload(100);
+    auto* b = new std::vector<std::vector<PutRecordInput>>(kNumKeys / kBatchSize);
+    for (size_t i = 0; i < b->size(); ++i) {
+      for (int r = 0; r < kBatchSize; ++r) {
+        (*b)[i].push_back(PutRecordInput{Keys()[i * kBatchSize + r], data, std::nullopt});
+      }
+    }
+    return b;
+  }();
+  return *batches;
+}
+
+void BM_Durable_PutBatchShards(benchmark::State& state, int shards, Sync sync) {
+  StartStore(state, Backend::kPosix, sync, shards);
+  const auto& batches = SmallBatches();
+  const WriteOptions write_options{sync};
+  size_t i = static_cast<size_t>(state.thread_index()) * 3;
+  for (auto _ : state) {
+    auto result = g_store->PutBatch("bench", batches[i++ % batches.size()], write_options);
+    if (!result.ok() || result->failed_record_count != 0) {
+      state.SkipWithError(result.ok() ? "PutBatch: some records failed" : result.status().ToString().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(result);
+  }
+  StopStore(state);
+  state.SetItemsProcessed(state.iterations() * kBatchSize);
+  state.SetBytesProcessed(state.iterations() * kBatchSize * 100);
 }
 
 void BM_Durable_PutSyncEach(benchmark::State& state) {
@@ -208,6 +246,20 @@ void RegisterAll() {
     benchmark::RegisterBenchmark("BM_Durable_PutBatch/sync:1", [](benchmark::State& s) {
       BM_Durable_PutBatch(s, Backend::kPosix, Sync::kYes);
     })->Threads(threads)->MinTime(2.0)->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+  for (int sync : {0, 1}) {
+    for (int shards : {1, 16, 64, 256}) {
+      benchmark::RegisterBenchmark(
+          ("BM_Durable_PutBatchShards/shards:" + std::to_string(shards) + "/sync:" + std::to_string(sync))
+              .c_str(),
+          [sync, shards](benchmark::State& s) {
+            BM_Durable_PutBatchShards(s, shards, sync != 0 ? Sync::kYes : Sync::kNo);
+          })
+          ->Threads(4)
+          ->MinTime(2.0)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   }
   for (int threads : {1, 4, 16}) {
     benchmark::RegisterBenchmark("BM_Durable_PutSyncEach", BM_Durable_PutSyncEach)

@@ -6,7 +6,11 @@
 //   TRIBUTARY_BENCH_GIB=5 build/release/bench/durable_memory_bench
 //
 // Issue target: writing 5 GB keeps resident memory under 256 MB.
+//
+// BM_Durable_IdleShards: resident memory and descriptors of a store of many
+// idle shards (TRIBUTARY_BENCH_SHARDS, default 10,000).
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -65,6 +69,69 @@ void BM_Durable_MemoryFlat(benchmark::State& state) {
   state.counters["peak_rss_MiB"] = static_cast<double>(peak) / 1024;
 }
 BENCHMARK(BM_Durable_MemoryFlat)->Iterations(1)->Unit(benchmark::kSecond);
+
+int OpenDescriptors() {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n - 1;  // the iterator's own
+}
+
+// Idle shards cost metadata only: TRIBUTARY_BENCH_SHARDS shards (default
+// 10,000; the issue's figure is 100,000) in streams of 10,000, none written,
+// then a reopen. Reports resident memory per shard and open descriptors,
+// after creating them and after reopening the store.
+void BM_Durable_IdleShards(benchmark::State& state) {
+  const char* env = std::getenv("TRIBUTARY_BENCH_SHARDS");
+  const int shards = env != nullptr ? std::atoi(env) : 10000;
+  const std::string dir = std::filesystem::current_path() / "durable_idle_tmp";
+  std::filesystem::remove_all(dir);
+  tributary::StoreOptions o;
+  o.shard_limit = shards + 1;
+  long base = 0, created = 0, reopened = 0;
+  int fds_created = 0, fds_reopened = 0, fds_base = 0;
+  for (auto _ : state) {
+    ::malloc_trim(0);
+    base = RssKiB();
+    fds_base = OpenDescriptors();
+    {
+      auto store = tributary::Store::Open(dir, o);
+      if (!store.ok()) {
+        state.SkipWithError("cannot open the store");
+        return;
+      }
+      for (int made = 0, i = 0; made < shards; ++i) {
+        const int n = std::min(10000, shards - made);
+        if (!(*store)->CreateStream("s" + std::to_string(i), n).ok()) {
+          state.SkipWithError("CreateStream failed");
+          return;
+        }
+        made += n;
+      }
+      created = RssKiB();
+      fds_created = OpenDescriptors();
+    }
+    ::malloc_trim(0);  // give the first store's heap back before measuring
+    auto store = tributary::Store::Open(dir, o);
+    if (!store.ok()) {
+      state.SkipWithError("cannot reopen the store");
+      return;
+    }
+    reopened = RssKiB();
+    fds_reopened = OpenDescriptors();
+  }
+  std::filesystem::remove_all(dir);
+  state.counters["shards"] = shards;
+  state.counters["rss_base_MiB"] = static_cast<double>(base) / 1024;
+  state.counters["rss_per_shard_B_created"] = static_cast<double>(created - base) * 1024 / shards;
+  state.counters["rss_per_shard_B_reopened"] = static_cast<double>(reopened - base) * 1024 / shards;
+  state.counters["fds_base"] = fds_base;
+  state.counters["fds_created"] = fds_created;
+  state.counters["fds_reopened"] = fds_reopened;
+}
+BENCHMARK(BM_Durable_IdleShards)->Iterations(1)->Unit(benchmark::kSecond);
 
 }  // namespace
 

@@ -126,6 +126,26 @@ struct StoreOptions {
   // segment by segment). Zero age: roll by size only.
   uint64_t segment_bytes = 64 << 20;
   absl::Duration segment_max_age = absl::Hours(1);
+  // Segment files a durable store keeps open at once (appendable handles of
+  // active segments and readers of any segment), whatever the number of
+  // shards: past it the least recently used one is closed and reopened on
+  // next use (docs/DURABILITY.md "Open files"). The store's other
+  // descriptors (the write-ahead log, LOCK, a file being replaced) come on
+  // top: a handful. At least 1.
+  size_t max_open_files = 400;
+  // A durable store writes a recovery point (docs/DURABILITY.md
+  // "Checkpoints") once this much write-ahead log accumulated since the
+  // last one, or once `checkpoint_interval` passed (on `clock`, judged when
+  // a write arrives) and something was written; and at a clean shutdown.
+  // A reopen after a crash replays the log written since the last one.
+  uint64_t checkpoint_wal_bytes = 64 << 20;
+  absl::Duration checkpoint_interval = absl::Minutes(5);  // zero: by size only
+  // Scan every segment at Store::Open, checking every record, as stores did
+  // before recovery points: damage anywhere is found (and listed in
+  // recovery()) before the first read, at the cost of reading all data.
+  // Off: a reopen reads metadata, and damage is found by the reads that
+  // meet it (and by `tributary verify`).
+  bool verify_on_open = false;
 
   // Used to build ARNs: arn:aws:kinesis:<region>:<account_id>:stream/<name>.
   std::string region = "us-east-1";

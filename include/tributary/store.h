@@ -322,12 +322,26 @@ struct ListTagsResult {
   bool has_more_tags = false;
 };
 
-// What Store::Open found and repaired.
+// What Store::Open found and repaired (docs/DURABILITY.md "Recovery").
 struct RecoveryReport {
-  uint64_t segments = 0;          // segment files scanned
-  uint64_t records = 0;           // records found intact
+  uint64_t segments = 0;          // segments the store holds
+  uint64_t records = 0;           // records they hold
   uint64_t truncated_bytes = 0;   // torn tails removed (never acknowledged as synced)
-  std::vector<std::string> problems;  // one line per finding (torn tail, corruption, orphans)
+  // One line per finding (torn tail, corruption, orphans); damage found
+  // after the open (by a read, or a damaged segment index rebuilt) is
+  // added as it is found.
+  std::vector<std::string> problems;
+  // How the open went: from a recovery point (metadata only), or by
+  // scanning segments (a store written before recovery points, a damaged
+  // recovery point, StoreOptions::verify_on_open); and what it replayed
+  // from the write-ahead log (what was written after the last recovery
+  // point: none after a clean shutdown).
+  bool from_recovery_point = false;
+  uint64_t segments_scanned = 0;
+  uint64_t bytes_scanned = 0;
+  uint64_t wal_files = 0;
+  uint64_t wal_bytes = 0;
+  uint64_t records_replayed = 0;
 };
 
 // DescribeLimits: the account's shard limit and use, and the on-demand

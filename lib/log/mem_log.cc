@@ -77,6 +77,7 @@ char* MemShardLog::Reserve(size_t n, uint64_t counter) {
     if (c.capacity < n) c.capacity = n;  // an oversized record gets its own chunk
     c.buf = pool_->Get(c.capacity);
     chunks_.push_back(c);
+    tail_chunk_ = &chunks_.back();
     tail_ = c.buf;
     tail_left_ = c.capacity;
     next_chunk_size_ = std::min(next_chunk_size_ * 4, kMaxChunkSize);
@@ -84,17 +85,19 @@ char* MemShardLog::Reserve(size_t n, uint64_t counter) {
   char* p = tail_;
   tail_ += n;
   tail_left_ -= n;
-  chunks_.back().last_counter = counter;
+  tail_chunk_->last_counter = counter;
   return p;
 }
 
 void MemShardLog::PushBack(const Entry& e) {
   static_assert(sizeof(Entry) == 32, "index blocks are sized for 32-byte entries");
-  size_t j = head_ + count_;
-  if (j / kEntriesPerBlock >= blocks_.size()) {
-    blocks_.push_back(reinterpret_cast<Entry*>(pool_->Get(kIndexBlockBytes)));
+  if (next_slot_ == block_end_) {
+    Entry* block = reinterpret_cast<Entry*>(pool_->Get(kIndexBlockBytes));
+    blocks_.push_back(block);
+    next_slot_ = block;
+    block_end_ = block + kEntriesPerBlock;
   }
-  blocks_[j / kEntriesPerBlock][j % kEntriesPerBlock] = e;
+  *next_slot_++ = e;
   ++count_;
 }
 
@@ -105,6 +108,9 @@ void MemShardLog::PopFront() {
     pool_->Put(reinterpret_cast<char*>(blocks_.front()), kIndexBlockBytes);
     blocks_.pop_front();
     head_ = 0;
+    // The popped block was full, so the next slot was not in it unless it
+    // was the last block: then the next entry starts a new one.
+    if (blocks_.empty()) next_slot_ = block_end_ = nullptr;
   }
 }
 
@@ -125,10 +131,7 @@ absl::Status MemShardLog::Append(absl::Span<const AppendRecord> records) {
   // follow every tail. Measured: BM_Put/1024/4 went from 423 to ~271 ns.
   const size_t ahead = std::min<size_t>(tail_left_, kPrefetchBytes);
   for (size_t off = 0; off < ahead; off += 64) __builtin_prefetch(tail_ + off, 1, 3);
-  size_t j = head_ + count_;
-  if (j / kEntriesPerBlock < blocks_.size()) {
-    __builtin_prefetch(&blocks_[j / kEntriesPerBlock][j % kEntriesPerBlock], 1, 3);
-  }
+  if (next_slot_ != block_end_) __builtin_prefetch(next_slot_, 1, 3);
   return absl::OkStatus();
 }
 

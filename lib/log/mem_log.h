@@ -50,7 +50,10 @@ class ChunkPool {
   std::array<std::vector<char*>, kClasses> free_ ABSL_GUARDED_BY(mu_);
 };
 
-class MemShardLog final : public ShardLog {
+// Cache-line aligned: the state an append touches is the object's first
+// line (with the vtable pointer), so appends spread over many shards cost
+// one line of log state per shard.
+class alignas(64) MemShardLog final : public ShardLog {
  public:
   static constexpr size_t kFirstChunkSize = 64 << 10;
   static constexpr size_t kMaxChunkSize = 4 << 20;
@@ -109,18 +112,24 @@ class MemShardLog final : public ShardLog {
   size_t LowerBound(uint64_t c) const;
   size_t LowerBoundTime(int64_t t) const;
 
+  // Hot append state, first (one cache line with the vtable pointer): the
+  // free tail of chunks_.back(), the next free index slot in blocks_.back()
+  // and the end of that block, the tail chunk itself, the counts.
+  char* tail_ = nullptr;
+  size_t tail_left_ = 0;
+  Entry* next_slot_ = nullptr;  // == block_end_: the next entry needs a new block
+  Entry* block_end_ = nullptr;
+  Chunk* tail_chunk_ = nullptr;  // &chunks_.back() (deque: stable)
+  size_t count_ = 0;  // live entries
+  uint64_t bytes_ = 0;
+
   ChunkPool* const pool_;
   // The index: a deque of fixed blocks of entries. Entry i is at
   // blocks_[(head_ + i) / kEntriesPerBlock][(head_ + i) % kEntriesPerBlock].
   std::deque<Entry*> blocks_;
   size_t head_ = 0;   // index of the first live entry in blocks_[0]
-  size_t count_ = 0;  // live entries
   std::deque<Chunk> chunks_;
-  // Hot append state: the free tail of chunks_.back().
-  char* tail_ = nullptr;
-  size_t tail_left_ = 0;
   size_t next_chunk_size_ = kFirstChunkSize;
-  uint64_t bytes_ = 0;
 };
 
 }  // namespace tributary::log

@@ -67,7 +67,17 @@ StoreCapabilities StoreImpl::capabilities() const {
 
 absl::StatusOr<RecoveryReport> StoreImpl::GetRecoveryReport() const {
   const log::RecoveryReport& r = recovery_;
-  return RecoveryReport{r.segments, r.records, r.truncated_bytes, r.problems};
+  RecoveryReport out{r.segments, r.records, r.truncated_bytes, r.problems};
+  out.from_recovery_point = r.from_recovery_point;
+  out.segments_scanned = r.segments_scanned;
+  out.bytes_scanned = r.bytes_scanned;
+  out.wal_files = r.wal_files;
+  out.wal_bytes = r.wal_bytes;
+  out.records_replayed = r.records_replayed;
+  if (log_store_ != nullptr) {
+    for (std::string& p : log_store_->problems()) out.problems.push_back("found after open: " + std::move(p));
+  }
+  return out;
 }
 
 std::string StoreImpl::StreamArn(std::string_view name) const { return Arn(name); }

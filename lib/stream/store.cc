@@ -90,6 +90,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(std::string_view directory,
                                                    const StoreOptions& options) {
   if (options.shard_limit < 1) return ValidationError("StoreOptions::shard_limit must be >= 1");
   if (options.segment_bytes < 4096) return ValidationError("StoreOptions::segment_bytes must be >= 4096");
+  if (options.max_open_files < 1) return ValidationError("StoreOptions::max_open_files must be >= 1");
+  if (options.checkpoint_wal_bytes < 1) return ValidationError("StoreOptions::checkpoint_wal_bytes must be >= 1");
+  if (options.checkpoint_interval < absl::ZeroDuration()) {
+    return ValidationError("StoreOptions::checkpoint_interval must not be negative");
+  }
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<StoreImpl> impl,
                              StoreImpl::OpenDurable(std::string(directory), options));
   return std::unique_ptr<Store>(new Store(std::move(impl), options.deaggregate_kpl_records));

@@ -46,7 +46,10 @@ StoreImpl::StoreImpl(const StoreOptions& options)
       pool_(options.memory_pool_bytes) {}
 
 StoreImpl::~StoreImpl() {
-  // Streams go first (their logs close files), then the lock is released.
+  // A clean shutdown writes the last recovery point (while every log is
+  // still there to capture); then the streams go (their logs close files),
+  // then the lock is released.
+  if (log_store_ != nullptr) log_store_->Close();
   util::WriterLock l(&mu_);
   streams_.clear();
 }
@@ -98,7 +101,24 @@ absl::StatusOr<std::unique_ptr<StoreImpl>> StoreImpl::OpenDurable(const std::str
   TRIBUTARY_RETURN_IF_ERROR(s->env_->CreateDirs(s->dir_ + "/streams"));
   TRIBUTARY_ASSIGN_OR_RETURN(s->lock_, s->env_->LockFile(s->dir_ + "/LOCK"));
   TRIBUTARY_ASSIGN_OR_RETURN(s->catalog_, Catalog::Open(s->env_, s->dir_));
+  log::LogStore::Options lo;
+  lo.env = s->env_;
+  lo.dir = s->dir_;
+  lo.max_open_files = options.max_open_files;
+  lo.checkpoint_wal_bytes = options.checkpoint_wal_bytes;
+  lo.checkpoint_interval_ms = absl::ToInt64Milliseconds(options.checkpoint_interval);
+  lo.verify_on_open = options.verify_on_open;
+  TRIBUTARY_ASSIGN_OR_RETURN(s->log_store_, log::LogStore::Open(lo, &s->recovery_));
   TRIBUTARY_RETURN_IF_ERROR(s->LoadCatalog());
+  // What was written after the last recovery point (a crash) goes back into
+  // the shard logs before anything else happens.
+  TRIBUTARY_RETURN_IF_ERROR(s->log_store_->Recover(&s->recovery_));
+  {
+    util::ReaderLock l(&s->mu_);
+    for (auto& [name, st] : s->streams_) st->AfterRecovery();
+  }
+  StoreImpl* raw = s.get();
+  s->log_store_->set_on_failure([raw](const absl::Status& cause) { raw->MarkUnhealthy(cause); });
   return s;
 }
 
@@ -126,6 +146,7 @@ absl::Status StoreImpl::LoadCatalog() {
     streams_[name] = std::move(st);
   }
   next_incarnation_hint_.store(next_incarnation_, std::memory_order_relaxed);
+  catalog_->ReleaseLoaded();
   // Directories of streams the catalog does not know were deleted (or never
   // committed) before a crash: remove them.
   absl::StatusOr<std::vector<std::string>> names = env_->GetChildren(dir_ + "/streams");
@@ -158,12 +179,16 @@ absl::StatusOr<std::unique_ptr<log::ShardLog>> StoreImpl::OpenLog(const std::str
                                                                   uint64_t incarnation,
                                                                   uint32_t shard_index,
                                                                   uint64_t start_counter,
-                                                                  uint64_t min_next_counter) {
+                                                                  uint64_t min_next_counter,
+                                                                  bool create) {
   if (!durable()) return std::unique_ptr<log::ShardLog>(new log::MemShardLog(&pool_));
   log::DiskShardLog::Options o;
   o.env = env_;
   o.dir = fmt::format("{}/{}", StreamDir(stream, incarnation), shard_index);
   o.shard_index = shard_index;
+  o.store = log_store_.get();
+  o.incarnation = incarnation;
+  o.create = create;
   o.start_counter = start_counter;
   o.min_next_counter = min_next_counter;
   o.segment_bytes = options_.segment_bytes;
@@ -174,18 +199,12 @@ absl::StatusOr<std::unique_ptr<log::ShardLog>> StoreImpl::OpenLog(const std::str
 
 std::unique_ptr<log::ShardLog> StoreImpl::NewLog(const std::string& stream, uint64_t incarnation,
                                                  uint32_t shard_index, uint64_t start_counter) {
-  if (durable()) {
-    // A new shard's directory can only hold files of a reshard that never
-    // committed (the catalog did not record the shard before a crash or a
-    // failed catalog write), so nothing in it was acknowledged. Left there,
-    // its segments would start above the counters the stream now gives the
-    // shard. Start from an empty directory.
-    const std::string dir = fmt::format("{}/{}", StreamDir(stream, incarnation), shard_index);
-    if (absl::StatusOr<std::vector<std::string>> files = env_->GetChildren(dir); files.ok()) {
-      for (const std::string& f : *files) IgnoreError(env_->RemoveFile(dir + "/" + f));
-    }
-  }
-  absl::StatusOr<std::unique_ptr<log::ShardLog>> l = OpenLog(stream, incarnation, shard_index, start_counter);
+  // A new shard's directory can only hold files of a reshard that never
+  // committed (the catalog did not record the shard before a crash or a
+  // failed catalog write), so nothing in it was acknowledged. The log
+  // creates its directory with its first record and empties it then.
+  absl::StatusOr<std::unique_ptr<log::ShardLog>> l =
+      OpenLog(stream, incarnation, shard_index, start_counter, 0, /*create=*/true);
   if (l.ok()) return std::move(*l);
   MarkUnhealthy(l.status());
   return std::make_unique<FailedLog>(l.status());

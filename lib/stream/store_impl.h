@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "util/mutex.h"
 #include "log/disk_log.h"
+#include "log/log_store.h"
 #include "log/mem_log.h"
 #include "stream/backend.h"
 #include "stream/catalog.h"
@@ -39,15 +40,19 @@ class StoreImpl final : public StoreBackend {
   ~StoreImpl() override;
 
   bool durable() const { return catalog_ != nullptr; }
+  // Durable stores: the record storage's store-wide part (null in memory).
+  log::LogStore* log_store() const { return log_store_.get(); }
   const log::RecoveryReport& recovery() const { return recovery_; }
   // A log for a new shard: on disk for a durable store. If the disk log
   // cannot be created the store turns unhealthy and the log fails every call.
   std::unique_ptr<log::ShardLog> NewLog(const std::string& stream, uint64_t incarnation,
                                         uint32_t shard_index, uint64_t start_counter);
+  // `create`: a new shard (its files are made now); else a shard the
+  // catalog restores.
   absl::StatusOr<std::unique_ptr<log::ShardLog>> OpenLog(const std::string& stream,
                                                          uint64_t incarnation, uint32_t shard_index,
                                                          uint64_t start_counter,
-                                                         uint64_t min_next_counter = 0);
+                                                         uint64_t min_next_counter, bool create);
   // Writes a stream's catalog entry; `make_blob` runs under the catalog lock.
   absl::Status PersistStream(const std::string& name, const std::function<std::string()>& make_blob);
   void RemoveStreamDir(const std::string& name, uint64_t incarnation);
@@ -248,6 +253,9 @@ class StoreImpl final : public StoreBackend {
   AccountSettings account_ ABSL_GUARDED_BY(account_mu_);
   std::unique_ptr<FileLock> lock_;
   std::unique_ptr<Catalog> catalog_;
+  // Durable stores: the WAL, file cache, recovery point and checkpoints.
+  // Declared before streams_, so it outlives every shard log.
+  std::unique_ptr<log::LogStore> log_store_;
   log::RecoveryReport recovery_;
   std::atomic<bool> healthy_{true};
   mutable util::Mutex failure_mu_;

@@ -19,6 +19,8 @@ int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
 // Shard counters stay below this, so counter + 1 never wraps. A shard would
 // need 2^62 appends (or a SequenceNumberForOrdering this large) to reach it.
 constexpr uint64_t kMaxCounter = uint64_t{1} << 62;
+// Durable stores reserve counters in the catalog this many at a time.
+constexpr uint64_t kReserveStep = uint64_t{1} << 20;
 int64_t HoursMs(int hours) { return int64_t{hours} * 3600 * 1000; }
 
 // Shard::seq_created_s of `s`, given the shards before it.
@@ -189,7 +191,6 @@ bool StreamImpl::AccountedOnDemand() {
 }
 
 absl::Status StreamImpl::ReserveCounter(Shard* s, uint64_t counter) {
-  constexpr uint64_t kReserveStep = uint64_t{1} << 20;
   if (!store_->durable() || counter < s->reserved_counter.load(std::memory_order_relaxed)) {
     return absl::OkStatus();
   }
@@ -205,6 +206,19 @@ std::string StreamImpl::Serialize() {
 absl::Status StreamImpl::Persist() {
   util::ReaderLock l(&mu_);
   return PersistLocked();
+}
+
+void StreamImpl::AfterRecovery() {
+  util::ReaderLock l(&mu_);
+  for (auto& sp : shards_) {
+    util::MutexLock dl(&sp->data_mu);
+    if (sp->released) continue;
+    sp->next_counter = std::max(sp->next_counter, sp->log->RecoveredNextCounter());
+    if (std::optional<int64_t> t = sp->log->newest_arrival_ms()) {
+      sp->last_arrival_ms = std::max(sp->last_arrival_ms, *t);
+      if (!sp->closed && sp->next_counter > sp->start_counter) sp->last_counter = sp->next_counter - 1;
+    }
+  }
 }
 
 void StreamImpl::DestroyStorage() {
@@ -522,13 +536,18 @@ absl::StatusOr<std::unique_ptr<StreamImpl>> StreamImpl::Restore(StoreImpl* store
       }
       TRIBUTARY_ASSIGN_OR_RETURN(
           sh.log, store->OpenLog(name, incarnation, sh.index, sh.start_counter,
-                                 sh.reserved_counter.load(std::memory_order_relaxed)));
+                                 sh.reserved_counter.load(std::memory_order_relaxed), /*create=*/false));
       // Above everything the log holds and everything ever reserved: records
       // acknowledged without sync and lost, or hidden behind damage, keep
       // their numbers.
       sh.next_counter = std::max({sh.start_counter, sh.log->RecoveredNextCounter(),
                                   sh.reserved_counter.load(std::memory_order_relaxed)});
-      if (sh.next_counter > sh.start_counter) sh.last_counter = sh.next_counter - 1;
+      // A shard that ever issued a number: its last is at most next - 1 (a
+      // shard's first reservation comes with it, so only records or a
+      // later reservation tell).
+      const bool issued = sh.log->newest_arrival_ms().has_value() ||
+                          sh.reserved_counter.load(std::memory_order_relaxed) > sh.start_counter + kReserveStep;
+      if (sh.next_counter > sh.start_counter && issued) sh.last_counter = sh.next_counter - 1;
       sh.last_arrival_ms = sh.log->newest_arrival_ms().value_or(sh.created_ms);
     }
     st->RebuildRoutes();
@@ -794,7 +813,7 @@ Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
     util::MutexLock dl(&s->data_mu);
     if (constructing_) {
       absl::StatusOr<std::unique_ptr<log::ShardLog>> l =
-          store_->OpenLog(name_, incarnation_, s->index, start_counter);
+          store_->OpenLog(name_, incarnation_, s->index, start_counter, 0, /*create=*/true);
       if (l.ok()) {
         s->log = std::move(*l);
       } else {
@@ -806,6 +825,10 @@ Shard* StreamImpl::NewShard(HashKeyRange range, std::optional<uint32_t> parent,
     }
     s->next_counter = start_counter;
     s->last_arrival_ms = now_ms;
+    // The first counters are reserved with the shard itself (the catalog
+    // write that commits it), so a shard's first record does not rewrite
+    // the catalog.
+    if (store_->durable()) s->reserved_counter.store(start_counter + kReserveStep, std::memory_order_relaxed);
     InitBuckets(s.get(), absl::FromUnixMillis(now_ms));
   }
   Shard* raw = s.get();
@@ -978,8 +1001,10 @@ absl::StatusOr<PutRecordResult> StreamImpl::Put(const PutRecordInput& record, Ha
   s->last_counter = counter;
   s->last_arrival_ms = arrival;
   MaybeTrim(s, now_ms);
-  token = s->log->DurabilityToken();
-  shard_log = s->log.get();
+  if (sync) {
+    token = s->log->DurabilityToken();
+    shard_log = s->log.get();
+  }
   result = PutRecordResult{ShardId(s->index), MakeSeq(*s, counter, arrival)};
   }
   // Outside the shard lock, so concurrent writers of the shard share one

@@ -40,8 +40,27 @@ struct PendingChange {
   StreamMode mode = StreamMode::kProvisioned;  // mode change
 };
 
-// A shard. Fields fall in three groups with different protection.
-struct Shard {
+// A shard. Fields fall in three groups with different protection. The
+// struct is cache-line aligned and starts with what an append touches (the
+// lock, the log, the counters), so that Puts spread over many shards touch
+// two lines of shard state each (docs/PERFORMANCE.md).
+struct alignas(64) Shard {
+  // The record log and append state; guarded by data_mu, which is taken
+  // after StreamImpl::mu_ (shared) and never the other way round.
+  util::Mutex data_mu;
+  std::unique_ptr<log::ShardLog> log ABSL_GUARDED_BY(data_mu);
+  uint64_t next_counter ABSL_GUARDED_BY(data_mu) = 0;
+  int64_t last_arrival_ms ABSL_GUARDED_BY(data_mu) = 0;
+  std::optional<uint64_t> last_counter ABSL_GUARDED_BY(data_mu);
+  // Appends look for expired records to trim at most once per second of
+  // clock time (reading the oldest entry is a cache miss per shard).
+  int64_t next_trim_check_ms ABSL_GUARDED_BY(data_mu) = 0;
+  // Durable stores: counters below this are reserved in the catalog, so a
+  // reopen after any crash starts above them (no sequence number is ever
+  // issued twice, even when unsynced records were lost). Atomic: catalog
+  // serialization reads it without data_mu.
+  std::atomic<uint64_t> reserved_counter{0};
+
   // Immutable after creation.
   uint32_t index = 0;
   std::string id;
@@ -67,26 +86,12 @@ struct Shard {
   std::vector<uint32_t> children;
   bool released = false;  // expired and its log freed
 
-  // The record log and append state; guarded by data_mu, which is taken
-  // after StreamImpl::mu_ (shared) and never the other way round.
-  util::Mutex data_mu;
-  std::unique_ptr<log::ShardLog> log ABSL_GUARDED_BY(data_mu);
-  uint64_t next_counter ABSL_GUARDED_BY(data_mu) = 0;
-  std::optional<uint64_t> last_counter ABSL_GUARDED_BY(data_mu);
-  int64_t last_arrival_ms ABSL_GUARDED_BY(data_mu) = 0;
-  // Appends look for expired records to trim at most once per second of
-  // clock time (reading the oldest entry is a cache miss per shard).
-  int64_t next_trim_check_ms ABSL_GUARDED_BY(data_mu) = 0;
-  // Durable stores: counters below this are reserved in the catalog, so a
-  // reopen after any crash starts above them (no sequence number is ever
-  // issued twice, even when unsynced records were lost). Atomic: catalog
-  // serialization reads it without data_mu.
-  std::atomic<uint64_t> reserved_counter{0};
+  // Throughput limits (off by default: then never touched); guarded by
+  // data_mu.
   TokenBucket write_bytes ABSL_GUARDED_BY(data_mu);
   TokenBucket write_records ABSL_GUARDED_BY(data_mu);
   TokenBucket read_bytes ABSL_GUARDED_BY(data_mu);
   TokenBucket read_calls ABSL_GUARDED_BY(data_mu);
-
 };
 
 // An enhanced fan-out consumer. Its status follows the clock: CREATING until
@@ -129,6 +134,9 @@ class StreamImpl {
   absl::Status Persist() ABSL_LOCKS_EXCLUDED(mu_);
   // Deletes every shard log's storage (the stream was deleted).
   void DestroyStorage() ABSL_LOCKS_EXCLUDED(mu_);
+  // After a durable store replayed its write-ahead log into the shard logs:
+  // takes up what the replay added (the newest arrival times).
+  void AfterRecovery() ABSL_LOCKS_EXCLUDED(mu_);
   // OK unless a shard log could not be created by the constructor.
   absl::Status init_status() const { return init_status_; }
   int AccountedShards() ABSL_LOCKS_EXCLUDED(mu_);

@@ -144,7 +144,7 @@ struct TestStore : Scratch {
     for (const auto& stream_dir : fs::directory_iterator(fs::path(store_dir) / "streams")) {
       if (stream_dir.path().filename().string().rfind("orders.", 0) != 0) continue;
       for (const auto& f : fs::directory_iterator(stream_dir.path() / std::to_string(shard))) {
-        segs.push_back(f.path());
+        if (f.path().extension() == ".seg") segs.push_back(f.path());  // not the .idx files
       }
     }
     std::sort(segs.begin(), segs.end());

@@ -73,10 +73,15 @@ struct Disk {
   // files back and reports NotFound. The library never syncs a directory
   // after removing files, so such removals are simply undone-if-possible;
   // every other error fails the test.
+  //
+  // The machine stays down (every write fails) until the old store is torn
+  // down: a thread of it that is still running (a background checkpoint)
+  // must not write after the crash, as it could not on a real machine.
   void PowerLoss() {
-    absl::Status s = fault->DropUnsyncedData();
-    if (!s.ok() && s.code() != absl::StatusCode::kNotFound) REQUIRE_OK(s);
+    absl::Status s = fault->DropUnsyncedData(/*down=*/true);
     store.reset();
+    fault->SetDown(false);
+    if (!s.ok() && s.code() != absl::StatusCode::kNotFound) REQUIRE_OK(s);
   }
 
   Store& operator*() { return *store; }

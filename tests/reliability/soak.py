@@ -231,21 +231,23 @@ def list_shards(kin):
             return shards
 
 
-def resharder(shared, url, rng):
+def resharder(shared, url, rng, shards):
+    # Keeps shards .. shards + 4 open (2..6 by default).
+    min_open, max_open = shards, shards + 4
     kin = make_client(url)
     while not shared.stop.wait(rng.uniform(0.5, 1.5)):
         try:
-            shards = list_shards(kin)
-            open_ = sorted((s for s in shards if "EndingSequenceNumber" not in s["SequenceNumberRange"]),
+            listed = list_shards(kin)
+            open_ = sorted((s for s in listed if "EndingSequenceNumber" not in s["SequenceNumberRange"]),
                            key=lambda s: int(s["HashKeyRange"]["StartingHashKey"]))
 
             def width(s):
                 return int(s["HashKeyRange"]["EndingHashKey"]) - int(s["HashKeyRange"]["StartingHashKey"])
-            if len(open_) < 6 and (len(open_) <= 2 or rng.random() < 0.5):
+            if len(open_) < max_open and (len(open_) <= min_open or rng.random() < 0.5):
                 s = max(open_, key=width)
-                lo = int(s["HashKeyRange"]["StartingHashKey"])
+                start = int(s["HashKeyRange"]["StartingHashKey"])
                 kin.split_shard(StreamName=STREAM, ShardToSplit=s["ShardId"],
-                                NewStartingHashKey=str(lo + width(s) // 2 + 1))
+                                NewStartingHashKey=str(start + width(s) // 2 + 1))
             else:
                 pairs = list(zip(open_, open_[1:]))
                 a, b = min(pairs, key=lambda p: width(p[0]) + width(p[1]))
@@ -358,11 +360,14 @@ def main():
     ap.add_argument("--writers", type=int, default=3)
     ap.add_argument("--readers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=int(time.time()))
+    ap.add_argument("--shards", type=int, default=2,
+                    help="shards of the stream at the start (the resharder keeps N..N+4 open)")
     ap.add_argument("--data-dir")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (consumer output)")
     args = ap.parse_args()
     duration = args.seconds if args.seconds is not None else 60 * (args.minutes or 1)
-    log(f"seed {args.seed}, {duration:.0f} s, {args.writers} writers, {args.readers} consumers")
+    log(f"seed {args.seed}, {duration:.0f} s, {args.writers} writers, {args.readers} consumers, "
+        f"{args.shards} shards")
     rng = random.Random(args.seed)
 
     tmp = tempfile.mkdtemp(prefix="tributary-soak-")
@@ -375,7 +380,7 @@ def main():
     ok = False
     try:
         kin = make_client(server.url)
-        kin.create_stream(StreamName=STREAM, ShardCount=2)
+        kin.create_stream(StreamName=STREAM, ShardCount=args.shards)
         kin.get_waiter("stream_exists").wait(StreamName=STREAM,
                                              WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
         # Checkpoint every 10..60 records of a shard: kills land between
@@ -386,7 +391,8 @@ def main():
             c.start()
         threads = [threading.Thread(target=writer, args=(shared, server.url, w, random.Random(rng.random())))
                    for w in range(args.writers)]
-        threads.append(threading.Thread(target=resharder, args=(shared, server.url, random.Random(rng.random()))))
+        threads.append(threading.Thread(target=resharder,
+                                        args=(shared, server.url, random.Random(rng.random()), args.shards)))
         threads.append(threading.Thread(target=consumer_crasher,
                                         args=(shared, consumers, random.Random(rng.random()))))
         kill_thread = threading.Thread(target=killer, args=(shared, server, random.Random(rng.random()), stats))

@@ -136,6 +136,8 @@ class FaultEnv : public EnvWrapper {
     std::lock_guard<std::mutex> l(mu_);
     read_only_ = on;
   }
+  // After DropUnsyncedData(/*down=*/true): the machine is back.
+  void SetDown(bool on) { SetReadOnly(on); }
   // Calls of kind `op` that reached the fault check (whether or not they
   // were failed by FailNth) since construction.
   int CallCount(Op op) const {
@@ -147,9 +149,14 @@ class FaultEnv : public EnvWrapper {
 
   // Power loss: see the header comment. Returns the first error of the
   // underlying Env while rewriting files (tracking is cleared regardless).
-  absl::Status DropUnsyncedData() {
+  // With `down`, the machine stays down: every mutating call fails (as
+  // SetReadOnly does) until SetDown(false), so that threads of the crashed
+  // store still running (a background checkpoint) cannot write after the
+  // crash; the crash and the switch are one atomic step.
+  absl::Status DropUnsyncedData(bool down = false) {
     std::lock_guard<std::mutex> l(mu_);
     ++generation_;
+    if (down) read_only_ = true;
     absl::Status first;
     auto note = [&first](const absl::Status& s) {
       if (first.ok() && !s.ok()) first = s;

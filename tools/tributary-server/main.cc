@@ -43,6 +43,8 @@ Storage:
   --data-dir DIR           durable storage in DIR (created if missing; recovered on start)
   --no-sync                with --data-dir: acknowledge writes once they reach the OS,
                            without waiting for fdatasync (default: synced, group commit)
+  --max-open-files N       with --data-dir: segment files kept open at once, whatever
+                           the number of shards (default 400; docs/DURABILITY.md)
 
 Network:
   --host HOST              address to listen on (default 127.0.0.1)
@@ -125,7 +127,7 @@ enum Opt {
   kShardLimit, kRegion, kAccountId, kNoSync, kHelp, kAccountFromKey, kCredentials,
   kAccessKey, kSecretKey, kVersion, kHttp2MaxStreams, kTlsPort, kTlsCert, kTlsKey, kTlsSelfSigned,
   kTlsDir, kTestControl, kManualClock, kAllowUnauthenticated, kAppTransition, kAppRestartDelay,
-  kNoApplications, kRequireSignatures,
+  kNoApplications, kRequireSignatures, kMaxOpenFiles,
 };
 
 int UsageError(const std::string& message) {
@@ -214,6 +216,7 @@ int main(int argc, char** argv) {
       {"region", required_argument, nullptr, kRegion},
       {"account-id", required_argument, nullptr, kAccountId},
       {"no-sync", no_argument, nullptr, kNoSync},
+      {"max-open-files", required_argument, nullptr, kMaxOpenFiles},
       {"help", no_argument, nullptr, kHelp},
       {"account-from-access-key", no_argument, nullptr, kAccountFromKey},
       {"credentials", required_argument, nullptr, kCredentials},
@@ -285,6 +288,10 @@ int main(int argc, char** argv) {
         store_options.account_id = optarg;
         break;
       case kNoSync: no_sync = true; break;
+      case kMaxOpenFiles:
+        if (!ParseInt(optarg, 1, 1000000, &n)) return UsageError(fmt::format("--max-open-files: '{}' is not in 1..1000000", optarg));
+        store_options.max_open_files = static_cast<size_t>(n);
+        break;
       case kAccountFromKey: endpoint_options.account_from_access_key = true; break;
       case kRequireSignatures: endpoint_options.require_signatures = true; break;
       case kCredentials: {
@@ -391,8 +398,10 @@ int main(int argc, char** argv) {
   if (data_dir.has_value()) {
     tributary::RecoveryReport rec = (*store)->recovery();
     fmt::print(stderr,
-               "tributary-server: opened {}: {} segments, {} records, {} torn bytes truncated\n",
-               *data_dir, rec.segments, rec.records, rec.truncated_bytes);
+               "tributary-server: opened {}: {} segments, {} records, {} torn bytes truncated, {}\n",
+               *data_dir, rec.segments, rec.records, rec.truncated_bytes,
+               rec.from_recovery_point ? fmt::format("{} records replayed from the write-ahead log", rec.records_replayed)
+                                       : fmt::format("{} bytes of segments scanned", rec.bytes_scanned));
     for (const std::string& p : rec.problems) fmt::print(stderr, "tributary-server: recovery: {}\n", p);
   }
   // Applications (kinesisanalyticsv2) on the default account's store: in

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -22,9 +23,9 @@ uint64_t GetLE(const char* p, int n) {
   return v;
 }
 
-// "00000000000000000042.seg" -> 42.
-std::optional<uint64_t> ParseSegmentName(std::string_view n) {
-  if (n.size() != 24 || n.substr(20) != ".seg") return std::nullopt;
+// "00000000000000000042.seg" -> 42 (or .idx, .wal with `ext`).
+std::optional<uint64_t> ParseSegmentName(std::string_view n, std::string_view ext = ".seg") {
+  if (n.size() != 24 || n.substr(20) != ext) return std::nullopt;
   uint64_t v = 0;
   for (char c : n.substr(0, 20)) {
     if (c < '0' || c > '9') return std::nullopt;
@@ -90,6 +91,20 @@ struct ShardCursor {
   std::optional<int64_t> last_arrival_ms;
 };
 
+// What the scan found in one segment (for its index and the recovery point).
+struct SegmentInfo {
+  uint64_t first_counter = 0;
+  bool exists = true;
+  bool header_ok = false;
+  uint64_t file_size = 0;
+  uint64_t valid_end = 0;  // end of the last intact frame (header size if none)
+  uint64_t records = 0;
+  uint64_t data_bytes = 0;
+  bool damaged = false;    // a bad frame that is not a torn tail
+  // Every intact frame: offset -> (counter, arrival), in offset order.
+  std::vector<std::tuple<uint64_t, uint64_t, int64_t>> frames;
+};
+
 class Scanner {
  public:
   Scanner(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
@@ -123,6 +138,7 @@ class Scanner {
             "crash); Store::Open removes it");
       }
       if (s.in_catalog) live.erase(it);
+      current_incarnation_ = s.in_catalog ? std::optional<uint64_t>(s.incarnation) : std::nullopt;
       ScanStream("streams/" + n, &s);
       out_.streams.push_back(std::move(s));
     }
@@ -130,9 +146,14 @@ class Scanner {
       Add(Severity::kWarning, fmt::format("streams/{}.{}", name, inc),
           fmt::format("the catalog names stream '{}' but it has no directory (no shard files)", name));
     }
+    ScanRecoveryPoint();
+    ScanWal();
     std::sort(out_.streams.begin(), out_.streams.end(), [](const StreamScan& a, const StreamScan& b) {
       return std::tie(a.name, a.incarnation) < std::tie(b.name, b.incarnation);
     });
+    out_.indexes = indexes_checked_;
+    out_.wal_files = wal_files_;
+    out_.wal_frames = wal_frames_;
     return std::move(out_);
   }
 
@@ -185,6 +206,7 @@ class Scanner {
         return bad(fmt::format("stream '{}': unknown stream blob version", name));
       }
       live[std::string(name)] = GetLE(blob.data() + 1, 8);
+      live_incarnations_.insert(GetLE(blob.data() + 1, 8));
     }
     if (pos != end) return bad("trailing bytes");
     catalog_ok_ = true;
@@ -219,9 +241,12 @@ class Scanner {
       return;
     }
     std::vector<std::pair<uint64_t, std::string>> segs;
+    std::map<uint64_t, std::string> indexes;
     for (const std::string& n : *names) {
       if (std::optional<uint64_t> first = ParseSegmentName(n)) {
         segs.emplace_back(*first, n);
+      } else if (std::optional<uint64_t> ifirst = ParseSegmentName(n, ".idx")) {
+        indexes[*ifirst] = n;
       } else {
         Add(Severity::kWarning, rel + "/" + n, "not a segment file; ignored");
       }
@@ -230,6 +255,7 @@ class Scanner {
     if (segs.empty()) {
       Add(Severity::kWarning, rel, "shard directory holds no segment");
     }
+    std::vector<SegmentInfo> infos;
     ShardCursor cur;
     for (size_t i = 0; i < segs.size(); ++i) {
       if (cur.last_counter && segs[i].first <= *cur.last_counter) {
@@ -237,12 +263,273 @@ class Scanner {
             fmt::format("segment starts at counter {}, but the previous segment holds counter {}",
                         segs[i].first, *cur.last_counter));
       }
-      ScanSegment(rel + "/" + segs[i].second, segs[i].first, i + 1 == segs.size(), sh, &cur);
+      const bool is_last = i + 1 == segs.size();
+      SegmentInfo info;
+      info.first_counter = segs[i].first;
+      ScanSegment(rel + "/" + segs[i].second, segs[i].first, is_last, sh, &cur, &info);
+      if (auto it = indexes.find(segs[i].first); it != indexes.end()) {
+        CheckIndex(rel + "/" + it->second, sh->index, is_last, info);
+        indexes.erase(it);
+      }
+      info.frames.clear();
+      info.frames.shrink_to_fit();
+      infos.push_back(std::move(info));
+    }
+    for (const auto& [first, n] : indexes) {
+      Add(Severity::kWarning, rel + "/" + n, "index of a segment that is not there (removed); ignored");
+    }
+    if (current_incarnation_) shards_[{*current_incarnation_, sh->index}] = std::move(infos);
+  }
+
+  // A segment index file (docs/FORMAT.md "Segment indexes") against the
+  // segment it describes. Damage (a torn or garbled file) is a warning: the
+  // store detects it by its checksums and rebuilds the index from the
+  // segment. An index that passes its checksums but disagrees with the
+  // segment is an error.
+  void CheckIndex(const std::string& rel, uint32_t shard_index, bool is_last, const SegmentInfo& seg) {
+    indexes_checked_++;
+    const std::string path = dir_ + "/" + rel;
+    absl::StatusOr<uint64_t> size = env_->GetFileSize(path);
+    absl::StatusOr<std::unique_ptr<RandomAccessFile>> f =
+        size.ok() ? env_->NewRandomAccessFile(path) : absl::StatusOr<std::unique_ptr<RandomAccessFile>>(size.status());
+    if (!f.ok()) {
+      Add(Severity::kError, rel, std::string(f.status().message()));
+      return;
+    }
+    std::string buf(*size, '\0');
+    absl::StatusOr<std::string_view> got = (*f)->Read(0, buf.size(), buf.data());
+    if (!got.ok()) {
+      Add(Severity::kError, rel, std::string(got.status().message()));
+      return;
+    }
+    std::string_view d = *got;
+    auto damaged = [&](std::string_view why) {
+      Add(Severity::kWarning, rel,
+          fmt::format("damaged index ({}); the store rebuilds it from its segment", why));
+    };
+    if (d.size() < log::kIndexHeaderSize + 8) return damaged(fmt::format("{} bytes: torn", d.size()));
+    if (std::memcmp(d.data(), log::kIndexMagic, 8) != 0) return damaged("bad magic");
+    if (GetLE(d.data() + 56, 8) != XXH3_64bits(d.data(), 56)) return damaged("header checksum mismatch");
+    if (GetLE(d.data() + 8, 4) != log::kIndexFormatVersion) {
+      return damaged(fmt::format("unknown format version {}", GetLE(d.data() + 8, 4)));
+    }
+    const uint64_t count = GetLE(d.data() + 48, 4);
+    if (d.size() != log::kIndexHeaderSize + count * log::kIndexEntrySize + 8) {
+      return damaged(fmt::format("{} bytes for {} entries: torn", d.size(), count));
+    }
+    if (GetLE(d.data() + d.size() - 8, 8) != XXH3_64bits(d.data(), d.size() - 8)) return damaged("checksum mismatch");
+    const uint64_t shard = GetLE(d.data() + 12, 4), first = GetLE(d.data() + 16, 8);
+    const uint64_t covers = GetLE(d.data() + 24, 8), records = GetLE(d.data() + 32, 8);
+    const uint64_t data_bytes = GetLE(d.data() + 40, 8);
+    if (shard != shard_index || first != seg.first_counter) {
+      Add(Severity::kError, rel, fmt::format("index names shard {} segment {}", shard, first));
+      return;
+    }
+    if (!seg.header_ok || seg.damaged) return;  // the segment's own finding says it
+    if (covers != seg.valid_end) {
+      if (is_last && covers < seg.valid_end) {
+        Add(Severity::kWarning, rel,
+            fmt::format("index of an older state of the active segment ({} of its {} bytes); the "
+                        "store rebuilds it when needed",
+                        covers, seg.valid_end));
+      } else {
+        Add(Severity::kError, rel, fmt::format("index covers {} bytes, the segment has {}", covers, seg.valid_end));
+      }
+      return;
+    }
+    if (records != seg.records || data_bytes != seg.data_bytes) {
+      Add(Severity::kError, rel,
+          fmt::format("index says {} records ({} bytes), the segment has {} ({} bytes)", records, data_bytes,
+                      seg.records, seg.data_bytes));
+      return;
+    }
+    size_t fi = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+      const char* e = d.data() + log::kIndexHeaderSize + i * log::kIndexEntrySize;
+      const uint64_t counter = GetLE(e, 8), off = GetLE(e + 16, 8);
+      const int64_t arrival = static_cast<int64_t>(GetLE(e + 8, 8));
+      while (fi < seg.frames.size() && std::get<0>(seg.frames[fi]) < off) ++fi;
+      if (fi == seg.frames.size() || std::get<0>(seg.frames[fi]) != off || std::get<1>(seg.frames[fi]) != counter ||
+          std::get<2>(seg.frames[fi]) != arrival || (i == 0 && off != log::kSegmentHeaderSize)) {
+        Add(Severity::kError, rel,
+            fmt::format("entry {} (counter {}, offset {}) does not point at that record", i, counter, off));
+        return;
+      }
+    }
+  }
+
+  // RECOVERY (docs/FORMAT.md "Recovery point") against the segments.
+  void ScanRecoveryPoint() {
+    const std::string path = dir_ + "/RECOVERY";
+    if (!env_->FileExists(path)) return;  // a store from before recovery points
+    absl::StatusOr<uint64_t> size = env_->GetFileSize(path);
+    absl::StatusOr<std::unique_ptr<RandomAccessFile>> f =
+        size.ok() ? env_->NewRandomAccessFile(path) : absl::StatusOr<std::unique_ptr<RandomAccessFile>>(size.status());
+    if (!f.ok()) {
+      Add(Severity::kError, "RECOVERY", std::string(f.status().message()));
+      return;
+    }
+    std::string buf(*size, '\0');
+    absl::StatusOr<std::string_view> got = (*f)->Read(0, buf.size(), buf.data());
+    if (!got.ok()) {
+      Add(Severity::kError, "RECOVERY", std::string(got.status().message()));
+      return;
+    }
+    std::string_view d = *got;
+    auto damaged = [&](std::string_view why) {
+      Add(Severity::kWarning, "RECOVERY",
+          fmt::format("damaged recovery point ({}); Store::Open scans every segment instead", why));
+    };
+    if (d.size() < 8 + 4 + 4 + 8 + 4 + 8) return damaged("truncated");
+    if (GetLE(d.data() + d.size() - 8, 8) != XXH3_64bits(d.data(), d.size() - 8)) return damaged("checksum mismatch");
+    if (std::memcmp(d.data(), log::kRecoveryMagic, 8) != 0) return damaged("bad magic");
+    if (GetLE(d.data() + 8, 4) != log::kRecoveryFormatVersion) {
+      return damaged(fmt::format("unknown format version {}", GetLE(d.data() + 8, 4)));
+    }
+    wal_start_ = GetLE(d.data() + 16, 8);
+    const uint64_t logs = GetLE(d.data() + 24, 4);
+    size_t pos = 28;
+    const size_t end = d.size() - 8;
+    for (uint64_t l = 0; l < logs; ++l) {
+      if (end - pos < 16) return damaged("truncated log entry");
+      const uint64_t inc = GetLE(d.data() + pos, 8);
+      const uint32_t shard = static_cast<uint32_t>(GetLE(d.data() + pos + 8, 4));
+      const uint64_t nseg = GetLE(d.data() + pos + 12, 4);
+      pos += 16;
+      if ((end - pos) / 64 < nseg) return damaged("truncated segment entry");
+      auto it = shards_.find({inc, shard});
+      bool prefix_missing = true;  // retention removes the oldest segments first
+      for (uint64_t k = 0; k < nseg; ++k, pos += 64) {
+        const char* e = d.data() + pos;
+        const uint64_t first = GetLE(e, 8), seg_size = GetLE(e + 8, 8), records = GetLE(e + 16, 8);
+        const uint64_t corrupt_at = GetLE(e + 56, 8);
+        // A stream no longer in the catalog was deleted after this point.
+        if (!live_incarnations_.count(inc)) continue;
+        const std::string where = fmt::format("shard {} of incarnation {}, segment {:020d}.seg", shard, inc, first);
+        const SegmentInfo* si = nullptr;
+        if (it != shards_.end()) {
+          for (const SegmentInfo& x : it->second) {
+            if (x.first_counter == first) si = &x;
+          }
+        }
+        if (si == nullptr) {
+          if (prefix_missing && k + 1 < nseg) {
+            Add(Severity::kWarning, "RECOVERY",
+                fmt::format("{}: the file is gone (retention removed it after the recovery point)", where));
+          } else {
+            Add(Severity::kError, "RECOVERY",
+                fmt::format("{}: recorded as durable ({} bytes, {} records) but the file is missing", where,
+                            seg_size, records));
+          }
+          continue;
+        }
+        prefix_missing = false;
+        // Known damage, or damage the segment's own finding reports.
+        if (corrupt_at != log::kNoCorruption || !si->header_ok || si->damaged) continue;
+        if (seg_size > si->valid_end) {
+          Add(Severity::kError, "RECOVERY",
+              fmt::format("{}: recorded {} bytes as durable, the file has {} valid bytes", where, seg_size,
+                          si->valid_end));
+        }
+      }
+    }
+    if (pos != end) damaged("trailing bytes");
+  }
+
+  // The write-ahead log (docs/FORMAT.md "Write-ahead log").
+  void ScanWal() {
+    const std::string wal = dir_ + "/wal";
+    if (!env_->FileExists(wal)) return;
+    absl::StatusOr<std::vector<std::string>> names = env_->GetChildren(wal);
+    if (!names.ok()) {
+      Add(Severity::kError, "wal", std::string(names.status().message()));
+      return;
+    }
+    std::vector<std::pair<uint64_t, std::string>> files;
+    for (const std::string& n : *names) {
+      if (std::optional<uint64_t> num = ParseSegmentName(n, ".wal")) {
+        files.emplace_back(*num, n);
+      } else {
+        Add(Severity::kWarning, "wal/" + n, "not a WAL file; ignored");
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (size_t i = 0; i < files.size(); ++i) {
+      const std::string rel = "wal/" + files[i].second;
+      if (files[i].first < wal_start_) {
+        Add(Severity::kWarning, rel, "applied before the recovery point; Store::Open deletes it");
+        continue;
+      }
+      wal_files_++;
+      const std::string path = dir_ + "/" + rel;
+      absl::StatusOr<uint64_t> size = env_->GetFileSize(path);
+      absl::StatusOr<std::unique_ptr<RandomAccessFile>> f =
+          size.ok() ? env_->NewRandomAccessFile(path) : absl::StatusOr<std::unique_ptr<RandomAccessFile>>(size.status());
+      if (!f.ok()) {
+        Add(Severity::kError, rel, std::string(f.status().message()));
+        continue;
+      }
+      std::string buf(*size, '\0');
+      absl::StatusOr<std::string_view> got = (*f)->Read(0, buf.size(), buf.data());
+      if (!got.ok()) {
+        Add(Severity::kError, rel, std::string(got.status().message()));
+        continue;
+      }
+      std::string_view d = *got;
+      const bool last = i + 1 == files.size();
+      if (d.size() < log::kWalHeaderSize || std::memcmp(d.data(), log::kWalMagic, 8) != 0 ||
+          GetLE(d.data() + 24, 8) != XXH3_64bits(d.data(), 24) ||
+          GetLE(d.data() + 8, 4) != log::kWalFormatVersion || GetLE(d.data() + 16, 8) != files[i].first) {
+        if (d.size() <= log::kWalHeaderSize) {
+          Add(Severity::kWarning, rel, "WAL file with a torn header and no frames (a crash as it was created)");
+        } else {
+          Add(Severity::kError, rel, "bad WAL file header");
+        }
+        continue;
+      }
+      size_t off = log::kWalHeaderSize;
+      while (off < d.size()) {
+        std::string why;
+        bool torn = false;
+        const uint64_t left = d.size() - off;
+        uint64_t len = 0;
+        if (left < log::kWalFrameHeaderSize) {
+          why = "partial frame header";
+          torn = true;
+        } else {
+          len = GetLE(d.data() + off + 8, 4);
+          if (log::kWalFrameHeaderSize + len > left) {
+            why = "partial frame";
+            torn = true;
+          } else if (len < log::kWalAppendPrefixSize || len > log::kMaxWalPayload) {
+            why = fmt::format("impossible frame length {}", len);
+          } else if (XXH3_64bits(d.data() + off + 8, log::kWalFrameHeaderSize + len - 8) != GetLE(d.data() + off, 8)) {
+            why = "checksum mismatch";
+          } else if (static_cast<uint8_t>(d[off + 12]) != static_cast<uint8_t>(log::WalFrameType::kAppend)) {
+            why = fmt::format("unknown frame type {}", static_cast<uint8_t>(d[off + 12]));
+          }
+        }
+        if (why.empty()) {
+          wal_frames_++;
+          off += log::kWalFrameHeaderSize + len;
+          continue;
+        }
+        if (last && (torn || off + log::kWalFrameHeaderSize + len >= d.size())) {
+          Add(Severity::kWarning, rel,
+              fmt::format("torn tail at offset {} ({}): {} bytes never acknowledged as synced; "
+                          "Store::Open drops them",
+                          off, why, d.size() - off));
+        } else {
+          Add(Severity::kError, rel,
+              fmt::format("corrupt frame at offset {} ({}); the records in it cannot be replayed", off, why));
+        }
+        break;
+      }
     }
   }
 
   void ScanSegment(const std::string& rel, uint64_t first_counter, bool is_last, ShardScan* sh,
-                   ShardCursor* cur) {
+                   ShardCursor* cur, SegmentInfo* info) {
     const std::string path = dir_ + "/" + rel;
     sh->segments++;
     absl::StatusOr<uint64_t> size = env_->GetFileSize(path);
@@ -253,6 +540,7 @@ class Scanner {
       return;
     }
     sh->file_bytes += *size;
+    info->file_size = *size;
     Reader r(file->get(), *size);
 
     // Header.
@@ -280,6 +568,7 @@ class Scanner {
       }
     }
     if (!header_problem.empty()) {
+      info->damaged = !is_last;
       if (is_last) {
         Add(Severity::kWarning, rel,
             header_problem + " (a torn header of the active segment; Store::Open drops the segment)");
@@ -290,6 +579,8 @@ class Scanner {
     }
 
     // Frames.
+    info->header_ok = true;
+    info->valid_end = log::kSegmentHeaderSize;
     uint64_t off = log::kSegmentHeaderSize;
     while (off < *size) {
       std::string why;
@@ -348,6 +639,10 @@ class Scanner {
             }
             cur->last_counter = counter;
             cur->last_arrival_ms = arrival;
+            info->frames.emplace_back(off, counter, arrival);
+            info->records++;
+            info->data_bytes += body_len - log::kRecordBodyFixedSize;
+            info->valid_end = off + frame;
             if (!sh->first_counter) sh->first_counter = counter;
             sh->last_counter = counter;
             sh->records++;
@@ -367,6 +662,7 @@ class Scanner {
                         "Store::Open truncates them",
                         off, why, rest));
       } else {
+        info->damaged = true;
         Add(Severity::kError, rel,
             fmt::format("corrupt record at offset {} ({}); {} bytes from there on are unreadable{}",
                         off, why, rest, is_last ? "" : " (not the active segment)"));
@@ -379,6 +675,17 @@ class Scanner {
   const std::string dir_;
   bool catalog_ok_ = false;
   StoreScan out_;
+  // The stream being scanned, if the catalog names it.
+  std::optional<uint64_t> current_incarnation_;
+  std::set<uint64_t> live_incarnations_;
+  // What the scan found per (incarnation, shard), for the recovery point.
+  std::map<std::pair<uint64_t, uint32_t>, std::vector<SegmentInfo>> shards_;
+  uint64_t wal_start_ = 0;
+
+ public:
+  uint64_t indexes_checked_ = 0;
+  uint64_t wal_files_ = 0;
+  uint64_t wal_frames_ = 0;
 };
 
 }  // namespace

@@ -17,8 +17,14 @@
 //            tail of the last segment, a torn header of the last segment,
 //            directories of streams the catalog does not name, stray files.
 //
-// There is no persisted index in segment format 1 (the sparse index is
-// rebuilt in memory by the scan at open), so there is no index to check.
+// Beyond segments: each segment index file (<first counter>.idx) is checked
+// against its segment (every entry must point at the record it names), the
+// recovery point (RECOVERY) against the segments it records as durable, and
+// the write-ahead log files it does not cover frame by frame. A damaged index
+// or recovery point is a warning (the store detects it by its checksums and
+// rebuilds from the segments); one that passes its checksums but disagrees
+// with the segments is an error, as is a bad WAL frame that is not a torn
+// tail.
 #ifndef TRIBUTARY_TOOLS_TRIBUTARY_STORE_SCAN_H_
 #define TRIBUTARY_TOOLS_TRIBUTARY_STORE_SCAN_H_
 
@@ -60,6 +66,9 @@ struct StreamScan {
 struct StoreScan {
   std::vector<StreamScan> streams;  // by name, then incarnation
   std::vector<Finding> findings;
+  uint64_t indexes = 0;     // segment index files checked against their segments
+  uint64_t wal_files = 0;   // write-ahead log files checked (those not yet applied)
+  uint64_t wal_frames = 0;  // intact frames in them
   int Count(Severity s) const {
     int n = 0;
     for (const Finding& f : findings) n += f.severity == s;
