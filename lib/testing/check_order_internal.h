@@ -154,6 +154,9 @@ class Nemesis {
   Run& run_;
   Reader& reader_;
   std::mt19937_64 rng_;
+  // The first reshard tries UpdateShardCount (when allowed), so the report
+  // says whether the endpoint has it whatever the random choices.
+  bool update_shard_count_probed_ = false;
   std::thread thread_;
   Stats stats_;
   std::atomic<bool> done_{false};

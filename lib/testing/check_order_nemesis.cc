@@ -127,7 +127,12 @@ void Nemesis::Reshard(int index) {
       st = absl::FailedPreconditionError("no reshard possible within max_shards");
       break;
     }
-    e.kind = kinds[rng_() % kinds.size()];
+    if (o.update_shard_count && !update_shard_count_probed_) {
+      update_shard_count_probed_ = true;
+      e.kind = NemesisKind::kUpdateShardCount;
+    } else {
+      e.kind = kinds[rng_() % kinds.size()];
+    }
     switch (e.kind) {
       case NemesisKind::kSplitShard: {
         // A random point in the middle half of a random shard wide enough.

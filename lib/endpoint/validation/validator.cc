@@ -281,11 +281,11 @@ std::string Upper(std::string_view s) {
 constexpr std::array<int8_t, 256> MakeBase64Values() {
   std::array<int8_t, 256> t{};
   for (size_t i = 0; i < 256; ++i) t[i] = -1;
-  for (int i = 0; i < 26; ++i) {
-    t[static_cast<size_t>('A' + i)] = static_cast<int8_t>(i);
-    t[static_cast<size_t>('a' + i)] = static_cast<int8_t>(26 + i);
+  for (size_t i = 0; i < 26; ++i) {
+    t['A' + i] = static_cast<int8_t>(i);
+    t['a' + i] = static_cast<int8_t>(26 + i);
   }
-  for (int i = 0; i < 10; ++i) t[static_cast<size_t>('0' + i)] = static_cast<int8_t>(52 + i);
+  for (size_t i = 0; i < 10; ++i) t['0' + i] = static_cast<int8_t>(52 + i);
   t['+'] = 62;
   t['/'] = 63;
   return t;
