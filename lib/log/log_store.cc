@@ -31,13 +31,16 @@ bool ParseWalName(const std::string& n, uint64_t* number) {
   return true;
 }
 
-absl::StatusOr<std::string> ReadWhole(Env* env, const std::string& path) {
+// Fills *out rather than returning StatusOr<std::string>: GCC 12 at -O3 reports
+// the string moved out of a StatusOr as maybe-uninitialized (a false positive
+// that breaks the -Werror Release build).
+absl::Status ReadWhole(Env* env, const std::string& path, std::string* out) {
   TRIBUTARY_ASSIGN_OR_RETURN(uint64_t size, env->GetFileSize(path));
   TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<RandomAccessFile> f, env->NewRandomAccessFile(path));
-  std::string buf(size, '\0');
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view got, f->Read(0, size, buf.data()));
-  buf.resize(got.size());
-  return buf;
+  out->assign(size, '\0');
+  TRIBUTARY_ASSIGN_OR_RETURN(std::string_view got, f->Read(0, size, out->data()));
+  out->resize(got.size());
+  return absl::OkStatus();
 }
 
 // One WAL frame as found in a file.
@@ -142,7 +145,8 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(const Options& options,
   TRIBUTARY_RETURN_IF_ERROR(env->CreateDirs(s->WalDir()));
   const std::string rp_path = options.dir + "/" + kRecoveryFile;
   if (env->FileExists(rp_path)) {
-    TRIBUTARY_ASSIGN_OR_RETURN(std::string data, ReadWhole(env, rp_path));
+    std::string data;
+    TRIBUTARY_RETURN_IF_ERROR(ReadWhole(env, rp_path, &data));
     absl::StatusOr<RecoveryPoint> rp = DecodeRecoveryPoint(data);
     if (rp.ok()) {
       s->wal_start_ = rp->wal_start;
@@ -195,7 +199,8 @@ absl::Status LogStore::ReplayFile(uint64_t number, bool last, bool* damaged,
                                   std::set<std::pair<uint64_t, uint32_t>>* marked, RecoveryReport* report) {
   Env* env = options_.env;
   const std::string path = Wal::FileName(WalDir(), number);
-  TRIBUTARY_ASSIGN_OR_RETURN(std::string data, ReadWhole(env, path));
+  std::string data;
+  TRIBUTARY_RETURN_IF_ERROR(ReadWhole(env, path, &data));
   std::string_view b = data;
   report->wal_files++;
   report->wal_bytes += b.size();
