@@ -79,6 +79,9 @@ struct CredentialsProviderOptions {
   int metadata_attempts = 2;
   // Where AWS_CONTAINER_CREDENTIALS_RELATIVE_URI points (ECS's agent).
   std::string container_endpoint = "http://169.254.170.2";
+  // How long a credential_process may run (real time) before it is killed
+  // and the fetch fails; the Go SDK's default, one minute.
+  absl::Duration credential_process_timeout = absl::Minutes(1);
 };
 
 // Fixed credentials.
@@ -109,7 +112,9 @@ std::shared_ptr<CredentialsProvider> ProfileCredentialsProvider(
 // The profile's credential_process: a command run by /bin/sh whose standard
 // output is the JSON the AWS CLI documents (Version 1, AccessKeyId,
 // SecretAccessKey, optional SessionToken and Expiration). A non-zero exit,
-// malformed output or an expired set is an error naming the command.
+// malformed output or an expired set is an error naming the command, and
+// so is a command still running after options.credential_process_timeout or
+// writing more than 64 KiB: its process group is killed.
 std::shared_ptr<CredentialsProvider> ProcessCredentialsProvider(const CredentialsProviderOptions& options = {});
 // IAM Identity Center (SSO): the profile's sso_account_id and sso_role_name
 // with sso_session (a "[sso-session NAME]" section) or the legacy

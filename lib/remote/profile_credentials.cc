@@ -5,9 +5,18 @@
 #include <fmt/format.h>
 #include <openssl/sha.h>
 #include <simdjson.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -62,20 +71,95 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view w
 
 // ------------------------------------------------------------ credential_process
 
-absl::StatusOr<AwsCredentials> RunCredentialProcess(const std::string& command, Clock* clock) {
-  const std::string what = fmt::format("credential_process `{}`", command);
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return NotHere(what + ": cannot start it");
-  std::string out;
+// What a credential_process may write before it is cut off (the Java SDK's
+// processOutputLimit is 64,000 bytes; credentials are a few hundred).
+constexpr size_t kMaxProcessOutput = 64 * 1024;
+
+// Runs `command` with /bin/sh -c, as the SDKs do, in a process group of its
+// own, and collects its standard output (standard error stays the host's).
+// Bounded: past `timeout` (real time: it waits on a real process, not on
+// the injected clock) or kMaxProcessOutput bytes, the whole group (sh and
+// what it started) is killed and the fetch fails, so a script waiting on a
+// prompt cannot hang the caller forever.
+// Fills *out rather than returning StatusOr<std::string>, which GCC 12 at -O3
+// reports as maybe-uninitialized once moved out (see log/log_store.cc).
+absl::Status RunBounded(const std::string& command, absl::Duration timeout, const std::string& what,
+                        std::string* out) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return NotHere(fmt::format("{}: cannot make a pipe: {}", what, std::strerror(errno)));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::string sh = "sh", dash_c = "-c", cmd = command;
+  char* argv[] = {sh.data(), dash_c.data(), cmd.data(), nullptr};
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    return NotHere(fmt::format("{}: cannot start it: {}", what, std::strerror(rc)));
+  }
+  // Waits on the pipe (until end of file) and on the process (pidfd; where
+  // pidfd_open is refused, as under some seccomp profiles, the exit is
+  // awaited once the pipe is closed).
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  const absl::Time deadline = absl::Now() + timeout;
+  bool eof = false, exited = false, over_time = false, too_much = false;
+  int status = 0;
   char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  while (!(eof && (exited || pidfd < 0))) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      over_time = true;
+      break;
+    }
+    pollfd p[2] = {{eof ? -1 : fds[0], POLLIN, 0}, {exited ? -1 : pidfd, POLLIN, 0}};
+    const int n = ::poll(p, 2, static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(left) + 1, 60'000)));
+    if (n < 0 && errno != EINTR) break;
+    if (n <= 0) continue;
+    if (p[0].revents != 0) {
+      const ssize_t r = ::read(fds[0], buf, sizeof(buf));
+      if (r > 0) {
+        out->append(buf, static_cast<size_t>(r));
+        if (out->size() > kMaxProcessOutput) {
+          too_much = true;
+          break;
+        }
+      } else if (r == 0 || errno != EINTR) {
+        eof = true;
+      }
+    }
+    if (p[1].revents != 0 && ::waitpid(pid, &status, WNOHANG) == pid) exited = true;
+  }
+  ::close(fds[0]);
+  if (pidfd >= 0) ::close(pidfd);
+  if (over_time || too_much) ::kill(-pid, SIGKILL);
+  if (!exited) {
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (over_time) {
+    return NotHere(fmt::format("{}: did not finish within {}; killed", what, absl::FormatDuration(timeout)));
+  }
+  if (too_much) return NotHere(fmt::format("{}: wrote more than {} bytes; killed", what, kMaxProcessOutput));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return NotHere(fmt::format("{}: exited with {}", what,
                                WIFEXITED(status) ? fmt::format("status {}", WEXITSTATUS(status))
-                                                 : std::string("a signal or an error")));
+                                                 : fmt::format("signal {}", WTERMSIG(status))));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AwsCredentials> RunCredentialProcess(const std::string& command, Clock* clock, absl::Duration timeout) {
+  const std::string what = fmt::format("credential_process `{}`", command);
+  std::string out;
+  TRIBUTARY_RETURN_IF_ERROR(RunBounded(command, timeout, what, &out));
   simdjson::dom::parser parser;
   simdjson::dom::object o;
   if (parser.parse(out).get_object().get(o) != simdjson::SUCCESS) {
@@ -256,7 +340,7 @@ absl::StatusOr<AwsCredentials> ResolveProfile(const std::string& profile, const 
   }
   if (std::string command = Get(keys, "credential_process"); !command.empty()) {
     if (!(kinds & kProcess)) return NotHere(fmt::format("profile '{}': uses credential_process", profile));
-    return RunCredentialProcess(command, clock);
+    return RunCredentialProcess(command, clock, options.credential_process_timeout);
   }
   if (!(kinds & kStaticOrRole)) {
     return NotHere(fmt::format("profile '{}': no {}", profile, kinds == kProcess ? "credential_process" : "SSO settings"));

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -318,6 +319,51 @@ TEST_CASE("credentials: credential_process scripts", "[remote][credentials][proc
   CHECK_ERROR(fails, ErrorType::kAccessDenied);
   CHECK_THAT(std::string(fails.status().message()), Catch::Contains("status 3"));
   CHECK_THAT(std::string(fails.status().message()), Catch::Contains("fails.sh"));
+}
+
+// The process is real, so its time limit is real time: a script that would
+// sleep for 60 s must be killed after the 1 s limit, sleep and all.
+TEST_CASE("credentials: credential_process time and output limits", "[remote][credentials][process]") {
+  Fixture f;
+  const std::string dir = f.scratch.path;
+  Write(dir + "/hangs.sh", "#!/bin/sh\nsleep 60 &\necho $! > " + dir + "/sleeper.pid\nwait\n", true);
+  Write(dir + "/chatty.sh", "#!/bin/sh\nhead -c 200000 /dev/zero | tr '\\0' x\n", true);
+  Write(dir + "/slow.sh",
+        "#!/bin/sh\nsleep 0.1\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIDSLOW\", \"SecretAccessKey\": \"s\"}'\n",
+        true);
+  Write(dir + "/config-none", "[profile hangs]\ncredential_process = " + dir + "/hangs.sh\n" +
+                                  "[profile chatty]\ncredential_process = " + dir + "/chatty.sh\n" +
+                                  "[profile slow]\ncredential_process = " + dir + "/slow.sh\n");
+  auto with = [](const std::string& profile, absl::Duration timeout) {
+    CredentialsProviderOptions o;
+    o.profile = profile;
+    o.credential_process_timeout = timeout;
+    return ProcessCredentialsProvider(o)->GetCredentials();
+  };
+  auto hangs = with("hangs", absl::Seconds(1));
+  CHECK_ERROR(hangs, ErrorType::kAccessDenied);
+  CHECK_THAT(std::string(hangs.status().message()), Catch::Contains("did not finish within 1s; killed"));
+  // The whole process group was killed: the sleep the script started is
+  // gone (or a zombie waiting for init), not left running for a minute.
+  std::ifstream pid_file(dir + "/sleeper.pid");
+  int sleeper = 0;
+  REQUIRE(pid_file >> sleeper);
+  auto alive = [&] {
+    std::ifstream stat("/proc/" + std::to_string(sleeper) + "/stat");
+    std::string pid, comm, state;
+    return static_cast<bool>(stat >> pid >> comm >> state) && state != "Z";
+  };
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (alive() && absl::Now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(alive());
+
+  auto chatty = with("chatty", absl::Seconds(30));
+  CHECK_ERROR(chatty, ErrorType::kAccessDenied);
+  CHECK_THAT(std::string(chatty.status().message()), Catch::Contains("wrote more than 65536 bytes"));
+
+  // Within the limit, a slow process is waited for.
+  ASSIGN_OR_REQUIRE(AwsCredentials slow, with("slow", absl::Seconds(30)));
+  CHECK(slow.access_key_id == "AKIDSLOW");
 }
 
 TEST_CASE("credentials: SSO from the token cache of `aws sso login`", "[remote][credentials][sso]") {
