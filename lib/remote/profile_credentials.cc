@@ -73,7 +73,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view w
 
 // What a credential_process may write before it is cut off (the Java SDK's
 // processOutputLimit is 64,000 bytes; credentials are a few hundred).
-constexpr size_t kMaxProcessOutput = 64 * 1024;
+constexpr size_t kMaxProcessOutput = size_t{64} << 10;
 
 // Runs `command` with /bin/sh -c, as the SDKs do, in a process group of its
 // own, and collects its standard output (standard error stays the host's).
