@@ -4,6 +4,9 @@
 // environment; and the chains (tributary/remote.h).
 #include <fmt/format.h>
 #include <openssl/sha.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <simdjson.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -33,6 +36,7 @@
 #include "remote/sts.h"
 #include "tributary/remote.h"
 #include "tributary/status.h"
+#include "util/json_writer.h"
 #include "util/mutex.h"
 #include "util/status_macros.h"
 
@@ -201,10 +205,107 @@ bool HasSso(const ProfileKeys& keys) {
          !Get(keys, "sso_start_url").empty();
 }
 
+// The SDKs' SSO token provider refreshes a token this close to its expiry.
+constexpr absl::Duration kSsoRefreshWindow = absl::Minutes(5);
+
+// Refreshes the access token of an sso-session cache file (`text`, read
+// from `cache`) as the SDKs do: SSO-OIDC CreateToken with the refresh_token
+// grant, using the clientId, clientSecret and refreshToken `aws sso login`
+// stored, at AWS_ENDPOINT_URL_SSO_OIDC, else https://oidc.<region>.amazonaws.com.
+// The new accessToken, expiresAt and refreshToken are written back to the
+// file (a temporary file renamed over it; every other member kept), so the
+// AWS CLI and other SDKs on the host see the refreshed token too.
+absl::Status RefreshSsoToken(const std::string& what, const std::string& cache, const std::string& text,
+                             const std::string& region, Clock* clock, std::string* access_token) {
+  rapidjson::Document d;
+  if (d.Parse(text.data(), text.size()).HasParseError() || !d.IsObject()) {
+    return NotHere(fmt::format("{}: {} is not a JSON object", what, cache));
+  }
+  auto str = [&](const char* k) -> std::string {
+    auto it = d.FindMember(k);
+    return it != d.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
+                                                       : std::string();
+  };
+  const std::string client_id = str("clientId"), client_secret = str("clientSecret"), refresh = str("refreshToken");
+  if (client_id.empty() || client_secret.empty() || refresh.empty()) {
+    return NotHere(fmt::format("{}: {} holds no clientId, clientSecret and refreshToken to refresh it with", what, cache));
+  }
+  const absl::Time now = clock->Now();
+  if (std::string reg = str("registrationExpiresAt"); !reg.empty()) {
+    std::optional<absl::Time> t = remote::ParseRfc3339(reg);
+    if (t && *t <= now) return NotHere(fmt::format("{}: the client registration expired at {}", what, reg));
+  }
+  const std::string endpoint = remote::ServiceEndpointFromEnvironment("SSO_OIDC").value_or(
+      fmt::format("https://oidc.{}.amazonaws.com", region));
+  remote::HttpOptions h;
+  h.url = endpoint;
+  h.max_idle = 0;
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<remote::HttpClient> http, remote::HttpClient::Create(h));
+  std::string body;
+  {
+    util::JsonWriter w(&body);
+    w.StartObject();
+    w.Key("clientId");
+    w.String(client_id);
+    w.Key("clientSecret");
+    w.String(client_secret);
+    w.Key("grantType");
+    w.SafeString("refresh_token");
+    w.Key("refreshToken");
+    w.String(refresh);
+    w.EndObject();
+  }
+  const std::string base = http->path() == "/" ? "" : http->path();
+  absl::StatusOr<remote::HttpResponse> r =
+      http->Request("POST", base + "/token", {"Content-Type: application/json"}, body);
+  if (!r.ok()) return NotHere(fmt::format("{}: CreateToken at {}: {}", what, endpoint, std::string(r.status().message())));
+  if (r->status != 200) {
+    return NotHere(fmt::format("{}: CreateToken at {}: HTTP {}: {}", what, endpoint, r->status, r->body.substr(0, 200)));
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::object o;
+  std::string_view fresh, next_refresh;
+  int64_t expires_in = 0;
+  if (parser.parse(r->body).get_object().get(o) != simdjson::SUCCESS ||
+      o["accessToken"].get_string().get(fresh) != simdjson::SUCCESS ||
+      o["expiresIn"].get_int64().get(expires_in) != simdjson::SUCCESS || fresh.empty() || expires_in <= 0) {
+    return NotHere(fmt::format("{}: CreateToken at {} answered without accessToken and expiresIn", what, endpoint));
+  }
+  auto set = [&](const char* k, std::string_view v) {
+    rapidjson::Value value(v.data(), static_cast<rapidjson::SizeType>(v.size()), d.GetAllocator());
+    if (auto it = d.FindMember(k); it != d.MemberEnd()) {
+      it->value = std::move(value);
+    } else {
+      d.AddMember(rapidjson::Value(k, d.GetAllocator()), std::move(value), d.GetAllocator());
+    }
+  };
+  set("accessToken", fresh);
+  set("expiresAt", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now + absl::Seconds(expires_in), absl::UTCTimeZone()));
+  if (o["refreshToken"].get_string().get(next_refresh) == simdjson::SUCCESS && !next_refresh.empty()) {
+    set("refreshToken", next_refresh);
+  }
+  rapidjson::StringBuffer out;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(out);
+  d.Accept(writer);
+  const std::string tmp = fmt::format("{}.tributary-{}", cache, ::getpid());
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f.write(out.GetString(), static_cast<std::streamsize>(out.GetSize()));
+    if (!f.flush()) return NotHere(fmt::format("{}: cannot write {}", what, tmp));
+  }
+  if (std::rename(tmp.c_str(), cache.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return NotHere(fmt::format("{}: cannot replace {}: {}", what, cache, std::strerror(errno)));
+  }
+  *access_token = std::string(fresh);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<AwsCredentials> FetchSso(const std::string& profile, const ProfileKeys& keys, Clock* clock) {
   const std::string what = fmt::format("SSO of profile '{}'", profile);
   std::string start_url = Get(keys, "sso_start_url"), region = Get(keys, "sso_region"), cache_key = start_url;
-  if (std::string session = Get(keys, "sso_session"); !session.empty()) {
+  const std::string session = Get(keys, "sso_session");
+  if (!session.empty()) {
     TRIBUTARY_ASSIGN_OR_RETURN(remote::IniSection s,
                                remote::ReadIniSection(remote::ConfigFilePath(), "sso-session " + session));
     if (!s.has_value()) return NotHere(fmt::format("{}: no [sso-session {}] in {}", what, session, remote::ConfigFilePath()));
@@ -228,8 +329,23 @@ absl::StatusOr<AwsCredentials> FetchSso(const std::string& profile, const Profil
     return NotHere(fmt::format("{}: {} has no accessToken/expiresAt", what, cache));
   }
   std::optional<absl::Time> token_expires = remote::ParseRfc3339(expires);
-  if (!token_expires || *token_expires <= clock->Now()) {
-    return NotHere(fmt::format("{}: the SSO token in {} expired at {} (run `aws sso login`)", what, cache, expires));
+  std::string access_token(token);
+  bool valid = token_expires && *token_expires > clock->Now();
+  // sso-session tokens are refreshed near their expiry (the legacy
+  // sso_start_url profiles have no refresh token); a failed refresh falls
+  // back on the cached token while it is still valid, as in the SDKs.
+  std::string refresh_failure;
+  if (!session.empty() && (!token_expires || *token_expires - clock->Now() <= kSsoRefreshWindow)) {
+    absl::Status refreshed = RefreshSsoToken(what, cache, *text, region, clock, &access_token);
+    if (refreshed.ok()) {
+      valid = true;
+    } else {
+      refresh_failure = fmt::format("; refreshing it failed: {}", std::string(refreshed.message()));
+    }
+  }
+  if (!valid) {
+    return NotHere(fmt::format("{}: the SSO token in {} expired at {}{} (run `aws sso login`)", what, cache, expires,
+                               refresh_failure));
   }
   std::string endpoint = remote::ServiceEndpointFromEnvironment("SSO").value_or(
       fmt::format("https://portal.sso.{}.amazonaws.com", region));
@@ -240,7 +356,7 @@ absl::StatusOr<AwsCredentials> FetchSso(const std::string& profile, const Profil
   std::string base = http->path() == "/" ? "" : http->path();
   absl::StatusOr<remote::HttpResponse> r =
       http->Request("GET", fmt::format("{}/federation/credentials?account_id={}&role_name={}", base, account, role),
-                    {"x-amz-sso_bearer_token: " + std::string(token)}, "");
+                    {"x-amz-sso_bearer_token: " + access_token}, "");
   if (!r.ok()) return NotHere(fmt::format("{}: GetRoleCredentials at {}: {}", what, endpoint, std::string(r.status().message())));
   if (r->status != 200) {
     return NotHere(fmt::format("{}: GetRoleCredentials at {}: HTTP {}: {}", what, endpoint, r->status,

@@ -11,12 +11,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <simdjson.h>
 
+#include "remote/credential_cache.h"
 #include "remote/http_client.h"
 #include "testing/remote_server.h"
 #include "testing/scoped_env.h"
@@ -403,6 +406,85 @@ TEST_CASE("credentials: SSO from the token cache of `aws sso login`", "[remote][
   auto expired = SsoCredentialsProvider(o)->GetCredentials();
   CHECK_THAT(std::string(expired.status().message()), Catch::Contains("expired"));
   CHECK(peer.Count("sso") == 1);
+}
+
+// The SDKs' SSO token provider: an sso-session token within five minutes of
+// its expiry (or past it) is refreshed with SSO-OIDC CreateToken and the
+// cache file rewritten; a failed refresh falls back on a still-valid token.
+TEST_CASE("credentials: SSO tokens near expiry are refreshed with SSO-OIDC CreateToken", "[remote][credentials][sso]") {
+  Fixture f;
+  MetadataPeer peer;
+  f.env.Set("AWS_ENDPOINT_URL_SSO", peer.child.url());
+  f.env.Set("AWS_ENDPOINT_URL_SSO_OIDC", peer.child.url());
+  Write(f.scratch.path + "/config-none",
+        "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Reader\n"
+        "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n");
+  const std::string file = f.scratch.path + "/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
+  auto at = [](absl::Duration d) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now() + d, absl::UTCTimeZone());
+  };
+  auto cache_with = [&](absl::Duration expires_in, const std::string& registration_expires) {
+    Write(file, "{\"startUrl\": \"https://corp.awsapps.com/start\", \"region\": \"eu-west-1\", "
+                "\"accessToken\": \"sso-access-token\", \"expiresAt\": \"" + at(expires_in) + "\", "
+                "\"clientId\": \"client-1\", \"clientSecret\": \"client-secret-1\", "
+                "\"registrationExpiresAt\": \"" + registration_expires + "\", \"refreshToken\": \"refresh-1\"}");
+  };
+  auto cached = [&](const char* member) {
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    simdjson::dom::parser p;
+    std::string_view v;
+    if (p.parse(text)[member].get_string().get(v) != simdjson::SUCCESS) return std::string("(missing)");
+    return std::string(v);
+  };
+  CredentialsProviderOptions o;
+  o.profile = "dev";
+
+  SECTION("two minutes before expiry: refreshed, and the cache file rewritten for every SDK on the host") {
+    cache_with(absl::Minutes(2), at(absl::Hours(24 * 30)));
+    ASSIGN_OR_REQUIRE(AwsCredentials c, SsoCredentialsProvider(o)->GetCredentials());
+    CHECK(c.access_key_id.rfind("ASIASSO", 0) == 0);
+    CHECK(peer.Count("oidc") == 1);
+    CHECK(cached("accessToken") == "sso-access-token-2");
+    CHECK(cached("refreshToken") == "refresh-2");
+    CHECK(cached("clientId") == "client-1");      // kept
+    CHECK(cached("startUrl") == "https://corp.awsapps.com/start");
+    std::optional<absl::Time> expires = remote::ParseRfc3339(cached("expiresAt"));
+    REQUIRE(expires.has_value());
+    CHECK(*expires > absl::Now() + absl::Hours(7));  // expiresIn 28800 s
+  }
+  SECTION("already expired: refreshed all the same") {
+    cache_with(-absl::Minutes(10), at(absl::Hours(24 * 30)));
+    ASSIGN_OR_REQUIRE(AwsCredentials c, SsoCredentialsProvider(o)->GetCredentials());
+    CHECK(c.access_key_id.rfind("ASIASSO", 0) == 0);
+    CHECK(cached("accessToken") == "sso-access-token-2");
+  }
+  SECTION("an hour before expiry: used as it is, nothing refreshed") {
+    cache_with(absl::Hours(1), at(absl::Hours(24 * 30)));
+    REQUIRE_OK(SsoCredentialsProvider(o)->GetCredentials());
+    CHECK(peer.Count("oidc") == 0);
+    CHECK(cached("accessToken") == "sso-access-token");
+  }
+  SECTION("the refresh is refused: a still-valid token is used, an expired one says to log in") {
+    peer.Control(R"({"oidc": {"client_id": "client-1", "client_secret": "client-secret-1",
+                      "refresh_token": "refresh-1", "access_token": "x", "next_refresh_token": "y",
+                      "expires_in": 60, "fail": true}})");
+    cache_with(absl::Minutes(2), at(absl::Hours(24 * 30)));
+    REQUIRE_OK(SsoCredentialsProvider(o)->GetCredentials());
+    CHECK(peer.Count("oidc") == 1);
+    CHECK(cached("accessToken") == "sso-access-token");  // untouched
+    cache_with(-absl::Minutes(1), at(absl::Hours(24 * 30)));
+    auto expired = SsoCredentialsProvider(o)->GetCredentials();
+    CHECK_ERROR(expired, ErrorType::kAccessDenied);
+    CHECK_THAT(std::string(expired.status().message()), Catch::Contains("invalid_grant"));
+    CHECK_THAT(std::string(expired.status().message()), Catch::Contains("aws sso login"));
+  }
+  SECTION("the client registration expired: no refresh is tried") {
+    cache_with(-absl::Minutes(1), at(-absl::Hours(1)));
+    auto expired = SsoCredentialsProvider(o)->GetCredentials();
+    CHECK_THAT(std::string(expired.status().message()), Catch::Contains("client registration expired"));
+    CHECK(peer.Count("oidc") == 0);
+  }
 }
 
 // Many threads ask one provider while its credentials near expiry: every

@@ -11,7 +11,11 @@ server one could install):
     GET /container/credentials, checking the Authorization header when a
     token is configured;
   * SSO's GetRoleCredentials: GET /federation/credentials?account_id=&role_name=
-    with the x-amz-sso_bearer_token header.
+    with the x-amz-sso_bearer_token header;
+  * SSO-OIDC's CreateToken with the refresh_token grant: POST /token (JSON
+    clientId, clientSecret, grantType, refreshToken, checked against
+    state["oidc"]); it answers a new access token (which becomes the only
+    one GetRoleCredentials accepts), expiresIn and a new refresh token.
 
 Every set of credentials it hands out is new (AccessKeyId <PREFIX><n>) and
 expires `lifetime` seconds after it was issued. Tests steer it through
@@ -41,6 +45,10 @@ state = {
     "lifetime": 3600,
     "container_token": "",
     "sso_token": "sso-access-token",
+    # What CreateToken expects and answers; "fail": answer 400 invalid_grant.
+    "oidc": {"client_id": "client-1", "client_secret": "client-secret-1", "refresh_token": "refresh-1",
+             "access_token": "sso-access-token-2", "next_refresh_token": "refresh-2", "expires_in": 28800,
+             "fail": False},
     "fail_credentials": False,
     # The server's "now" in Unix seconds (a test's ManualClock); None: real time.
     "now": None,
@@ -119,6 +127,20 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/control":
             state.update(json.loads(data or b"{}"))
             return self.reply(200, "{}", "application/json")
+        if self.path == "/token":
+            count("oidc")
+            req = json.loads(data or b"{}")
+            o = state["oidc"]
+            if (o["fail"] or req.get("grantType") != "refresh_token" or req.get("clientId") != o["client_id"]
+                    or req.get("clientSecret") != o["client_secret"]
+                    or req.get("refreshToken") != o["refresh_token"]):
+                return self.reply(400, json.dumps({"error": "invalid_grant",
+                                                   "error_description": "Invalid refresh token provided"}),
+                                  "application/json")
+            state["sso_token"] = o["access_token"]
+            return self.reply(200, json.dumps({"accessToken": o["access_token"], "tokenType": "Bearer",
+                                               "expiresIn": o["expires_in"],
+                                               "refreshToken": o["next_refresh_token"]}), "application/json")
         self.reply(404, "not found")
 
     def do_GET(self):
