@@ -121,8 +121,11 @@ std::shared_ptr<CredentialsProvider> ProcessCredentialsProvider(const Credential
 // sso_start_url / sso_region; the access token `aws sso login` cached in
 // ~/.aws/sso/cache/<sha1>.json is exchanged for role credentials
 // (GetRoleCredentials at AWS_ENDPOINT_URL_SSO, else
-// https://portal.sso.<sso_region>.amazonaws.com). An expired token says to
-// run `aws sso login`; this provider never refreshes the token itself.
+// https://portal.sso.<sso_region>.amazonaws.com). An sso-session token
+// within 5 minutes of its expiry is refreshed with SSO-OIDC CreateToken
+// (AWS_ENDPOINT_URL_SSO_OIDC, else https://oidc.<sso_region>.amazonaws.com)
+// and written back to the cache, as the SDKs do; an expired token that
+// cannot be refreshed says why and to run `aws sso login`.
 std::shared_ptr<CredentialsProvider> SsoCredentialsProvider(const CredentialsProviderOptions& options = {});
 // ECS task roles and EKS Pod Identity: GET
 // options.container_endpoint + AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, or
