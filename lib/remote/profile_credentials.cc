@@ -221,10 +221,11 @@ absl::Status RefreshSsoToken(const std::string& what, const std::string& cache, 
   if (d.Parse(text.data(), text.size()).HasParseError() || !d.IsObject()) {
     return NotHere(fmt::format("{}: {} is not a JSON object", what, cache));
   }
+  // HasMember and operator[], not FindMember: comparing RapidJSON 1.1's
+  // member iterators is ambiguous in C++20 (clang's -Wambiguous-reversed-operator).
   auto str = [&](const char* k) -> std::string {
-    auto it = d.FindMember(k);
-    return it != d.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
-                                                       : std::string();
+    if (!d.HasMember(k) || !d[k].IsString()) return std::string();
+    return std::string(d[k].GetString(), d[k].GetStringLength());
   };
   const std::string client_id = str("clientId"), client_secret = str("clientSecret"), refresh = str("refreshToken");
   if (client_id.empty() || client_secret.empty() || refresh.empty()) {
@@ -273,8 +274,8 @@ absl::Status RefreshSsoToken(const std::string& what, const std::string& cache, 
   }
   auto set = [&](const char* k, std::string_view v) {
     rapidjson::Value value(v.data(), static_cast<rapidjson::SizeType>(v.size()), d.GetAllocator());
-    if (auto it = d.FindMember(k); it != d.MemberEnd()) {
-      it->value = std::move(value);
+    if (d.HasMember(k)) {
+      d[k] = std::move(value);
     } else {
       d.AddMember(rapidjson::Value(k, d.GetAllocator()), std::move(value), d.GetAllocator());
     }
