@@ -288,11 +288,15 @@ absl::Status RefreshSsoToken(const std::string& what, const std::string& cache, 
   rapidjson::StringBuffer out;
   rapidjson::Writer<rapidjson::StringBuffer> writer(out);
   d.Accept(writer);
+  // Mode 0600, as the AWS CLI writes the cache: it holds the client secret
+  // and the refresh token.
   const std::string tmp = fmt::format("{}.tributary-{}", cache, ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f.write(out.GetString(), static_cast<std::streamsize>(out.GetSize()));
-    if (!f.flush()) return NotHere(fmt::format("{}: cannot write {}", what, tmp));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return NotHere(fmt::format("{}: cannot write {}: {}", what, tmp, std::strerror(errno)));
+  const bool written = ::write(fd, out.GetString(), out.GetSize()) == static_cast<ssize_t>(out.GetSize());
+  if (::close(fd) != 0 || !written) {
+    std::remove(tmp.c_str());
+    return NotHere(fmt::format("{}: cannot write {}", what, tmp));
   }
   if (std::rename(tmp.c_str(), cache.c_str()) != 0) {
     std::remove(tmp.c_str());

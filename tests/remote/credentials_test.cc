@@ -449,6 +449,9 @@ TEST_CASE("credentials: SSO tokens near expiry are refreshed with SSO-OIDC Creat
     CHECK(cached("refreshToken") == "refresh-2");
     CHECK(cached("clientId") == "client-1");      // kept
     CHECK(cached("startUrl") == "https://corp.awsapps.com/start");
+    struct stat st {};
+    REQUIRE(::stat(file.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);  // it holds the client secret and refresh token
     std::optional<absl::Time> expires = remote::ParseRfc3339(cached("expiresAt"));
     REQUIRE(expires.has_value());
     CHECK(*expires > absl::Now() + absl::Hours(7));  // expiresIn 28800 s
