@@ -25,7 +25,9 @@
 // sync_at_end:0 bytes/s; PutBatch/sync:1/threads:16 records/s >= 10x
 // PutSyncEach/threads:1. All writers write to one shard, so group commit has
 // something to share. Every run starts from an empty store, and the
-// scratch directory is removed at the end. Release builds only:
+// scratch directory is removed at the end. TRIBUTARY_BENCH_MIN_TIME=S
+// replaces the timed benchmarks' minimum times (2 s; 1 s for BM_Fdatasync).
+// Release builds only:
 //   cmake -S . -B build/clibench -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIBUTARY_BUILD_TESTS=OFF
 //   cmake --build build/clibench --target durable_append_bench
 //   build/clibench/bench/durable_append_bench --benchmark_out=durable.json
@@ -222,6 +224,14 @@ void BM_Durable_PutSyncEach(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kRecordBytes));
 }
 
+// The minimum time of the timed benchmarks: 2 s (1 s for BM_Fdatasync) for
+// stable figures, or TRIBUTARY_BENCH_MIN_TIME seconds if set (scripts/test's
+// smoke run sets it: it checks that each benchmark runs, not its figures).
+double MinTimeOr(double seconds) {
+  const char* v = std::getenv("TRIBUTARY_BENCH_MIN_TIME");
+  return v != nullptr ? std::atof(v) : seconds;
+}
+
 void RegisterAll() {
   for (int sync_at_end : {0, 1}) {
     benchmark::RegisterBenchmark(
@@ -232,7 +242,7 @@ void RegisterAll() {
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond);
   }
-  benchmark::RegisterBenchmark("BM_Fdatasync", BM_Fdatasync)->MinTime(1.0)->UseRealTime()->Unit(
+  benchmark::RegisterBenchmark("BM_Fdatasync", BM_Fdatasync)->MinTime(MinTimeOr(1.0))->UseRealTime()->Unit(
       benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("BM_Durable_PutBatch/env:mem/sync:0", [](benchmark::State& s) {
     BM_Durable_PutBatch(s, Backend::kMem, Sync::kNo);
@@ -245,7 +255,7 @@ void RegisterAll() {
   for (int threads : {1, 4, 16}) {
     benchmark::RegisterBenchmark("BM_Durable_PutBatch/sync:1", [](benchmark::State& s) {
       BM_Durable_PutBatch(s, Backend::kPosix, Sync::kYes);
-    })->Threads(threads)->MinTime(2.0)->UseRealTime()->Unit(benchmark::kMillisecond);
+    })->Threads(threads)->MinTime(MinTimeOr(2.0))->UseRealTime()->Unit(benchmark::kMillisecond);
   }
   for (int sync : {0, 1}) {
     for (int shards : {1, 16, 64, 256}) {
@@ -256,7 +266,7 @@ void RegisterAll() {
             BM_Durable_PutBatchShards(s, shards, sync != 0 ? Sync::kYes : Sync::kNo);
           })
           ->Threads(4)
-          ->MinTime(2.0)
+          ->MinTime(MinTimeOr(2.0))
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
     }
@@ -264,7 +274,7 @@ void RegisterAll() {
   for (int threads : {1, 4, 16}) {
     benchmark::RegisterBenchmark("BM_Durable_PutSyncEach", BM_Durable_PutSyncEach)
         ->Threads(threads)
-        ->MinTime(2.0)
+        ->MinTime(MinTimeOr(2.0))
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }
