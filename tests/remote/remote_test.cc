@@ -202,9 +202,12 @@ TEST_CASE("backoff caps grow exponentially up to the maximum and jitter stays be
 
 // --throughput-limits: 1 MiB/s of writes per shard, with one second of burst.
 // Two records of ~1000 KiB back to back: the second is throttled until about
-// a second of tokens came back.
+// a second of tokens came back. The server runs on a manual clock that never
+// moves, so its bucket never refills: however slowly the test runs (TSan made
+// it take 1.5 s once, and the section's write went through), every write after
+// the first is throttled.
 TEST_CASE("a throttled call is retried with backoff and gives up after max_attempts", "[remote][retry]") {
-  auto server = StartTributaryServer({"--throughput-limits"});
+  auto server = StartTributaryServer({"--throughput-limits", "--manual-clock"});
   ManualClock clock;  // backoff waits advance it instead of sleeping
   RemoteOptions o = LocalPeerOptions(server->url());
   o.clock = &clock;
