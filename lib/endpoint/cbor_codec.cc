@@ -11,6 +11,16 @@
 #include "absl/strings/escaping.h"
 
 namespace tributary::endpoint {
+
+bool CborIsBool(const cbor_item_t* item) {
+  return cbor_isa_float_ctrl(item) && cbor_float_ctrl_is_ctrl(item) && cbor_is_bool(item);
+}
+
+bool CborIsNullOrUndefined(const cbor_item_t* item) {
+  return cbor_isa_float_ctrl(item) && cbor_float_ctrl_is_ctrl(item) &&
+         (cbor_is_null(item) || cbor_is_undef(item));
+}
+
 namespace {
 
 std::string_view TypeName(const cbor_item_t* item) {
@@ -23,8 +33,8 @@ std::string_view TypeName(const cbor_item_t* item) {
     case CBOR_TYPE_MAP: return "a map";
     case CBOR_TYPE_TAG: return "a tagged item";
     case CBOR_TYPE_FLOAT_CTRL:
-      if (cbor_is_bool(item)) return "a boolean";
-      if (cbor_is_null(item) || cbor_is_undef(item)) return "null";
+      if (CborIsBool(item)) return "a boolean";
+      if (CborIsNullOrUndefined(item)) return "null";
       if (cbor_is_float(item)) return "a float";
       return "a simple value";
   }
@@ -152,7 +162,7 @@ cbor_item_t* CborObject::Find(std::string_view key, uint64_t* tag) const {
     cbor_item_t* k = Untag(pairs[i].key, nullptr);
     if (!cbor_isa_string(k) || Bytes(k, true, scratch_) != key) continue;
     cbor_item_t* v = Untag(pairs[i].value, tag);
-    if (cbor_is_null(v) || cbor_is_undef(v)) return nullptr;
+    if (CborIsNullOrUndefined(v)) return nullptr;
     return v;
   }
   return nullptr;
@@ -205,7 +215,7 @@ absl::Status CborObject::Get(std::string_view key, std::optional<bool>& out) con
   out.reset();
   cbor_item_t* v = Find(key);
   if (v == nullptr) return absl::OkStatus();
-  if (cbor_is_bool(v)) {
+  if (CborIsBool(v)) {
     out = cbor_get_bool(v);
     return absl::OkStatus();
   }

@@ -26,6 +26,14 @@ struct cbor_item_t;  // libcbor
 
 namespace tributary::endpoint {
 
+// libcbor's cbor_is_bool, cbor_is_null and cbor_is_undef assert (abort, in
+// Debian's build) when given a float: they read the simple value of any
+// major-type-7 item. A request body holding a float where a Boolean or a
+// null may be must be an error answer, not a crash, so every test of a
+// request item goes through these, which check the width first.
+bool CborIsBool(const cbor_item_t* item);
+bool CborIsNullOrUndefined(const cbor_item_t* item);
+
 // A view of one CBOR map of the request (see codec.h for the interface).
 class CborObject {
  public:

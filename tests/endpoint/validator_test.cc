@@ -7,7 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "endpoint/actions.h"
 #include "endpoint/cbor_codec.h"
@@ -326,6 +328,45 @@ TEST_CASE("CBOR requests get the same answers", "[endpoint][validation]") {
     w.Timestamp(absl::FromUnixSeconds(1700000000));
   });
   CHECK(o.type == ErrorType::kNone);
+}
+
+// libcbor's cbor_is_bool and cbor_is_null abort (an assert in Debian's
+// build) when the item is a float; the endpoint fuzzer found requests that
+// took the server down that way: a float64 as the whole body (the error
+// message names its type), a float where the validator looks for a null.
+// Each is answered, as AWS would answer it.
+TEST_CASE("CBOR floats where a map, a Boolean or a null may be are answered, not crashes",
+          "[endpoint][validation]") {
+  auto answer = [](std::string_view action, std::string_view body) -> Outcome {
+    Scratch scratch;
+    absl::StatusOr<CborDocument> doc = CborDocument::Parse(body, &scratch);
+    if (!doc.ok()) return {GetErrorType(doc.status()), std::string(doc.status().message())};
+    const RequestValidator& v = RequestValidator::Kinesis();
+    absl::Status st = v.Validate(*v.Find(action), doc->root());
+    if (st.ok() && action == "DeleteStream") {
+      std::optional<bool> enforce;
+      REQUIRE(doc->root().Get("EnforceConsumerDeletion", enforce).ok());
+      CHECK(enforce == std::optional<bool>(true));
+    }
+    return Outcome{GetErrorType(st), std::string(st.message())};
+  };
+  using namespace std::string_view_literals;
+  // The fuzzer's input: a float64 0.0 for a body.
+  Outcome o = answer("ListStreams", "\xfb\0\0\0\0\0\0\0\0"sv);
+  CHECK(o.type == ErrorType::kSerialization);
+  CHECK(o.message == "The request body must be a CBOR map, got a float");
+  // {"StreamName": half-precision 1.0}
+  o = answer("DescribeStreamSummary", "\xa1\x6aStreamName\xf9\x3c\x00"sv);
+  CHECK(o.type == ErrorType::kSerialization);
+  CHECK(o.message == "class com.amazon.coral.value.json.numbers.TruncatingBigNumber can not be converted to an String");
+  // {"StreamName": "s", "EnforceConsumerDeletion": float64 1.5}: a number
+  // with a fraction is a Boolean to AWS (non-zero is true).
+  o = answer("DeleteStream", "\xa2\x6aStreamName\x61s\x77" "EnforceConsumerDeletion\xfb\x3f\xf8\0\0\0\0\0\0"sv);
+  CHECK(o.type == ErrorType::kNone);
+  // {"StreamName": "s", "Limit": float32 2.0, "ExclusiveStartShardId": float16 0.0}
+  o = answer("DescribeStream",
+             "\xa3\x6aStreamName\x61s\x65Limit\xfa\x40\0\0\0\x75" "ExclusiveStartShardId\xf9\0\0"sv);
+  CHECK(o.type == ErrorType::kSerialization);
 }
 
 // The Managed Service for Apache Flink API (kinesisanalyticsv2), for the

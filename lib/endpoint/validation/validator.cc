@@ -149,8 +149,8 @@ struct CborAdapter {
       case CBOR_TYPE_MAP: return Kind::kObject;
       case CBOR_TYPE_TAG: return Kind::kOther;  // not after Untag
       case CBOR_TYPE_FLOAT_CTRL:
-        if (cbor_is_bool(i)) return Kind::kBool;
-        if (cbor_is_null(i) || cbor_is_undef(i)) return Kind::kNull;
+        if (CborIsBool(i)) return Kind::kBool;
+        if (CborIsNullOrUndefined(i)) return Kind::kNull;
         if (cbor_is_float(i)) return Kind::kDouble;
         return Kind::kOther;
     }
@@ -180,7 +180,7 @@ struct CborAdapter {
         continue;
       }
       Value v = Make(pairs[i].value);
-      if (cbor_is_null(v.item) || cbor_is_undef(v.item)) return false;
+      if (CborIsNullOrUndefined(v.item)) return false;
       *out = v;
       return true;
     }
