@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,22 @@ inline constexpr int64_t kMaxBytesPerStream = int64_t{256} << 20;
 // retention does, and the numbers show the append path rather than
 // first-touch page faults.
 inline constexpr size_t kBenchPoolBytes = size_t{640} << 20;
+
+// The benchmarks' environment knobs (bench/README.md): a number, or a
+// comma-separated list of numbers, each with its default when unset.
+inline double EnvNumber(const char* name, double dflt) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::atof(v) : dflt;
+}
+inline std::vector<double> EnvNumbers(const char* name, const char* dflt) {
+  const char* v = std::getenv(name);
+  std::stringstream ss(v != nullptr ? v : dflt);
+  std::vector<double> out;
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (!item.empty()) out.push_back(std::atof(item.c_str()));
+  }
+  return out;
+}
 
 // "user-1000" .. "user-5095": typical short partition keys, one MD5 block each.
 inline const std::vector<std::string>& Keys() {

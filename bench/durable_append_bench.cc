@@ -227,10 +227,7 @@ void BM_Durable_PutSyncEach(benchmark::State& state) {
 // The minimum time of the timed benchmarks: 2 s (1 s for BM_Fdatasync) for
 // stable figures, or TRIBUTARY_BENCH_MIN_TIME seconds if set (scripts/test's
 // smoke run sets it: it checks that each benchmark runs, not its figures).
-double MinTimeOr(double seconds) {
-  const char* v = std::getenv("TRIBUTARY_BENCH_MIN_TIME");
-  return v != nullptr ? std::atof(v) : seconds;
-}
+double MinTimeOr(double seconds) { return EnvNumber("TRIBUTARY_BENCH_MIN_TIME", seconds); }
 
 void RegisterAll() {
   for (int sync_at_end : {0, 1}) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "tributary/tributary.h"
 
 namespace {
@@ -32,8 +33,7 @@ long RssKiB() {
 }
 
 void BM_Durable_MemoryFlat(benchmark::State& state) {
-  const char* env = std::getenv("TRIBUTARY_BENCH_GIB");
-  const double gib = env != nullptr ? std::atof(env) : 0.25;
+  const double gib = tributary::bench::EnvNumber("TRIBUTARY_BENCH_GIB", 0.25);
   const std::string dir = std::filesystem::current_path() / "durable_memory_tmp";
   std::filesystem::remove_all(dir);
   tributary::StoreOptions o;
@@ -84,8 +84,7 @@ int OpenDescriptors() {
 // then a reopen. Reports resident memory per shard and open descriptors,
 // after creating them and after reopening the store.
 void BM_Durable_IdleShards(benchmark::State& state) {
-  const char* env = std::getenv("TRIBUTARY_BENCH_SHARDS");
-  const int shards = env != nullptr ? std::atoi(env) : 10000;
+  const int shards = static_cast<int>(tributary::bench::EnvNumber("TRIBUTARY_BENCH_SHARDS", 10000));
   const std::string dir = std::filesystem::current_path() / "durable_idle_tmp";
   std::filesystem::remove_all(dir);
   tributary::StoreOptions o;

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "tributary/tributary.h"
 
 #ifndef TRIBUTARY_BENCH_TMPDIR
@@ -47,16 +48,6 @@ using tributary::Sync;
 std::string BaseDir() {
   const char* d = std::getenv("TRIBUTARY_BENCH_DIR");
   return d != nullptr ? d : TRIBUTARY_BENCH_TMPDIR;
-}
-
-std::vector<double> ListEnv(const char* name, const char* dflt) {
-  const char* v = std::getenv(name);
-  std::stringstream ss(v != nullptr ? v : dflt);
-  std::vector<double> out;
-  for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty()) out.push_back(std::atof(item.c_str()));
-  }
-  return out;
 }
 
 [[noreturn]] void Die(const std::string& what) {
@@ -196,7 +187,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::filesystem::create_directories(BaseDir());
-  for (double gib : ListEnv("TRIBUTARY_BENCH_REOPEN_GIB", "0.25")) {
+  for (double gib : tributary::bench::EnvNumbers("TRIBUTARY_BENCH_REOPEN_GIB", "0.25")) {
     for (bool cold : {false, true}) {
       for (bool scan : {false, true}) {
         std::ostringstream name;
@@ -208,7 +199,7 @@ int main(int argc, char** argv) {
       }
     }
   }
-  for (double mib : ListEnv("TRIBUTARY_BENCH_REPLAY_MIB", "16,64")) {
+  for (double mib : tributary::bench::EnvNumbers("TRIBUTARY_BENCH_REPLAY_MIB", "16,64")) {
     benchmark::RegisterBenchmark(("BM_CrashReplay/mib:" + std::to_string(static_cast<int>(mib))).c_str(),
                                  [mib](benchmark::State& s) { BM_CrashReplay(s, mib); })
         ->Iterations(3)

@@ -10,29 +10,7 @@
 #ifndef TRIBUTARY_TESTS_TESTING_PCH_H_
 #define TRIBUTARY_TESTS_TESTING_PCH_H_
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <cstring>
-#include <functional>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <set>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <utility>
-#include <vector>
-
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
-#include "absl/time/time.h"
-#include "absl/types/span.h"
+#include "../../lib/pch_common.h"
 
 #include <catch2/catch.hpp>
 
