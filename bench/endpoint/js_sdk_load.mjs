@@ -5,7 +5,8 @@
 //     PutRecords of 500 x 100 B in CONCURRENCY closed loops for SECONDS
 //     (after 1 s of warm-up); HANDLER is "default" (the client's own,
 //     NodeHttp2Handler: h2c for http://, h2 for https://) or "http1"
-//     (NodeHttpHandler). Prints {"records", "seconds", "requests"}.
+//     (NodeHttpHandler) or "h2-shared" (NodeHttp2Handler keeping and
+//     sharing its sessions). Prints {"records", "seconds", "requests"}.
 //   node js_sdk_load.mjs subscribe URL default SAMPLES 1 STREAM
 //     one SubscribeToShard (LATEST, shard 0, the default handler), then
 //     SAMPLES times: a PutRecord (HTTP/1.1, another connection) and the time
@@ -19,7 +20,7 @@ import process from "node:process";
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, "../../tests/endpoint/js/package.json"));
 const K = require("@aws-sdk/client-kinesis");
-const { NodeHttpHandler } = require("@smithy/node-http-handler");
+const { NodeHttpHandler, NodeHttp2Handler } = require("@smithy/node-http-handler");
 
 const [phase, url, handler, amount, concurrency, stream] = process.argv.slice(2);
 const options = {
@@ -29,6 +30,12 @@ const options = {
   maxAttempts: 1,
 };
 if (handler === "http1") options.requestHandler = new NodeHttpHandler({ connectionTimeout: 5000, requestTimeout: 30000 });
+// The Kinesis client's default handler is NodeHttp2Handler with
+// disableConcurrentStreams: true (its runtimeConfig), which opens an HTTP/2
+// session per call and closes it with GOAWAY after the response. "h2-shared"
+// is the same handler with sessions kept and shared, as NodeHttpHandler
+// keeps its HTTP/1.1 connections alive.
+if (handler === "h2-shared") options.requestHandler = new NodeHttp2Handler({ disableConcurrentStreams: false });
 const client = new K.KinesisClient(options);
 
 function percentile(sorted, p) {
