@@ -25,6 +25,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,7 +37,6 @@
 #include "remote/sts.h"
 #include "tributary/remote.h"
 #include "tributary/status.h"
-#include "util/json_writer.h"
 #include "util/mutex.h"
 #include "util/status_macros.h"
 
@@ -205,6 +205,20 @@ bool HasSso(const ProfileKeys& keys) {
          !Get(keys, "sso_start_url").empty();
 }
 
+// One call to an SSO service (the portal, SSO-OIDC), which is asked once
+// per credential refresh: a client for that call alone, no connection kept.
+// `path` is appended to the endpoint's own path, if it has one.
+absl::StatusOr<remote::HttpResponse> SsoCall(const std::string& endpoint, std::string_view method,
+                                             std::string_view path, const std::vector<std::string>& headers,
+                                             std::string_view body) {
+  remote::HttpOptions h;
+  h.url = endpoint;
+  h.max_idle = 0;
+  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<remote::HttpClient> http, remote::HttpClient::Create(h));
+  const std::string base = http->path() == "/" ? "" : http->path();
+  return http->Request(method, base + std::string(path), headers, body);
+}
+
 // The SDKs' SSO token provider refreshes a token this close to its expiry.
 constexpr absl::Duration kSsoRefreshWindow = absl::Minutes(5);
 
@@ -238,40 +252,42 @@ absl::Status RefreshSsoToken(const std::string& what, const std::string& cache, 
   }
   const std::string endpoint = remote::ServiceEndpointFromEnvironment("SSO_OIDC").value_or(
       fmt::format("https://oidc.{}.amazonaws.com", region));
-  remote::HttpOptions h;
-  h.url = endpoint;
-  h.max_idle = 0;
-  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<remote::HttpClient> http, remote::HttpClient::Create(h));
-  std::string body;
+  // RapidJSON throughout: the cache file is edited in place, so it is a
+  // RapidJSON document, and the CreateToken call reads and writes the same way.
+  rapidjson::StringBuffer request;
   {
-    util::JsonWriter w(&body);
+    rapidjson::Writer<rapidjson::StringBuffer> w(request);
     w.StartObject();
     w.Key("clientId");
-    w.String(client_id);
+    w.String(client_id.data(), static_cast<rapidjson::SizeType>(client_id.size()));
     w.Key("clientSecret");
-    w.String(client_secret);
+    w.String(client_secret.data(), static_cast<rapidjson::SizeType>(client_secret.size()));
     w.Key("grantType");
-    w.SafeString("refresh_token");
+    w.String("refresh_token");
     w.Key("refreshToken");
-    w.String(refresh);
+    w.String(refresh.data(), static_cast<rapidjson::SizeType>(refresh.size()));
     w.EndObject();
   }
-  const std::string base = http->path() == "/" ? "" : http->path();
   absl::StatusOr<remote::HttpResponse> r =
-      http->Request("POST", base + "/token", {"Content-Type: application/json"}, body);
+      SsoCall(endpoint, "POST", "/token", {"Content-Type: application/json"},
+              std::string_view(request.GetString(), request.GetSize()));
   if (!r.ok()) return NotHere(fmt::format("{}: CreateToken at {}: {}", what, endpoint, std::string(r.status().message())));
   if (r->status != 200) {
     return NotHere(fmt::format("{}: CreateToken at {}: HTTP {}: {}", what, endpoint, r->status, r->body.substr(0, 200)));
   }
-  simdjson::dom::parser parser;
-  simdjson::dom::object o;
-  std::string_view fresh, next_refresh;
-  int64_t expires_in = 0;
-  if (parser.parse(r->body).get_object().get(o) != simdjson::SUCCESS ||
-      o["accessToken"].get_string().get(fresh) != simdjson::SUCCESS ||
-      o["expiresIn"].get_int64().get(expires_in) != simdjson::SUCCESS || fresh.empty() || expires_in <= 0) {
+  rapidjson::Document answer;
+  auto member = [&](const char* k) -> const rapidjson::Value* {
+    return answer.IsObject() && answer.HasMember(k) ? &answer[k] : nullptr;
+  };
+  answer.Parse(r->body.data(), r->body.size());
+  const rapidjson::Value* token = answer.HasParseError() ? nullptr : member("accessToken");
+  const rapidjson::Value* expires = answer.HasParseError() ? nullptr : member("expiresIn");
+  if (token == nullptr || !token->IsString() || token->GetStringLength() == 0 || expires == nullptr ||
+      !expires->IsInt64() || expires->GetInt64() <= 0) {
     return NotHere(fmt::format("{}: CreateToken at {} answered without accessToken and expiresIn", what, endpoint));
   }
+  const std::string_view fresh(token->GetString(), token->GetStringLength());
+  const int64_t expires_in = expires->GetInt64();
   auto set = [&](const char* k, std::string_view v) {
     rapidjson::Value value(v.data(), static_cast<rapidjson::SizeType>(v.size()), d.GetAllocator());
     if (d.HasMember(k)) {
@@ -282,8 +298,9 @@ absl::Status RefreshSsoToken(const std::string& what, const std::string& cache, 
   };
   set("accessToken", fresh);
   set("expiresAt", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now + absl::Seconds(expires_in), absl::UTCTimeZone()));
-  if (o["refreshToken"].get_string().get(next_refresh) == simdjson::SUCCESS && !next_refresh.empty()) {
-    set("refreshToken", next_refresh);
+  if (const rapidjson::Value* next = member("refreshToken");
+      next != nullptr && next->IsString() && next->GetStringLength() > 0) {
+    set("refreshToken", std::string_view(next->GetString(), next->GetStringLength()));
   }
   rapidjson::StringBuffer out;
   rapidjson::Writer<rapidjson::StringBuffer> writer(out);
@@ -354,14 +371,9 @@ absl::StatusOr<AwsCredentials> FetchSso(const std::string& profile, const Profil
   }
   std::string endpoint = remote::ServiceEndpointFromEnvironment("SSO").value_or(
       fmt::format("https://portal.sso.{}.amazonaws.com", region));
-  remote::HttpOptions h;
-  h.url = endpoint;
-  h.max_idle = 0;
-  TRIBUTARY_ASSIGN_OR_RETURN(std::unique_ptr<remote::HttpClient> http, remote::HttpClient::Create(h));
-  std::string base = http->path() == "/" ? "" : http->path();
   absl::StatusOr<remote::HttpResponse> r =
-      http->Request("GET", fmt::format("{}/federation/credentials?account_id={}&role_name={}", base, account, role),
-                    {"x-amz-sso_bearer_token: " + access_token}, "");
+      SsoCall(endpoint, "GET", fmt::format("/federation/credentials?account_id={}&role_name={}", account, role),
+              {"x-amz-sso_bearer_token: " + access_token}, "");
   if (!r.ok()) return NotHere(fmt::format("{}: GetRoleCredentials at {}: {}", what, endpoint, std::string(r.status().message())));
   if (r->status != 200) {
     return NotHere(fmt::format("{}: GetRoleCredentials at {}: HTTP {}: {}", what, endpoint, r->status,
