@@ -19,9 +19,6 @@
 
 #include "testing/status_matchers.h"
 #include "tributary/tributary.h"
-#ifdef TRIBUTARY_TEST_REMOTE_BACKEND
-#include "testing/remote_server.h"
-#endif
 
 namespace tributary::testing {
 
@@ -40,47 +37,41 @@ inline HashKey KinesisShardStart(int i, int n) {
   return HashKey(ui * q + (ui * r) / un);
 }
 
-#ifndef TRIBUTARY_TEST_REMOTE_BACKEND
-// A ManualClock and an in-memory Store that uses it.
+// The Store a StoreFixture holds, and what must outlive it (`server`: null
+// for an in-memory store).
+struct TestStore {
+  std::shared_ptr<void> server;
+  std::unique_ptr<Store> store;
+};
+using TestStoreOpener = TestStore (*)(StoreOptions options, ManualClock* clock);
+
+// An in-memory Store on `clock`.
+inline TestStore OpenInMemoryTestStore(StoreOptions options, ManualClock* clock) {
+  options.clock = clock;
+  auto opened = Store::OpenInMemory(options);
+  REQUIRE_OK(opened);
+  return TestStore{nullptr, std::move(opened).value()};
+}
+
+// What StoreFixture opens: an in-memory store, unless the executable
+// replaces it before main. remote_store_tests links the store tests'
+// objects (tests/stream/*.cc, compiled once for store_tests) with
+// tests/remote/store_fixture_remote.cc, which sets it to open a remote Store
+// on a tributary-server of its own. Tests that need `clock` to drive the
+// store's time are tagged [local-only] and not run there.
+inline TestStoreOpener test_store_opener = &OpenInMemoryTestStore;
+
+// A ManualClock and the Store test_store_opener opens with it.
 struct StoreFixture {
   explicit StoreFixture(StoreOptions options = StoreOptions()) {
-    options.clock = &clock;
-    auto opened = Store::OpenInMemory(options);
-    REQUIRE_OK(opened);
-    store = std::move(opened).value();
+    TestStore opened = test_store_opener(std::move(options), &clock);
+    server = std::move(opened.server);
+    store = std::move(opened.store);
   }
 
   ManualClock clock;
+  std::shared_ptr<void> server;  // declared first: destroyed after `store`
   std::unique_ptr<Store> store;
-#else
-// The same fixture over the remote backend (tests/remote/CMakeLists.txt
-// compiles store tests with TRIBUTARY_TEST_REMOTE_BACKEND): a tributary-server
-// of its own, started with the options' transition delays, shard limit,
-// throughput switch, region and account, and a remote Store talking to it. `clock` drives only
-// the client's waits: tests that need it to drive the server are tagged
-// [local-only] and not run remotely.
-struct StoreFixture {
-  explicit StoreFixture(StoreOptions options = StoreOptions()) {
-    auto ms = [](absl::Duration d) { return std::to_string(absl::ToInt64Milliseconds(d)); };
-    std::vector<std::string> flags = {"--create-delay", ms(options.create_delay), "--update-delay",
-                                      ms(options.update_delay), "--delete-delay", ms(options.delete_delay),
-                                      "--shard-limit", std::to_string(options.shard_limit),
-                                      "--region", options.region, "--account-id", options.account_id};
-    if (options.throughput.enabled) flags.push_back("--throughput-limits");
-    server = StartTributaryServer(flags);
-    RemoteOptions ro = LocalPeerOptions(server->url());
-    ro.region = options.region;
-    ro.account_id = options.account_id;
-    ro.deaggregate_kpl_records = options.deaggregate_kpl_records;
-    auto opened = Store::OpenRemote(ro);
-    REQUIRE_OK(opened);
-    store = std::move(opened).value();
-  }
-
-  ManualClock clock;
-  std::unique_ptr<ListeningChild> server;
-  std::unique_ptr<Store> store;
-#endif
 
   Store& operator*() { return *store; }
   Store* operator->() { return store.get(); }
