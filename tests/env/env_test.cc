@@ -361,5 +361,16 @@ TEST_CASE("CreateDirs fails when the path is an existing file", "[env]") {
   CHECK_ERROR(t.env()->CreateDirs(t.Path("f")), ErrorType::kInternalFailure);
 }
 
+TEST_CASE("CreateDirs below a file fails; a trailing slash names the same directory", "[env]") {
+  TRIBUTARY_FOR_EACH_ENV(t);
+  REQUIRE_OK(WriteFile(t.env(), t.Path("f"), "x"));
+  CHECK_ERROR(t.env()->CreateDirs(t.Path("f/sub")), ErrorType::kInternalFailure);
+  CHECK_ERROR(t.env()->CreateDirs(t.Path("f/sub/deeper")), ErrorType::kInternalFailure);
+  CHECK_FALSE(t.env()->FileExists(t.Path("f/sub")));
+  REQUIRE_OK(t.env()->CreateDirs(t.Path("x/y/")));
+  CHECK(t.env()->FileExists(t.Path("x/y")));
+  REQUIRE_OK(t.env()->CreateDirs(t.Path("x/y/")));
+}
+
 }  // namespace
 }  // namespace tributary
