@@ -361,7 +361,7 @@ TEST_CASE("CreateDirs fails when the path is an existing file", "[env]") {
   CHECK_ERROR(t.env()->CreateDirs(t.Path("f")), ErrorType::kInternalFailure);
 }
 
-TEST_CASE("CreateDirs below a file fails; a trailing slash names the same directory", "[env]") {
+TEST_CASE("CreateDirs below a file fails, and a trailing slash names the same directory", "[env]") {
   TRIBUTARY_FOR_EACH_ENV(t);
   REQUIRE_OK(WriteFile(t.env(), t.Path("f"), "x"));
   CHECK_ERROR(t.env()->CreateDirs(t.Path("f/sub")), ErrorType::kInternalFailure);
