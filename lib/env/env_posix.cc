@@ -151,7 +151,7 @@ class PosixEnv final : public Env {
   // mkdir -p, from the leaf: one mkdir when the parent exists (a new
   // shard's directory in its stream's), the parents only on ENOENT. Walking
   // down from the root instead cost about ten mkdir and stat calls per
-  // shard (docs/DURABILITY.md "Open files").
+  // shard.
   absl::Status CreateDirs(const std::string& dir) override {
     if (dir.empty() || dir == "/") return absl::OkStatus();
     if (::mkdir(dir.c_str(), 0755) == 0) return absl::OkStatus();
